@@ -1,0 +1,44 @@
+/**
+ * Parsing and validation of protocol documents, with errors that name the
+ * bad field by its dotted path.
+ */
+import { z } from 'zod';
+import { protocolSchema, type Protocol } from './schema.js';
+
+/** An error about the user's input: the CLI prints its message on one line, without a stack. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+/** Dotted path of a zod issue (`stages.1.D.Cs.D_m2s`). */
+export function issuePath(path: ReadonlyArray<PropertyKey>): string {
+  return path.length ? path.map(String).join('.') : '(root)';
+}
+
+/** One line per issue, `path: message`, first issue first. */
+export function formatZodError(err: z.ZodError, where = 'config'): string {
+  const lines = err.issues.map((iss) => {
+    let msg = iss.message;
+    if (iss.code === 'unrecognized_keys') msg = `unknown field${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${where}: ${issuePath(iss.path)}: ${msg}`;
+  });
+  return lines.join('; ');
+}
+
+/** Validate an already-parsed JSON value as a protocol (defaults filled in). */
+export function parseProtocol(value: unknown, where = 'config'): Protocol {
+  const r = protocolSchema.safeParse(value);
+  if (!r.success) throw new InputError(formatZodError(r.error, where));
+  return r.data;
+}
+
+/** Parse JSON text as a protocol. Malformed JSON is an InputError naming the file. */
+export function parseProtocolText(text: string, where = 'config'): Protocol {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${where}: malformed JSON (${(e as Error).message})`);
+  }
+  return parseProtocol(value, where);
+}
