@@ -1,0 +1,367 @@
+/**
+ * The discrete Nernst–Planck–Poisson system of one stage, f64 (PHYSICS.md §2).
+ *
+ * Finite volumes on the cells of `Grid`; Scharfetter–Gummel fluxes with a
+ * face average of the concentration-dependent D; full Poisson. Scaled
+ * variables: x in nm, t in s, n in units of n0, ψ = eφ/kT, D in nm²/s.
+ *
+ * Unknowns are interleaved per cell: y[i·m + s] = n_s (s < S active species),
+ * y[i·m + S] = ψ_i, m = S + 1. Rows: for each species, the continuity
+ * equation times the cell width; for ψ, Poisson divided by the cell width.
+ *
+ * Boundaries:
+ *  - front face (x = 0): the beam species enters from a reservoir of density
+ *    c_res at ψ_U through the same SG formula as an interior face (distance
+ *    x_0, face D the average of D(c_res) and D(n_0)); other species: no flux.
+ *    Poisson: `clamped` ψ(0) = ψ_U; `aperture` the surface potential floats
+ *    behind a vacuum gap g to a grounded aperture (ψ = 0 at distance
+ *    x_0 + εr·g, the gap's field continuous with the glass's).
+ *  - back face (x = L): ψ = 0; every species leaves by drift only,
+ *    J = D n max(0, z ψ_{N−1} / d_N); nothing enters.
+ */
+import type { Front, Protocol, Stage } from '../config/schema.js';
+import { EPSILON_0, ELEMENTARY_CHARGE, kT_eV } from '../physics/constants.js';
+import { makeDiffusivity, type Diffusivity } from '../physics/diffusion.js';
+import { bernoulli, bernoulliDeriv } from '../physics/special.js';
+import type { BandMatrix } from './banded.js';
+import type { Grid } from './grid.js';
+
+const M2_TO_NM2 = 1e18;
+
+export type FaceAverage = 'arithmetic' | 'harmonic' | 'geometric';
+
+/** Face D from the two cell values, with ∂/∂D_L and ∂/∂D_R. */
+export function faceD(kind: FaceAverage, DL: number, DR: number, out: Float64Array): void {
+  switch (kind) {
+    case 'arithmetic':
+      out[0] = 0.5 * (DL + DR);
+      out[1] = 0.5;
+      out[2] = 0.5;
+      return;
+    case 'harmonic': {
+      const s = DL + DR;
+      if (s <= 0) {
+        out[0] = out[1] = out[2] = 0;
+        return;
+      }
+      out[0] = (2 * DL * DR) / s;
+      out[1] = (2 * DR * DR) / (s * s);
+      out[2] = (2 * DL * DL) / (s * s);
+      return;
+    }
+    case 'geometric': {
+      const g = Math.sqrt(DL * DR);
+      out[0] = g;
+      out[1] = DL > 0 ? g / (2 * DL) : 0;
+      out[2] = DR > 0 ? g / (2 * DR) : 0;
+      return;
+    }
+  }
+}
+
+/** Boundary fluxes of a state (n0·nm/s per species, positive = towards the back). */
+export interface BoundaryFluxes {
+  front: Float64Array;
+  back: Float64Array;
+}
+
+export class StageSystem {
+  readonly N: number;
+  readonly S: number;
+  readonly m: number;
+  /** indices of the active species in the protocol's species list */
+  readonly active: number[];
+  readonly names: string[];
+  readonly z: Float64Array;
+  readonly diff: Diffusivity[];
+  /** per species, per cell reference density of θ */
+  readonly nref: Float64Array[];
+  readonly beam: number;
+  readonly psiU: number;
+  readonly lambda2: number;
+  readonly kT: number;
+  readonly cRes: number;
+  readonly Dres: number;
+  /** front Poisson: Dirichlet value and distance */
+  readonly psiFront: number;
+  readonly dFront: number;
+  readonly faceAvg: FaceAverage;
+  // work arrays
+  private readonly Dc: Float64Array;
+  private readonly dDc: Float64Array;
+  private readonly tmp2 = new Float64Array(2);
+  private readonly tmp3 = new Float64Array(3);
+
+  constructor(
+    readonly grid: Grid,
+    protocol: Protocol,
+    readonly stage: Stage,
+    speciesNames: string[],
+    /** densities at the stage start, per protocol species */
+    start: Float64Array[],
+  ) {
+    this.N = grid.N;
+    this.active = speciesNames.map((_, k) => k).filter((k) => speciesNames[k] in stage.D);
+    this.names = this.active.map((k) => speciesNames[k]);
+    this.S = this.active.length;
+    this.m = this.S + 1;
+    this.z = Float64Array.from(this.names, (nm) => protocol.species[nm].z);
+    this.kT = kT_eV(stage.T_K);
+    this.diff = this.names.map((nm) => makeDiffusivity(stage.D[nm], stage.T_K));
+    this.nref = this.active.map((k, s) => {
+      const a = new Float64Array(this.N);
+      if (this.diff[s].nref === 'stageStart') for (let i = 0; i < this.N; i++) a[i] = Math.max(start[k][i], 1e-12);
+      else a.fill(1);
+      return a;
+    });
+    this.beam = this.names.indexOf(stage.beam);
+    if (this.beam < 0) throw new Error(`beam species ${stage.beam} has no D model`);
+    this.psiU = stage.U_V / this.kT;
+    const { sample } = protocol;
+    // Debye length² in nm²: εr ε0 kT / (e² n0)
+    this.lambda2 = ((sample.epsr * EPSILON_0 * this.kT) / (ELEMENTARY_CHARGE * sample.n0_m3)) * M2_TO_NM2;
+    const front: Front = protocol.front;
+    this.cRes = front.c_res;
+    this.Dres = this.diff[this.beam].D(this.cRes / this.nref[this.beam][0]) * M2_TO_NM2;
+    if (front.type === 'clamped') {
+      this.psiFront = this.psiU;
+      this.dFront = grid.d[0];
+    } else {
+      this.psiFront = 0;
+      this.dFront = grid.d[0] + sample.epsr * front.gap_m * 1e9;
+    }
+    this.faceAvg = protocol.solver.face_D;
+    this.Dc = new Float64Array(this.N * this.S);
+    this.dDc = new Float64Array(this.N * this.S);
+  }
+
+  /** Pack the protocol-species densities (and ψ) into an unknown vector. */
+  pack(dens: Float64Array[], psi: Float64Array, y: Float64Array): void {
+    const { N, S, m, active } = this;
+    for (let i = 0; i < N; i++) {
+      for (let s = 0; s < S; s++) y[i * m + s] = dens[active[s]][i];
+      y[i * m + S] = psi[i];
+    }
+  }
+
+  unpack(y: Float64Array, dens: Float64Array[], psi: Float64Array): void {
+    const { N, S, m, active } = this;
+    for (let i = 0; i < N; i++) {
+      for (let s = 0; s < S; s++) dens[active[s]][i] = y[i * m + s];
+      psi[i] = y[i * m + S];
+    }
+  }
+
+  /** Evaluate D and dD/dn of every species in every cell (nm²/s). */
+  private evalD(y: Float64Array): void {
+    const { N, S, m, Dc, dDc, tmp2 } = this;
+    for (let s = 0; s < S; s++) {
+      const dm = this.diff[s];
+      const nr = this.nref[s];
+      if (dm.constant) {
+        const D = dm.D1 * M2_TO_NM2;
+        for (let i = 0; i < N; i++) {
+          Dc[i * S + s] = D;
+          dDc[i * S + s] = 0;
+        }
+        continue;
+      }
+      for (let i = 0; i < N; i++) {
+        dm.eval(y[i * m + s] / nr[i], tmp2);
+        Dc[i * S + s] = tmp2[0] * M2_TO_NM2;
+        dDc[i * S + s] = (tmp2[1] * M2_TO_NM2) / nr[i];
+      }
+    }
+  }
+
+  /**
+   * Time derivative of the densities, f = −(J_{i+½} − J_{i−½}) / h_i, into
+   * `f` (same layout as y; ψ entries set to 0), and the boundary fluxes.
+   */
+  rates(y: Float64Array, f: Float64Array, bf: BoundaryFluxes): void {
+    const { N, S, m, Dc, z, tmp3 } = this;
+    const { h, d } = this.grid;
+    this.evalD(y);
+    f.fill(0);
+    for (let s = 0; s < S; s++) {
+      bf.front[s] = 0;
+      bf.back[s] = 0;
+    }
+    // front face: beam from the reservoir
+    {
+      const s = this.beam;
+      const Delta = z[s] * (y[S] - this.psiU);
+      faceD(this.faceAvg, this.Dres, Dc[s], tmp3);
+      const J = (tmp3[0] / d[0]) * (bernoulli(Delta) * this.cRes - bernoulli(-Delta) * y[s]);
+      bf.front[s] = J;
+      f[s] += J / h[0];
+    }
+    for (let k = 1; k < N; k++) {
+      const L = k - 1;
+      const R = k;
+      const dpsi = y[R * m + S] - y[L * m + S];
+      for (let s = 0; s < S; s++) {
+        const Delta = z[s] * dpsi;
+        faceD(this.faceAvg, Dc[L * S + s], Dc[R * S + s], tmp3);
+        const J = (tmp3[0] / d[k]) * (bernoulli(Delta) * y[L * m + s] - bernoulli(-Delta) * y[R * m + s]);
+        f[L * m + s] -= J / h[L];
+        f[R * m + s] += J / h[R];
+      }
+    }
+    {
+      const L = N - 1;
+      const psiL = y[L * m + S];
+      for (let s = 0; s < S; s++) {
+        const drive = (z[s] * psiL) / d[N];
+        const J = drive > 0 ? Dc[L * S + s] * y[L * m + s] * drive : 0;
+        bf.back[s] = J;
+        f[L * m + s] -= J / h[L];
+      }
+    }
+  }
+
+  /**
+   * Newton system of one implicit stage  y − rhs − c·Δt·f(y) = 0  (rows scaled
+   * by the cell width) together with Poisson. Fills the banded Jacobian `A`
+   * and the residual `res`.
+   */
+  assemble(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix, res: Float64Array): void {
+    const { N, S, m, Dc, dDc, z, tmp3, lambda2 } = this;
+    const { h, d } = this.grid;
+    const ab = A.ab;
+    const ldab = A.ldab;
+    const kv = A.kv;
+    this.evalD(y);
+    A.zero();
+    // A(i,j) at kv + i − j + j·ldab
+    const at = (i: number, j: number) => kv + i - j + j * ldab;
+    // continuity: h_i (y − rhs)
+    for (let i = 0; i < N; i++) {
+      for (let s = 0; s < S; s++) {
+        const r = i * m + s;
+        res[r] = h[i] * (y[r] - rhs[r]);
+        ab[at(r, r)] += h[i];
+      }
+    }
+    // front face, beam species: row 0, −cdt·J
+    {
+      const s = this.beam;
+      const r = s;
+      const Delta = z[s] * (y[S] - this.psiU);
+      faceD(this.faceAvg, this.Dres, Dc[s], tmp3);
+      const Df = tmp3[0];
+      const bP = bernoulli(Delta);
+      const bM = bP + Delta;
+      const g = bP * this.cRes - bM * y[s];
+      const J = (Df / d[0]) * g;
+      const dJdn = (-Df * bM + tmp3[2] * dDc[s] * g) / d[0];
+      // dJ/dψ_R with ψ_L fixed at ψ_U: z Df (c_res B'(Δ) + n B'(−Δ)) / d
+      const dJdpsi = (z[s] * Df * (this.cRes * bernoulliDeriv(Delta) + y[s] * bernoulliDeriv(-Delta))) / d[0];
+      res[r] -= cdt * J;
+      ab[at(r, r)] -= cdt * dJdn;
+      ab[at(r, S)] -= cdt * dJdpsi;
+    }
+    // interior faces
+    for (let k = 1; k < N; k++) {
+      const L = k - 1;
+      const R = k;
+      const pL = L * m + S;
+      const pR = R * m + S;
+      const dpsi = y[pR] - y[pL];
+      const invd = 1 / d[k];
+      for (let s = 0; s < S; s++) {
+        const zs = z[s];
+        const Delta = zs * dpsi;
+        const rL = L * m + s;
+        const rR = R * m + s;
+        faceD(this.faceAvg, Dc[L * S + s], Dc[R * S + s], tmp3);
+        const Df = tmp3[0];
+        const nL = y[rL];
+        const nR = y[rR];
+        const bP = bernoulli(Delta);
+        const bM = bP + Delta;
+        const g = bP * nL - bM * nR;
+        const J = Df * g * invd;
+        const dJdnL = (Df * bP + tmp3[1] * dDc[L * S + s] * g) * invd;
+        const dJdnR = (-Df * bM + tmp3[2] * dDc[R * S + s] * g) * invd;
+        const dJdpR = zs * Df * (nL * bernoulliDeriv(Delta) + nR * bernoulliDeriv(-Delta)) * invd;
+        const cJ = cdt * J;
+        // row L: + cdt J ; row R: − cdt J
+        res[rL] += cJ;
+        res[rR] -= cJ;
+        ab[at(rL, rL)] += cdt * dJdnL;
+        ab[at(rL, rR)] += cdt * dJdnR;
+        ab[at(rL, pR)] += cdt * dJdpR;
+        ab[at(rL, pL)] -= cdt * dJdpR;
+        ab[at(rR, rL)] -= cdt * dJdnL;
+        ab[at(rR, rR)] -= cdt * dJdnR;
+        ab[at(rR, pR)] -= cdt * dJdpR;
+        ab[at(rR, pL)] += cdt * dJdpR;
+      }
+    }
+    // back face: drift out
+    {
+      const L = N - 1;
+      const pL = L * m + S;
+      const psiL = y[pL];
+      for (let s = 0; s < S; s++) {
+        const rL = L * m + s;
+        const drive = (z[s] * psiL) / d[N];
+        if (drive <= 0) continue;
+        const D = Dc[L * S + s];
+        const J = D * y[rL] * drive;
+        res[rL] += cdt * J;
+        ab[at(rL, rL)] += cdt * (D * drive + dDc[L * S + s] * y[rL] * drive);
+        ab[at(rL, pL)] += cdt * ((D * y[rL] * z[s]) / d[N]);
+      }
+    }
+    // Poisson: (λ²/h_i)[(ψ_{i+1}−ψ_i)/d_{i+1} − (ψ_i−ψ_{i−1})/d_i] + Σ z n − 1
+    for (let i = 0; i < N; i++) {
+      const p = i * m + S;
+      const cw = lambda2 / h[i];
+      const dl = i === 0 ? this.dFront : d[i];
+      const psiLft = i === 0 ? this.psiFront : y[p - m];
+      const psiRgt = i === N - 1 ? 0 : y[p + m];
+      const aL = cw / dl;
+      const aR = cw / d[i + 1];
+      let r = aR * (psiRgt - y[p]) - aL * (y[p] - psiLft) - 1;
+      for (let s = 0; s < S; s++) {
+        r += z[s] * y[i * m + s];
+        ab[at(p, i * m + s)] += z[s];
+      }
+      res[p] = r;
+      ab[at(p, p)] -= aL + aR;
+      if (i > 0) ab[at(p, p - m)] += aL;
+      if (i < N - 1) ab[at(p, p + m)] += aR;
+    }
+  }
+
+  /** Solve Poisson alone for ψ given the densities in y (tridiagonal). */
+  solvePoisson(y: Float64Array): void {
+    const { N, S, m, z, lambda2 } = this;
+    const { h, d } = this.grid;
+    const a = new Float64Array(N);
+    const b = new Float64Array(N);
+    const c = new Float64Array(N);
+    const r = new Float64Array(N);
+    for (let i = 0; i < N; i++) {
+      const cw = lambda2 / h[i];
+      const aL = cw / (i === 0 ? this.dFront : d[i]);
+      const aR = cw / d[i + 1];
+      let rho = -1;
+      for (let s = 0; s < S; s++) rho += z[s] * y[i * m + s];
+      a[i] = i > 0 ? aL : 0;
+      c[i] = i < N - 1 ? aR : 0;
+      b[i] = -(aL + aR);
+      r[i] = -rho - (i === 0 ? aL * this.psiFront : 0);
+    }
+    // Thomas
+    for (let i = 1; i < N; i++) {
+      const w = a[i] / b[i - 1];
+      b[i] -= w * c[i - 1];
+      r[i] -= w * r[i - 1];
+    }
+    y[(N - 1) * m + S] = r[N - 1] / b[N - 1];
+    for (let i = N - 2; i >= 0; i--) y[i * m + S] = (r[i] - c[i] * y[(i + 1) * m + S]) / b[i];
+  }
+}
