@@ -1,0 +1,158 @@
+/**
+ * What every `cait` command shares: the I/O context (so tests run the CLI
+ * in-process), the base program, loading a protocol from --preset or
+ * --config, and the error handler (one line on stderr, exit 2 for bad input,
+ * 3 for a solver failure, 1 for anything else; stack only with CAIT_DEBUG=1).
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import type { Protocol } from '../config/schema.js';
+import { InputError, parseProtocolText } from '../config/validate.js';
+import { getPreset, presetNames } from '../config/presets.js';
+import { SolverError, type ProtocolResult, type RunOptions } from '../solver/types.js';
+import { packageVersion } from '../io/result.js';
+
+export type SimulateFn = (protocol: Protocol, opts?: RunOptions) => ProtocolResult;
+
+export interface CliContext {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** progress bar only on a terminal */
+  stderrIsTTY: boolean;
+  env: Record<string, string | undefined>;
+  /** the solver; default: src/solver/simulate.ts, loaded when a command needs it */
+  simulate?: SimulateFn;
+  /** clock for provenance dates */
+  now: () => Date;
+}
+
+/** A command file exports one of these; main.ts registers each with one line. */
+export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+
+export const EXIT = { ok: 0, other: 1, input: 2, solver: 3 } as const;
+
+export function resolveContext(partial: Partial<CliContext> = {}): CliContext {
+  return {
+    stdout: partial.stdout ?? ((s) => void process.stdout.write(s)),
+    stderr: partial.stderr ?? ((s) => void process.stderr.write(s)),
+    stderrIsTTY: partial.stderrIsTTY ?? !!process.stderr.isTTY,
+    env: partial.env ?? process.env,
+    simulate: partial.simulate,
+    now: partial.now ?? (() => new Date()),
+  };
+}
+
+/** The top-level `cait` command: name, version, error output routed through the context, no process.exit. */
+export function baseProgram(ctx: CliContext): Command {
+  return new Command('cait')
+    .description(
+      'CAIT simulator: Nernst–Planck–Poisson transport of ions in a glass under charge attachment (SI units, depths in nm, densities as n/n0)',
+    )
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout(s),
+      writeErr: (s) => ctx.stderr(s),
+      // commander's messages read "error: ..."; make them "cait: error: ..." on one line
+      outputError: (s, write) => write(`cait: ${s.replace(/\s*\n\s*/g, ' ').trim()}\n`),
+    })
+    .showSuggestionAfterError(true);
+}
+
+/** Add the mutually exclusive --preset / --config options (one is required, checked by loadProtocol). */
+export function addProtocolOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-p, --preset <name>', `a built-in protocol (${presetNames().join(', ')}; see \`cait presets\`)`).conflicts('config'))
+    .addOption(new Option('-c, --config <file>', 'a protocol JSON file (cait-protocol/1; see `cait config --preset paper`)').conflicts('preset'));
+}
+
+function fsReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'EACCES':
+      return 'permission denied';
+    default:
+      return err.message ?? String(e);
+  }
+}
+
+/** The validated protocol named by --preset or read from --config. Throws InputError. */
+export function loadProtocol(opts: { preset?: string; config?: string }): Protocol {
+  if (opts.preset !== undefined && opts.config !== undefined) throw new InputError('--preset and --config cannot be used together');
+  if (opts.preset !== undefined) return getPreset(opts.preset);
+  if (opts.config !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(opts.config, 'utf8');
+    } catch (e) {
+      throw new InputError(`config ${opts.config}: cannot read (${fsReason(e)})`);
+    }
+    return parseProtocolText(text, `config ${opts.config}`);
+  }
+  throw new InputError(`one of --preset NAME or --config FILE is required (presets: ${presetNames().join(', ')})`);
+}
+
+/** A number in a message: 3 significant digits, exponent without "+" (1.2e5). */
+export function fmtNum(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e4 || a < 1e-2)) {
+    const [m, e] = x.toExponential(2).split('e');
+    return `${m.replace(/\.?0+$/, '')}e${e.replace('+', '')}`;
+  }
+  return String(Number(x.toPrecision(3)));
+}
+
+/** One line for an error, and the exit code it maps to. */
+export function describeError(e: unknown): { line: string; code: number } {
+  if (e instanceof InputError || (e instanceof Error && e.name === 'InputError')) return { line: oneLine(e.message), code: EXIT.input };
+  if (e instanceof SolverError || (e instanceof Error && e.name === 'SolverError')) {
+    const w = (e as SolverError).where ?? {};
+    const parts: string[] = [];
+    if (w.stage !== undefined) parts.push(`stage ${JSON.stringify(w.stage)}`);
+    if (w.t_s !== undefined) parts.push(`t = ${fmtNum(w.t_s)} s`);
+    if (w.depth_nm !== undefined) parts.push(`depth ${fmtNum(w.depth_nm)} nm`);
+    if (w.species !== undefined) parts.push(`species ${w.species}`);
+    const msg = oneLine(e.message);
+    return { line: parts.length ? `${msg} (${parts.join(', ')})` : msg, code: EXIT.solver };
+  }
+  if (e instanceof Error) return { line: oneLine(e.message), code: EXIT.other };
+  return { line: oneLine(String(e)), code: EXIT.other };
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Parse argv (without node and script) and run; resolves to the exit code. Never calls process.exit. */
+export async function runProgram(program: Command, argv: readonly string[], ctx: CliContext): Promise<number> {
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander has already printed its message (or the help)
+      return e.exitCode === 0 ? EXIT.ok : EXIT.input;
+    }
+    const { line, code } = describeError(e);
+    ctx.stderr(`cait: error: ${line}\n`);
+    if (ctx.env.CAIT_DEBUG === '1' && e instanceof Error && e.stack) ctx.stderr(`${e.stack}\n`);
+    return code;
+  }
+}
+
+/** True when the module at `metaUrl` is the script node was started with (symlinks resolved, as for npm bins). */
+export function isEntryPoint(metaUrl: string): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(metaUrl));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * `cait simulate`: run a protocol with the f64 CPU solver and write the
+ * result file, optional CSVs and SVG figures — all of them only after the
+ * run succeeded, each atomically (an existing output survives a failure).
+ */
+import { basename, dirname, extname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import type { Protocol } from '../config/schema.js';
+import { InputError } from '../config/validate.js';
+import type { Progress, ProtocolResult } from '../solver/types.js';
+import { isDirectory, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
+import { buildResultJson, crossingDepth, csvOutputs, csvPaths, makeProvenance, resultJsonText, RESULT_SCHEMA } from '../io/result.js';
+import { currentSvg, profilesSvg } from '../plot/profiles.js';
+import { addProtocolOptions, fmtNum, loadProtocol, type CliContext, type SimulateFn } from './common.js';
+
+export interface SimulateOptions {
+  preset?: string;
+  config?: string;
+  out: string;
+  csv?: string;
+  plot?: string;
+  maxDepth: number;
+  logTime?: boolean;
+  quiet?: boolean;
+}
+
+const HELP_AFTER = `
+Outputs (written only when the whole run succeeded; an existing file is replaced atomically):
+  --out FILE.json   result file "cait-result/1": provenance (version, date, config sha256,
+                    node, platform), the validated protocol, the grid, and per stage: name,
+                    beam, duration_s, charge_C, final_current_A, depth_nm (cell centres, nm),
+                    density (n/n0 of every species), potential_V, current {t_s, I_A,
+                    I_back_A, Q_C}, snapshots, particle balance and solver statistics.
+  --csv DIR         per stage k = 1..N: DIR/<stem>_stage<k>.csv with depth_nm,<species...>
+                    (n/n0), and DIR/<stem>_stage<k>_current.csv with t_s,I_A,I_back_A,Q_C
+                    (s, A, A, C); <stem> is the name of FILE.json without ".json".
+                    Comment lines (#) give version, config sha256, date and the stage.
+  --plot FILE.svg   n/n0 versus depth (nm) after each stage, one panel per stage; and
+                    FILE_current.svg, the current (nA) versus time (h, or s with --log-time).
+
+Progress goes to stderr (a bar on a terminal, a line every 10 % otherwise);
+a summary per stage goes to stdout. Exit status: 0 ok, 2 bad input, 3 solver failure.
+
+Examples:
+  cait simulate --preset quick --out results/quick.json
+  cait simulate --preset paper --out results/paper.json --csv results --plot results/paper.svg
+  cait simulate --config my.json --out my.json.result.json --quiet`;
+
+function positiveNumber(v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new InvalidArgumentError('must be a positive number');
+  return x;
+}
+
+export function registerSimulate(program: Command, ctx: CliContext): void {
+  addProtocolOptions(
+    program
+      .command('simulate')
+      .summary('run a protocol and write its profiles, currents and figures')
+      .description(
+        'Run a protocol (a sequence of CAIT stages) with the double-precision solver.\n' +
+          'Units: depth nm, density n/n0, time s, charge C, current A\n' +
+          '(the summary on stdout shows hours, mC and nA).',
+      ),
+  )
+    .requiredOption('-o, --out <file.json>', 'result file (cait-result/1 JSON)')
+    .option('--csv <dir>', 'also write CSV files (profiles and currents per stage) into this directory')
+    .option('--plot <file.svg>', 'also write SVG figures: profiles to this file, I(t) to <file>_current.svg')
+    .option('--max-depth <nm>', 'depth range of the profile figure, nm', positiveNumber, 150)
+    .option('--log-time', 'logarithmic time axis (s) in the current figure')
+    .option('-q, --quiet', 'no progress output on stderr (the summary still goes to stdout)')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (opts: SimulateOptions) => {
+      await runSimulate(opts, ctx);
+    });
+}
+
+/** The stem of the result file name: results/paper.json → paper. */
+function stemOf(out: string): string {
+  const b = basename(out);
+  return extname(b).toLowerCase() === '.json' ? b.slice(0, -5) : b;
+}
+
+function currentPlotPath(plot: string): string {
+  const ext = extname(plot);
+  return ext.toLowerCase() === '.svg' ? join(dirname(plot), `${basename(plot, ext)}_current${ext}`) : `${plot}_current.svg`;
+}
+
+interface Planned {
+  json: string;
+  csv: string[];
+  plot?: string;
+  plotCurrent?: string;
+}
+
+/** The nearest existing ancestor of a path must be a directory (else the file can never be created). */
+function checkParent(path: string, option: string): void {
+  let dir = dirname(path);
+  for (;;) {
+    if (existsSync(dir)) {
+      if (!isDirectory(dir)) throw new InputError(`${option} ${path}: ${dir} is not a directory`);
+      return;
+    }
+    const up = dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
+}
+
+/** Check the output paths before the (long) run, so a typo fails at once. */
+function planOutputs(opts: SimulateOptions, protocol: Protocol): Planned {
+  const stem = stemOf(opts.out);
+  if (!stem) throw new InputError(`--out ${opts.out}: needs a file name`);
+  if (isDirectory(opts.out)) throw new InputError(`--out ${opts.out}: is a directory`);
+  checkParent(opts.out, '--out');
+  const plan: Planned = { json: opts.out, csv: [] };
+  if (opts.csv !== undefined) {
+    if (existsSync(opts.csv) && !isDirectory(opts.csv)) throw new InputError(`--csv ${opts.csv}: exists and is not a directory`);
+    checkParent(join(opts.csv, 'x'), '--csv');
+    for (let k = 1; k <= protocol.stages.length; k++) {
+      const p = csvPaths(opts.csv, stem, k);
+      plan.csv.push(p.profile, p.current);
+    }
+  }
+  if (opts.plot !== undefined) {
+    if (isDirectory(opts.plot)) throw new InputError(`--plot ${opts.plot}: is a directory`);
+    checkParent(opts.plot, '--plot');
+    plan.plot = opts.plot;
+    plan.plotCurrent = currentPlotPath(opts.plot);
+  }
+  const all = [plan.json, ...plan.csv, plan.plot, plan.plotCurrent].filter((p): p is string => p !== undefined);
+  const seen = new Set<string>();
+  for (const p of all) {
+    if (isDirectory(p)) throw new InputError(`output ${p} is a directory`);
+    const key = join(p);
+    if (seen.has(key)) throw new InputError(`output ${p} would be written twice (check --out, --csv and --plot)`);
+    seen.add(key);
+  }
+  return plan;
+}
+
+async function loadSolver(ctx: CliContext): Promise<SimulateFn> {
+  if (ctx.simulate) return ctx.simulate;
+  const mod = await import('../solver/simulate.js');
+  return mod.simulate;
+}
+
+/** Progress on stderr: a bar on a terminal, a plain line per 10 % otherwise, nothing when quiet. */
+class ProgressReporter {
+  private bar?: cliProgress.SingleBar;
+  private lastStage = -1;
+  private lastDecile = -1;
+
+  constructor(
+    private readonly ctx: CliContext,
+    private readonly protocol: Protocol,
+    private readonly quiet: boolean,
+  ) {}
+
+  private info(p: Progress): string {
+    const st = this.protocol.stages[p.stageIndex];
+    const q = `${fmtNum(p.charge_C * 1e3)}`;
+    const th = fmtNum(p.t_s / 3600);
+    if (st && 'charge_C' in st.stop) return `${q} / ${fmtNum(st.stop.charge_C * 1e3)} mC | t = ${th} h | ${p.steps} steps`;
+    if (st && 'duration_s' in st.stop) return `${q} mC | t = ${th} / ${fmtNum(st.stop.duration_s / 3600)} h | ${p.steps} steps`;
+    return `${q} mC | t = ${th} h | ${p.steps} steps`;
+  }
+
+  update(p: Progress): void {
+    if (this.quiet) return;
+    const stage = `${p.stageIndex + 1}/${p.stageCount}`;
+    const pct = Math.max(0, Math.min(100, p.fraction * 100));
+    if (this.ctx.stderrIsTTY) {
+      const payload = { stage, name: p.stageName, info: this.info(p) };
+      if (!this.bar) {
+        this.bar = new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: 'stage {stage} {name} |{bar}| {percentage}% | {info}',
+            hideCursor: true,
+            barsize: 30,
+            etaBuffer: 20,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        this.bar.start(100, pct, payload);
+      } else this.bar.update(pct, payload);
+      return;
+    }
+    if (p.stageIndex !== this.lastStage) {
+      this.lastStage = p.stageIndex;
+      this.lastDecile = -1;
+    }
+    const decile = Math.floor(pct / 10 + 1e-9);
+    if (decile > this.lastDecile) {
+      this.lastDecile = decile;
+      this.ctx.stderr(`cait: stage ${stage} ${JSON.stringify(p.stageName)} ${decile * 10}%: ${this.info(p).replace(/ \| /g, ', ')}\n`);
+    }
+  }
+
+  stop(): void {
+    if (this.bar) {
+      this.bar.update(this.bar.getProgress() * 100);
+      this.bar.stop();
+      this.bar = undefined;
+    }
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
+  return rows.map((r) => r.map((c, j) => (j === 1 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** The summary printed after a successful run. */
+export function summaryText(protocol: Protocol, result: ProtocolResult, written: string[]): string {
+  const first = Object.keys(protocol.species)[0];
+  const rows = [['stage', 'name', 'duration (h)', 'charge (mC)', 'final current (nA)', `${first} = 0.5 n0 at (nm)`]];
+  result.stages.forEach((st, k) => {
+    const d = crossingDepth(st.depth_nm, st.density[first] ?? [], 0.5);
+    rows.push([
+      String(k + 1),
+      st.name,
+      (st.duration_s / 3600).toFixed(2),
+      (st.charge_C * 1e3).toFixed(4),
+      (st.final_current_A * 1e9).toFixed(3),
+      Number.isFinite(d) ? d.toFixed(2) : '-',
+    ]);
+  });
+  return table(rows) + written.map((w) => `wrote ${w}\n`).join('');
+}
+
+export async function runSimulate(opts: SimulateOptions, ctx: CliContext): Promise<void> {
+  const protocol = loadProtocol(opts);
+  const plan = planOutputs(opts, protocol);
+  const simulate = await loadSolver(ctx);
+
+  const reporter = new ProgressReporter(ctx, protocol, !!opts.quiet);
+  let result: ProtocolResult;
+  try {
+    result = simulate(protocol, { onProgress: (p) => reporter.update(p) });
+  } finally {
+    reporter.stop();
+  }
+
+  const prov = makeProvenance(protocol, ctx.now());
+  const files: OutputFile[] = [{ path: plan.json, data: resultJsonText(buildResultJson(protocol, result, prov)) }];
+  const written = [`${plan.json} (${RESULT_SCHEMA})`];
+  if (opts.csv !== undefined) {
+    const csv = csvOutputs(opts.csv, stemOf(opts.out), protocol, result, prov);
+    files.push(...csv);
+    written.push(`${csv.length} CSV files in ${opts.csv}: ${csv.map((f) => basename(f.path)).join(', ')}`);
+  }
+  if (plan.plot && plan.plotCurrent) {
+    files.push({ path: plan.plot, data: profilesSvg(protocol, result, { maxDepth_nm: opts.maxDepth }) });
+    files.push({ path: plan.plotCurrent, data: currentSvg(protocol, result, { logTime: !!opts.logTime }) });
+    written.push(`${plan.plot} (profiles, first ${opts.maxDepth} nm)`, `${plan.plotCurrent} (current vs time)`);
+  }
+  try {
+    writeFilesAtomic(files);
+  } catch (e) {
+    throw new Error(`cannot write the outputs: ${(e as Error).message}`);
+  }
+  ctx.stdout(summaryText(protocol, result, written));
+}
