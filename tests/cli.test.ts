@@ -297,8 +297,8 @@ describe('successful run (stand-in solver)', () => {
     // progress: one line per 10 % per stage at most, on stderr
     const prog = r.err.split('\n').filter(Boolean);
     expect(prog.length).toBe(22);
-    expect(prog[0]).toMatch(/^cait: stage 1\/2 "stage 1 \(Rb\+\)" 0%: 0 \/ 2\.52 mC, t = 0 h, 0 steps$/);
-    expect(prog.at(-1)).toMatch(/^cait: stage 2\/2 "stage 2 \(Cs\+\)" 100%: 0\.2 \/ 2\.28 mC, t = 5\.56 h, 140 steps$/);
+    expect(prog[0]).toMatch(/^cait: stage 1\/2 "stage 1 \(Rb\+\)" 0%: 0\.0000 \/ 2\.52 mC, t = 0\.00 h, 0 steps$/);
+    expect(prog.at(-1)).toMatch(/^cait: stage 2\/2 "stage 2 \(Cs\+\)" 100%: 0\.2000 \/ 2\.28 mC, t = 5\.56 h, 140 steps$/);
   });
 
   it('--quiet: nothing on stderr', async () => {

@@ -22,7 +22,7 @@ export interface SimulateOptions {
   csv?: string;
   plot?: string;
   maxDepth: number;
-  logTime?: boolean;
+  linearTime?: boolean;
   quiet?: boolean;
 }
 
@@ -38,7 +38,7 @@ Outputs (written only when the whole run succeeded; an existing file is replaced
                     (s, A, A, C); <stem> is the name of FILE.json without ".json".
                     Comment lines (#) give version, config sha256, date and the stage.
   --plot FILE.svg   n/n0 versus depth (nm) after each stage, one panel per stage; and
-                    FILE_current.svg, the current (nA) versus time (h, or s with --log-time).
+                    FILE_current.svg, the current (nA) versus time (log s, or h with --linear-time).
 
 Progress goes to stderr (a bar on a terminal, a line every 10 % otherwise);
 a summary per stage goes to stdout. Exit status: 0 ok, 2 bad input, 3 solver failure.
@@ -69,7 +69,7 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
     .option('--csv <dir>', 'also write CSV files (profiles and currents per stage) into this directory')
     .option('--plot <file.svg>', 'also write SVG figures: profiles to this file, I(t) to <file>_current.svg')
     .option('--max-depth <nm>', 'depth range of the profile figure, nm', positiveNumber, 150)
-    .option('--log-time', 'logarithmic time axis (s) in the current figure')
+    .option('--linear-time', 'linear time axis (h) in the current figure (default: logarithmic, s)')
     .option('-q, --quiet', 'no progress output on stderr (the summary still goes to stdout)')
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: SimulateOptions) => {
@@ -161,8 +161,8 @@ class ProgressReporter {
 
   private info(p: Progress): string {
     const st = this.protocol.stages[p.stageIndex];
-    const q = `${fmtNum(p.charge_C * 1e3)}`;
-    const th = fmtNum(p.t_s / 3600);
+    const q = (p.charge_C * 1e3).toFixed(4);
+    const th = (p.t_s / 3600).toFixed(2);
     if (st && 'charge_C' in st.stop) return `${q} / ${fmtNum(st.stop.charge_C * 1e3)} mC | t = ${th} h | ${p.steps} steps`;
     if (st && 'duration_s' in st.stop) return `${q} mC | t = ${th} / ${fmtNum(st.stop.duration_s / 3600)} h | ${p.steps} steps`;
     return `${q} mC | t = ${th} h | ${p.steps} steps`;
@@ -200,9 +200,10 @@ class ProgressReporter {
     }
   }
 
-  stop(): void {
+  /** End the bar; `complete` fills it to 100 % (the last callback may come just before the end). */
+  stop(complete = false): void {
     if (this.bar) {
-      this.bar.update(this.bar.getProgress() * 100);
+      if (complete) this.bar.update(100);
       this.bar.stop();
       this.bar = undefined;
     }
@@ -241,9 +242,11 @@ export async function runSimulate(opts: SimulateOptions, ctx: CliContext): Promi
   let result: ProtocolResult;
   try {
     result = simulate(protocol, { onProgress: (p) => reporter.update(p) });
-  } finally {
+  } catch (e) {
     reporter.stop();
+    throw e;
   }
+  reporter.stop(true);
 
   const prov = makeProvenance(protocol, ctx.now());
   const files: OutputFile[] = [{ path: plan.json, data: resultJsonText(buildResultJson(protocol, result, prov)) }];
@@ -255,7 +258,7 @@ export async function runSimulate(opts: SimulateOptions, ctx: CliContext): Promi
   }
   if (plan.plot && plan.plotCurrent) {
     files.push({ path: plan.plot, data: profilesSvg(protocol, result, { maxDepth_nm: opts.maxDepth }) });
-    files.push({ path: plan.plotCurrent, data: currentSvg(protocol, result, { logTime: !!opts.logTime }) });
+    files.push({ path: plan.plotCurrent, data: currentSvg(protocol, result, { logTime: !opts.linearTime }) });
     written.push(`${plan.plot} (profiles, first ${opts.maxDepth} nm)`, `${plan.plotCurrent} (current vs time)`);
   }
   try {

@@ -135,8 +135,10 @@ function ticksOf(scale: Scale, log: boolean): Tick[] {
   const out: Tick[] = [];
   if (k1 - k0 >= 1) {
     const every = Math.max(1, Math.ceil((k1 - k0 + 1) / 8));
+    // minor ticks (2..9 × 10^k) only where they do not crowd the axis
+    const mMax = k1 - k0 <= 5 ? 9 : 1;
     for (let k = Math.floor(Math.log10(d0)); k <= k1; k++) {
-      for (let m = 1; m < 10; m++) {
+      for (let m = 1; m <= mMax; m++) {
         const v = m * 10 ** k;
         if (v < d0 * (1 - 1e-9) || v > d1 * (1 + 1e-9)) continue;
         out.push(m === 1 && (k - k0) % every === 0 ? { v, pow10: k } : { v });
@@ -343,7 +345,7 @@ export function profilesSvg(protocol: Protocol, result: ProtocolResult, opts: Pr
 }
 
 export interface CurrentOptions {
-  /** logarithmic time axis (in s); default linear in hours */
+  /** logarithmic time axis in s (default, shows the initial charging transient); false: linear in hours */
   logTime?: boolean;
   layout?: 'row' | 'column';
   idPrefix?: string;
@@ -351,7 +353,7 @@ export interface CurrentOptions {
 
 /** Current through the front (and back) versus time, one panel per stage, in nA. */
 export function currentSvg(protocol: Protocol, result: ProtocolResult, opts: CurrentOptions = {}): string {
-  const log = !!opts.logTime;
+  const log = opts.logTime ?? true;
   const scaleT = log ? 1 : 1 / 3600;
   const panels: Panel[] = result.stages.map((st, k) => ({
     title: `${k + 1}. ${st.name}: ${fmtMC(st.charge_C)}, ${fmtH(st.duration_s)}`,
