@@ -87,6 +87,7 @@ function sedDiffusivity(model: Extract<DModel, { model: 'sed' }>, T_K: number): 
   const f = model.f;
   const xf = normInv(f);
   const s = sigma / kT;
+  const dD1 = (Db * s * f) / normPdf(xf);
   const fall = model.fall;
   const thF = fall ? fall.theta : 0;
   const kLn = fall ? fall.decades * Math.LN10 : 0;
@@ -96,9 +97,11 @@ function sedDiffusivity(model: Extract<DModel, { model: 'sed' }>, T_K: number): 
     let D: number;
     let dD: number;
     if (t >= 1) {
+      // D(θ ≥ 1) = D_bulk; the slope returned is the left one at θ = 1. Only the Newton Jacobian uses
+      // dD/dθ, and bulk cells sit at θ = 1 ± roundoff: a slope jumping to 0 there makes Newton 2-cycle.
       t = 1;
       D = Db;
-      dD = 0;
+      dD = dD1;
     } else {
       const x = normInv(f * t);
       // ΔE = σ (x_f − x);  D = D_b exp(−ΔE/kT);  dD/dθ = D σ f / (φ(x) kT)

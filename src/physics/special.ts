@@ -45,6 +45,12 @@ export function bernoulli(x: number): number {
   return x / Math.expm1(x);
 }
 
+/** dB/dx given b = B(x) (saves the exponential); B'(−x) = −1 − B'(x). */
+export function bernoulliDerivFrom(x: number, b: number): number {
+  if (Math.abs(x) < 1e-3) return -0.5 + x / 6 - (x * x * x) / 180;
+  return (b * (1 - b)) / x - b;
+}
+
 /** dB/dx. */
 export function bernoulliDeriv(x: number): number {
   const ax = Math.abs(x);
@@ -52,4 +58,48 @@ export function bernoulliDeriv(x: number): number {
   const b = bernoulli(x);
   // B' = B (1 − B)/x − B
   return (b * (1 - b)) / x - b;
+}
+
+/**
+ * erfc(x) to ~1e-14 relative: for |x| ≤ 2 from erf's all-positive series
+ * erf(x) = (2/√π) e^{−x²} Σ 2ⁿ x^{2n+1} / (1·3·…·(2n+1)); beyond, Laplace's
+ * continued fraction (modified Lentz).
+ */
+export function erfc(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x < 0) return 2 - erfc(-x);
+  if (x <= 2) {
+    let term = x;
+    let sum = x;
+    const x2 = x * x;
+    for (let n = 1; n < 200; n++) {
+      term *= (2 * x2) / (2 * n + 1);
+      sum += term;
+      if (term < 1e-17 * sum) break;
+    }
+    return 1 - ((2 / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum);
+  }
+  if (x > 27) return 0;
+  // erfc(x) = e^{−x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))
+  const tiny = 1e-300;
+  let f = x;
+  let C = x;
+  let D = 0;
+  for (let k = 1; k < 500; k++) {
+    const a = k / 2;
+    D = x + a * D;
+    if (Math.abs(D) < tiny) D = tiny;
+    C = x + a / C;
+    if (Math.abs(C) < tiny) C = tiny;
+    D = 1 / D;
+    const delta = C * D;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+}
+
+/** Standard normal CDF Φ(x). */
+export function normCdf(x: number): number {
+  return 0.5 * erfc(-x / Math.SQRT2);
 }

@@ -22,7 +22,7 @@
 import type { Front, Protocol, Stage } from '../config/schema.js';
 import { EPSILON_0, ELEMENTARY_CHARGE, kT_eV } from '../physics/constants.js';
 import { makeDiffusivity, type Diffusivity } from '../physics/diffusion.js';
-import { bernoulli, bernoulliDeriv } from '../physics/special.js';
+import { bernoulli, bernoulliDerivFrom } from '../physics/special.js';
 import type { BandMatrix } from './banded.js';
 import type { Grid } from './grid.js';
 
@@ -91,6 +91,7 @@ export class StageSystem {
   private readonly dDc: Float64Array;
   private readonly tmp2 = new Float64Array(2);
   private readonly tmp3 = new Float64Array(3);
+  private readonly sink = new Float64Array(1);
 
   constructor(
     readonly grid: Grid,
@@ -222,25 +223,27 @@ export class StageSystem {
 
   /**
    * Newton system of one implicit stage  y − rhs − c·Δt·f(y) = 0  (rows scaled
-   * by the cell width) together with Poisson. Fills the banded Jacobian `A`
-   * and the residual `res`.
+   * by the cell width) together with Poisson. Fills the residual `res` and,
+   * when `A` is given, the banded Jacobian.
    */
-  assemble(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix, res: Float64Array): void {
+  assemble(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix | null, res: Float64Array): void {
     const { N, S, m, Dc, dDc, z, tmp3, lambda2 } = this;
     const { h, d } = this.grid;
-    const ab = A.ab;
-    const ldab = A.ldab;
-    const kv = A.kv;
+    const jac = A !== null;
+    // without a Jacobian (residual only) every write into `ab` is skipped
+    const ab = jac ? A.ab : this.sink;
+    const ldab = jac ? A.ldab : 0;
+    const kv = jac ? A.kv : 0;
     this.evalD(y);
-    A.zero();
-    // A(i,j) at kv + i − j + j·ldab
-    const at = (i: number, j: number) => kv + i - j + j * ldab;
+    if (jac) A.zero();
+    // A(i, j) lives at kv + i − j + j·ldab = kv + i + j·(ldab − 1)
+    const l1 = ldab - 1;
     // continuity: h_i (y − rhs)
     for (let i = 0; i < N; i++) {
       for (let s = 0; s < S; s++) {
         const r = i * m + s;
         res[r] = h[i] * (y[r] - rhs[r]);
-        ab[at(r, r)] += h[i];
+        if (jac) ab[kv + r + (r) * l1] += h[i];
       }
     }
     // front face, beam species: row 0, −cdt·J
@@ -256,10 +259,11 @@ export class StageSystem {
       const J = (Df / d[0]) * g;
       const dJdn = (-Df * bM + tmp3[2] * dDc[s] * g) / d[0];
       // dJ/dψ_R with ψ_L fixed at ψ_U: z Df (c_res B'(Δ) + n B'(−Δ)) / d
-      const dJdpsi = (z[s] * Df * (this.cRes * bernoulliDeriv(Delta) + y[s] * bernoulliDeriv(-Delta))) / d[0];
+      const dbP = bernoulliDerivFrom(Delta, bP);
+      const dJdpsi = (z[s] * Df * (this.cRes * dbP + y[s] * (-1 - dbP))) / d[0];
       res[r] -= cdt * J;
-      ab[at(r, r)] -= cdt * dJdn;
-      ab[at(r, S)] -= cdt * dJdpsi;
+      if (jac) ab[kv + r + (r) * l1] -= cdt * dJdn;
+      if (jac) ab[kv + r + (S) * l1] -= cdt * dJdpsi;
     }
     // interior faces
     for (let k = 1; k < N; k++) {
@@ -284,19 +288,21 @@ export class StageSystem {
         const J = Df * g * invd;
         const dJdnL = (Df * bP + tmp3[1] * dDc[L * S + s] * g) * invd;
         const dJdnR = (-Df * bM + tmp3[2] * dDc[R * S + s] * g) * invd;
-        const dJdpR = zs * Df * (nL * bernoulliDeriv(Delta) + nR * bernoulliDeriv(-Delta)) * invd;
+        // B'(−Δ) = −1 − B'(Δ)
+        const dbP = bernoulliDerivFrom(Delta, bP);
+        const dJdpR = zs * Df * (nL * dbP - nR * (1 + dbP)) * invd;
         const cJ = cdt * J;
         // row L: + cdt J ; row R: − cdt J
         res[rL] += cJ;
         res[rR] -= cJ;
-        ab[at(rL, rL)] += cdt * dJdnL;
-        ab[at(rL, rR)] += cdt * dJdnR;
-        ab[at(rL, pR)] += cdt * dJdpR;
-        ab[at(rL, pL)] -= cdt * dJdpR;
-        ab[at(rR, rL)] -= cdt * dJdnL;
-        ab[at(rR, rR)] -= cdt * dJdnR;
-        ab[at(rR, pR)] -= cdt * dJdpR;
-        ab[at(rR, pL)] += cdt * dJdpR;
+        if (jac) ab[kv + rL + (rL) * l1] += cdt * dJdnL;
+        if (jac) ab[kv + rL + (rR) * l1] += cdt * dJdnR;
+        if (jac) ab[kv + rL + (pR) * l1] += cdt * dJdpR;
+        if (jac) ab[kv + rL + (pL) * l1] -= cdt * dJdpR;
+        if (jac) ab[kv + rR + (rL) * l1] -= cdt * dJdnL;
+        if (jac) ab[kv + rR + (rR) * l1] -= cdt * dJdnR;
+        if (jac) ab[kv + rR + (pR) * l1] -= cdt * dJdpR;
+        if (jac) ab[kv + rR + (pL) * l1] += cdt * dJdpR;
       }
     }
     // back face: drift out
@@ -311,8 +317,8 @@ export class StageSystem {
         const D = Dc[L * S + s];
         const J = D * y[rL] * drive;
         res[rL] += cdt * J;
-        ab[at(rL, rL)] += cdt * (D * drive + dDc[L * S + s] * y[rL] * drive);
-        ab[at(rL, pL)] += cdt * ((D * y[rL] * z[s]) / d[N]);
+        if (jac) ab[kv + rL + (rL) * l1] += cdt * (D * drive + dDc[L * S + s] * y[rL] * drive);
+        if (jac) ab[kv + rL + (pL) * l1] += cdt * ((D * y[rL] * z[s]) / d[N]);
       }
     }
     // Poisson: (λ²/h_i)[(ψ_{i+1}−ψ_i)/d_{i+1} − (ψ_i−ψ_{i−1})/d_i] + Σ z n − 1
@@ -327,12 +333,12 @@ export class StageSystem {
       let r = aR * (psiRgt - y[p]) - aL * (y[p] - psiLft) - 1;
       for (let s = 0; s < S; s++) {
         r += z[s] * y[i * m + s];
-        ab[at(p, i * m + s)] += z[s];
+        if (jac) ab[kv + p + (i * m + s) * l1] += z[s];
       }
       res[p] = r;
-      ab[at(p, p)] -= aL + aR;
-      if (i > 0) ab[at(p, p - m)] += aL;
-      if (i < N - 1) ab[at(p, p + m)] += aR;
+      if (jac) ab[kv + p + (p) * l1] -= aL + aR;
+      if (jac && i > 0) ab[kv + p + (p - m) * l1] += aL;
+      if (jac && i < N - 1) ab[kv + p + (p + m) * l1] += aR;
     }
   }
 

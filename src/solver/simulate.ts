@@ -28,11 +28,16 @@ const B_BDF = ((1 - GAMMA) * (1 - GAMMA)) / (GAMMA * (2 - GAMMA));
 const C_ERR = (-3 * GAMMA * GAMMA + 4 * GAMMA - 2) / (12 * (2 - GAMMA));
 
 const MAX_NEWTON = 12;
+/** step-size controller: safety factor and largest growth per step */
+const SAFETY = 0.7;
+const MAX_GROWTH = 3;
 /** Newton tolerance on ψ (kT/e) and on the field (kT/e per nm) */
 const PSI_TOL = 1e-6;
 const FIELD_TOL = 1e-7;
 /** density update (in tolerance units) below which ψ jitter is accepted as roundoff */
-const NOISE_FLOOR = 1e-7;
+const NOISE_FLOOR = 1e-5;
+/** Newton converged when the density update is below this fraction of the error tolerance */
+const NEWTON_TOL = 1e-3;
 /** a density below −NEG_TOL (n/n0) rejects the step */
 const NEG_TOL = 1e-7;
 /** a charge or time target counts as reached within this relative margin */
@@ -99,17 +104,19 @@ class StageRunner {
     };
   }
 
-  private errWeight(i: number, a: number, b: number): number {
-    const { rtol, atol } = this.protocol.solver;
-    return atol + rtol * Math.max(Math.abs(a), Math.abs(b));
-  }
-
-  /** Newton for y − rhs − CD·dt·f(y) = 0 (with Poisson), starting from y. */
+  /**
+   * Newton for y − rhs − CD·dt·f(y) = 0 (with Poisson), starting from y, with
+   * the exact Jacobian at every iterate. (A simplified Newton that reuses the
+   * factorised matrix across iterates and steps was measured slower on the
+   * paper preset: the SED and fall-off nonlinearity doubled the iterations.)
+   */
   private newton(y: Float64Array, rhs: Float64Array, dt: number): NewtonOutcome {
     const { A, res } = this.w;
-    const { m, S } = this.sys;
+    const { m, S, N } = this.sys;
     const cdt = CD * dt;
     const h = this.grid.h;
+    const { rtol, atol } = this.protocol.solver;
+    let prev = Infinity;
     for (let it = 1; it <= MAX_NEWTON; it++) {
       this.sys.assemble(y, rhs, cdt, A, res);
       this.stats.factorizations++;
@@ -120,29 +127,35 @@ class StageRunner {
       let dmax = 0;
       let dpsi = 0;
       let worst = -1;
-      for (let k = 0; k < this.n; k++) {
-        const dk = res[k];
-        if (!Number.isFinite(dk)) return { ok: false, iterations: it, reason: 'Newton update is not finite', at: k };
-        y[k] += dk;
-        if (k % m === S) {
-          // ψ is tested as a field: |δψ_i| / (ψ_tol + h_i·E_tol). In the coarse bulk cells f64 holds ψ
-          // only to ~1e-3 kT (Σn − 1 per kT there is ~1e-13), so an absolute test could never pass.
-          const a = Math.abs(dk) / (PSI_TOL + FIELD_TOL * h[(k - S) / m]);
-          if (a > dpsi) dpsi = a;
-        } else {
-          const r = Math.abs(dk) / this.errWeight(k, y[k], y[k]);
-          if (r > dmax) {
+      for (let i = 0; i < N; i++) {
+        const base = i * m;
+        for (let s = 0; s < S; s++) {
+          const k = base + s;
+          const dk = res[k];
+          const yk = (y[k] += dk);
+          const r = Math.abs(dk) / (atol + rtol * Math.abs(yk));
+          if (!(r <= dmax)) {
             dmax = r;
             worst = k;
           }
         }
+        const dk = res[base + S];
+        y[base + S] += dk;
+        // ψ is tested as a field: |δψ_i| / (ψ_tol + h_i·E_tol). In the coarse bulk cells f64 holds ψ
+        // only to ~1e-3 kT (Σn − 1 per kT there is ~1e-13), so an absolute test could never pass.
+        const a = Math.abs(dk) / (PSI_TOL + FIELD_TOL * h[i]);
+        if (!(a <= dpsi)) dpsi = a;
       }
       this.stats.newtonIterations++;
-      if (process.env.CAIT_NEWTON) { let wp = -1, mp = 0; for (let k = S; k < this.n; k += m) if (Math.abs(res[k]) > mp) { mp = Math.abs(res[k]); wp = (k - S) / m; } console.error("newton", it, dmax.toExponential(2), worst, dpsi.toExponential(2), wp); }
+      if (!Number.isFinite(dmax) || !Number.isFinite(dpsi)) return { ok: false, iterations: it, reason: 'Newton update is not finite', at: worst };
       // When Δt ≪ the dielectric relaxation time the bulk ψ is fixed by a charge below f64 roundoff and its
       // updates stagnate at noise; the densities (what is integrated) are then converged to roundoff.
-      if (dmax < 1e-3 && (dpsi < 1 || dmax < NOISE_FLOOR)) return { ok: true, iterations: it };
-      if (it >= 4 && dmax > 1e6) return { ok: false, iterations: it, reason: 'Newton diverged', at: worst };
+      if (dmax < NEWTON_TOL && dpsi < 1) return { ok: true, iterations: it };
+      // Stagnation far below the tolerance is that noise (seen: a 2-cycle of ±2e-4 kT in a 430 nm cell
+      // with density updates of 3e-10 absolute); accept it rather than call it divergence.
+      if (it >= 2 && dmax < NOISE_FLOOR && dmax > 0.3 * prev) return { ok: true, iterations: it };
+      if (it >= 4 && dmax > prev && dmax > 1e-3) return { ok: false, iterations: it, reason: 'Newton diverged', at: worst };
+      prev = dmax;
     }
     return { ok: false, iterations: MAX_NEWTON, reason: `Newton did not converge in ${MAX_NEWTON} iterations` };
   }
@@ -159,7 +172,9 @@ class StageRunner {
     const { m, S } = sys;
     // TR stage: yg − y0 − (γ dt/2)(f0 + f(yg)) = 0
     for (let k = 0; k < n; k++) rhs[k] = y0[k] + CD * dt * f0[k];
-    yg.set(y0);
+    // predictor: explicit Euler to tγ for the densities, ψ from y0
+    for (let k = 0; k < n; k++) yg[k] = y0[k] + GAMMA * dt * f0[k];
+    for (let i = 0; i < sys.N; i++) yg[i * m + S] = y0[i * m + S];
     let r = this.newton(yg, rhs, dt);
     if (!r.ok) return { ok: false, reason: `TR stage: ${r.reason}`, at: r.at };
     // fγ from the stage relation (exact at the converged value)
@@ -173,6 +188,7 @@ class StageRunner {
     for (let i = 0; i < sys.N; i++) y1[i * m + S] = yg[i * m + S];
     r = this.newton(y1, rhs, dt);
     if (!r.ok) return { ok: false, reason: `BDF2 stage: ${r.reason}`, at: r.at };
+    const { rtol, atol } = this.protocol.solver;
     // error estimate: C h³y''' ≈ C·2h[f0/γ − fγ/(γ(1−γ)) + f1/(1−γ)], f1 = (y1 − rhs)/(CD dt)
     const { h } = this.grid;
     for (let i = 0; i < sys.N; i++) {
@@ -190,7 +206,7 @@ class StageRunner {
     for (let i = 0; i < sys.N; i++) {
       for (let s = 0; s < S; s++) {
         const k = i * m + s;
-        const e = Math.abs(est[k]) / this.errWeight(k, y0[k], y1[k]);
+        const e = Math.abs(est[k]) / (atol + rtol * Math.max(Math.abs(y0[k]), Math.abs(y1[k])));
         if (e > err) err = e;
       }
     }
@@ -290,7 +306,6 @@ class StageRunner {
       if (!(dtTry > 1e-14 * Math.max(1, t))) fail(`time step underflow (Δt = ${dtTry.toExponential(2)} s)`);
 
       const r = this.step(dtTry);
-      if (process.env.CAIT_TRACE && (this.stats.steps + this.stats.rejected) % Number(process.env.CAIT_TRACE) === 0) console.error("trace", this.stats.steps, this.stats.rejected, t.toExponential(3), dtTry.toExponential(3), r.ok ? r.err.toExponential(2) : r.reason);
       if (!r.ok) {
         this.stats.rejected++;
         dt = dtTry / 4;
@@ -367,8 +382,8 @@ class StageRunner {
           `stage cannot deliver its charge: after max_duration_s = ${maxT.toExponential(3)} s only ${(Q * 1e3).toPrecision(4)} of ${(stopQ * 1e3).toPrecision(4)} mC were delivered (current ${(I * 1e9).toPrecision(3)} nA)`,
         );
       }
-      const grow = r.err > 0 ? 0.9 * Math.pow(r.err, -1 / 3) : 5;
-      dt = dtTry * Math.min(5, Math.max(0.2, grow));
+      const grow = r.err > 0 ? SAFETY * Math.pow(r.err, -1 / 3) : MAX_GROWTH;
+      dt = dtTry * Math.min(MAX_GROWTH, Math.max(0.2, grow));
       if (hitsTime) dt = Math.max(dt, this.lastFreeDt ?? dt);
       else this.lastFreeDt = dt;
     }
