@@ -63,6 +63,8 @@ export const dModelSchema = z.discriminatedUnion('model', [
     f: z.number().finite().gt(0, 'f must be in (0,1)').lt(1, 'f must be in (0,1)'),
     fall: fallSchema.optional(),
     nref: z.enum(['bulk', 'stageStart']).default('bulk'),
+    /** with nref = stageStart: smallest reference density (n/n0); where the species was (almost) absent at the start, θ = n / nref_floor */
+    nref_floor: z.number().finite().gt(0, 'nref_floor must be in (0,1]').lte(1, 'nref_floor must be in (0,1]').default(0.01),
   }),
   z.strictObject({
     model: z.literal('table'),
@@ -70,6 +72,7 @@ export const dModelSchema = z.discriminatedUnion('model', [
     theta: z.array(nonNegative('theta')).min(2, 'a table needs at least 2 points'),
     D_m2s: z.array(positive('D')).min(2, 'a table needs at least 2 points'),
     nref: z.enum(['bulk', 'stageStart']).default('bulk'),
+    nref_floor: z.number().finite().gt(0, 'nref_floor must be in (0,1]').lte(1, 'nref_floor must be in (0,1]').default(0.01),
   }),
 ]);
 

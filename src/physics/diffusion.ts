@@ -19,6 +19,8 @@ export interface Diffusivity {
   eval(theta: number, out: Float64Array): void;
   /** reference density of θ: n0 (`bulk`) or the local density at the stage start (`stageStart`) */
   readonly nref: 'bulk' | 'stageStart';
+  /** with `stageStart`: the smallest reference density (n/n0) */
+  readonly nrefFloor: number;
   /** D at θ = 1, m²/s */
   readonly D1: number;
   /** true if D does not depend on θ */
@@ -61,6 +63,7 @@ function constantD(D: number): Diffusivity {
       out[1] = 0;
     },
     nref: 'bulk',
+    nrefFloor: 1,
     D1: D,
     constant: true,
   };
@@ -76,7 +79,7 @@ export function makeDiffusivity(model: DModel, T_K: number): Diffusivity {
     case 'sed':
       return sedDiffusivity(model, T_K);
     case 'table':
-      return tableDiffusivity(model.theta, model.D_m2s, model.nref);
+      return tableDiffusivity(model.theta, model.D_m2s, model.nref, model.nref_floor);
   }
 }
 
@@ -134,12 +137,13 @@ function sedDiffusivity(model: Extract<DModel, { model: 'sed' }>, T_K: number): 
     },
     eval: evalInto,
     nref: model.nref,
+    nrefFloor: model.nref_floor,
     D1: Db,
     constant: false,
   };
 }
 
-function tableDiffusivity(theta: number[], Ds: number[], nref: 'bulk' | 'stageStart'): Diffusivity {
+function tableDiffusivity(theta: number[], Ds: number[], nref: 'bulk' | 'stageStart', nrefFloor: number): Diffusivity {
   const th = Float64Array.from(theta);
   const lnD = Float64Array.from(Ds, Math.log);
   const n = th.length;
@@ -178,6 +182,7 @@ function tableDiffusivity(theta: number[], Ds: number[], nref: 'bulk' | 'stageSt
     },
     eval: evalInto,
     nref,
+    nrefFloor,
     D1,
     constant: false,
   };

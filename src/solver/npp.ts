@@ -111,7 +111,9 @@ export class StageSystem {
     this.diff = this.names.map((nm) => makeDiffusivity(stage.D[nm], stage.T_K));
     this.nref = this.active.map((k, s) => {
       const a = new Float64Array(this.N);
-      if (this.diff[s].nref === 'stageStart') for (let i = 0; i < this.N; i++) a[i] = Math.max(start[k][i], 1e-12);
+      // θ relative to what was there at the stage start; where (almost) nothing was, relative to the floor
+      const floor = this.diff[s].nrefFloor;
+      if (this.diff[s].nref === 'stageStart') for (let i = 0; i < this.N; i++) a[i] = Math.max(start[k][i], floor);
       else a.fill(1);
       return a;
     });
