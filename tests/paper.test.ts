@@ -172,3 +172,33 @@ describe('aperture front vs clamped front', () => {
     expect(ap.stages[0].current.I_A[0]).toBeGreaterThan(2 * result.stages[0].current.I_A[0]);
   }, 300_000);
 });
+
+describe('quasi-neutral formulation (the f64 twin of what float32 engines carry)', () => {
+  let qn: ProtocolResult;
+  beforeAll(() => {
+    const p = getPreset('paper');
+    p.solver.formulation = 'quasineutral';
+    qn = simulate(p);
+  }, 300_000);
+
+  for (const k of [0, 1]) {
+    it(`stage ${k + 1}: agrees with full Poisson to 0.01 and with the reference to 0.03 (fronts 0.25 / 1 nm)`, () => {
+      const vsPoisson = compareProfiles(qn.stages[k], result.stages[k]);
+      const vsRef = compareProfiles(qn.stages[k], oracle.stages[k]);
+      console.log(`quasi-neutral, stage ${k + 1}: vs Poisson ${vsPoisson.worst.toExponential(2)} (front ${vsPoisson.front.diff.toExponential(2)} nm), vs reference ${vsRef.worst.toExponential(2)} (front ${vsRef.front.diff.toExponential(2)} nm)`);
+      expect(vsPoisson.worst).toBeLessThan(0.01);
+      expect(vsPoisson.front.diff).toBeLessThan(0.25);
+      expect(vsRef.worst).toBeLessThan(0.03);
+      expect(vsRef.front.diff).toBeLessThan(1);
+    });
+  }
+
+  it('holds Σ z n = 1 exactly and conserves every species', () => {
+    for (const s of qn.stages) {
+      for (let i = 0; i < s.depth_nm.length; i++) expect(Math.abs(s.density.Li[i] + s.density.Rb[i] + s.density.Cs[i] - 1)).toBeLessThan(1e-12);
+      for (const [sp, b] of Object.entries(s.balance))
+        expect(Math.abs(b.end - b.start - (b.inFront - b.outBack)), `${s.name} ${sp}`).toBeLessThan(1e-3 * layerNm(s.charge_C, protocol));
+      expect(Math.abs(inventoryNm(s, qn.grid.faces_nm, s.beam) / layerNm(s.charge_C, protocol) - 1)).toBeLessThan(1e-3);
+    }
+  });
+});

@@ -131,6 +131,11 @@ export const solverSchema = z.strictObject({
   max_steps: z.number().int().positive().default(200000),
   /** face average of D between neighbouring cells */
   face_D: z.enum(['arithmetic', 'harmonic', 'geometric']).default('arithmetic'),
+  /**
+   * `poisson`: full Poisson (the reference). `quasineutral`: the limit of a vanishing Debye length,
+   * Σ z n = 1 with the potential from current continuity (what float32 engines can carry).
+   */
+  formulation: z.enum(['poisson', 'quasineutral']).default('poisson'),
 });
 
 export const protocolSchema = z
@@ -149,6 +154,7 @@ export const protocolSchema = z
       dt_max_s: 1e4,
       max_steps: 200000,
       face_D: 'arithmetic',
+      formulation: 'poisson',
     }),
     stages: z.array(stageSchema).min(1, 'a protocol needs at least one stage'),
   })

@@ -67,8 +67,22 @@ export interface BoundaryFluxes {
 
 export class StageSystem {
   readonly N: number;
+  /** active species (those with a D model in the stage) */
   readonly S: number;
+  /** species that are unknowns of the system (all S with Poisson; all but the closing one when quasi-neutral) */
+  readonly U: number;
+  /** unknowns per cell: U densities and ψ */
   readonly m: number;
+  readonly formulation: 'poisson' | 'quasineutral';
+  /** active index of each unknown species */
+  readonly unknown: number[];
+  /** unknown index of each active species (−1 for the closing one) */
+  readonly uOf: Int32Array;
+  /** quasi-neutral: active index of the species given by Σ z n = 1 (−1 with Poisson) */
+  readonly closing: number;
+  /** band widths of the Newton matrix */
+  readonly kl: number;
+  readonly ku: number;
   /** indices of the active species in the protocol's species list */
   readonly active: number[];
   readonly names: string[];
@@ -89,6 +103,8 @@ export class StageSystem {
   // work arrays
   private readonly Dc: Float64Array;
   private readonly dDc: Float64Array;
+  /** densities of all active species, cell-major (N × S) */
+  readonly nAll: Float64Array;
   private readonly tmp2 = new Float64Array(2);
   private readonly tmp3 = new Float64Array(3);
   private readonly sink = new Float64Array(1);
@@ -105,8 +121,33 @@ export class StageSystem {
     this.active = speciesNames.map((_, k) => k).filter((k) => speciesNames[k] in stage.D);
     this.names = this.active.map((k) => speciesNames[k]);
     this.S = this.active.length;
-    this.m = this.S + 1;
     this.z = Float64Array.from(this.names, (nm) => protocol.species[nm].z);
+    this.formulation = protocol.solver.formulation;
+    this.beam = this.names.indexOf(stage.beam);
+    if (this.beam < 0) throw new Error(`beam species ${stage.beam} has no D model`);
+    if (this.formulation === 'quasineutral') {
+      // close with the species of largest inventory at the start that is not the beam (the native one)
+      let best = -1;
+      let bestInv = -1;
+      this.active.forEach((k, s) => {
+        if (s === this.beam && this.S > 1) return;
+        let inv = 0;
+        for (let i = 0; i < this.N; i++) inv += start[k][i] * grid.h[i];
+        if (inv > bestInv) {
+          bestInv = inv;
+          best = s;
+        }
+      });
+      this.closing = best;
+    } else this.closing = -1;
+    this.unknown = this.active.map((_, s) => s).filter((s) => s !== this.closing);
+    this.U = this.unknown.length;
+    this.m = this.U + 1;
+    this.uOf = new Int32Array(this.S).fill(-1);
+    this.unknown.forEach((s, u) => (this.uOf[s] = u));
+    this.kl = this.formulation === 'poisson' ? this.m : 2 * this.m - 1;
+    this.ku = 2 * this.m - 1;
+    this.nAll = new Float64Array(this.N * this.S);
     this.kT = kT_eV(stage.T_K);
     this.diff = this.names.map((nm) => makeDiffusivity(stage.D[nm], stage.T_K));
     this.nref = this.active.map((k, s) => {
@@ -117,8 +158,6 @@ export class StageSystem {
       else a.fill(1);
       return a;
     });
-    this.beam = this.names.indexOf(stage.beam);
-    if (this.beam < 0) throw new Error(`beam species ${stage.beam} has no D model`);
     this.psiU = stage.U_V / this.kT;
     const { sample } = protocol;
     // Debye length² in nm²: εr ε0 kT / (e² n0)
@@ -140,24 +179,51 @@ export class StageSystem {
 
   /** Pack the protocol-species densities (and ψ) into an unknown vector. */
   pack(dens: Float64Array[], psi: Float64Array, y: Float64Array): void {
-    const { N, S, m, active } = this;
+    const { N, U, m, active, unknown } = this;
     for (let i = 0; i < N; i++) {
-      for (let s = 0; s < S; s++) y[i * m + s] = dens[active[s]][i];
-      y[i * m + S] = psi[i];
+      for (let u = 0; u < U; u++) y[i * m + u] = dens[active[unknown[u]]][i];
+      y[i * m + U] = psi[i];
     }
   }
 
-  unpack(y: Float64Array, dens: Float64Array[], psi: Float64Array): void {
-    const { N, S, m, active } = this;
+  /** Densities of all active species from y into nAll (the closing species from Σ z n = 1). */
+  fill(y: Float64Array): Float64Array {
+    const { N, S, U, m, unknown, closing, z, nAll } = this;
     for (let i = 0; i < N; i++) {
-      for (let s = 0; s < S; s++) dens[active[s]][i] = y[i * m + s];
-      psi[i] = y[i * m + S];
+      let q = 1;
+      for (let u = 0; u < U; u++) {
+        const s = unknown[u];
+        const v = y[i * m + u];
+        nAll[i * S + s] = v;
+        q -= z[s] * v;
+      }
+      if (closing >= 0) nAll[i * S + closing] = q / z[closing];
     }
+    return nAll;
+  }
+
+  unpack(y: Float64Array, dens: Float64Array[], psi: Float64Array): void {
+    const { N, S, U, m, active } = this;
+    const nAll = this.fill(y);
+    for (let i = 0; i < N; i++) {
+      for (let s = 0; s < S; s++) dens[active[s]][i] = nAll[i * S + s];
+      psi[i] = y[i * m + U];
+    }
+  }
+
+  /** ∫ n dx of active species s (n0·nm). */
+  inventory(y: Float64Array, s: number): number {
+    const nAll = this.fill(y);
+    const h = this.grid.h;
+    let v = 0;
+    for (let i = 0; i < this.N; i++) v += h[i] * nAll[i * this.S + s];
+    return v;
   }
 
   /** Evaluate D and dD/dn of every species in every cell (nm²/s). */
   private evalD(y: Float64Array): void {
-    const { N, S, m, Dc, dDc, tmp2 } = this;
+    const { N, S, Dc, dDc, tmp2 } = this;
+    const nAll = this.fill(y);
     for (let s = 0; s < S; s++) {
       const dm = this.diff[s];
       const nr = this.nref[s];
@@ -170,7 +236,7 @@ export class StageSystem {
         continue;
       }
       for (let i = 0; i < N; i++) {
-        dm.eval(y[i * m + s] / nr[i], tmp2);
+        dm.eval(nAll[i * S + s] / nr[i], tmp2);
         Dc[i * S + s] = tmp2[0] * M2_TO_NM2;
         dDc[i * S + s] = (tmp2[1] * M2_TO_NM2) / nr[i];
       }
@@ -178,13 +244,15 @@ export class StageSystem {
   }
 
   /**
-   * Time derivative of the densities, f = −(J_{i+½} − J_{i−½}) / h_i, into
-   * `f` (same layout as y; ψ entries set to 0), and the boundary fluxes.
+   * Time derivative of the unknown densities, f = −(J_{i+½} − J_{i−½}) / h_i,
+   * into `f` (same layout as y; ψ entries set to 0), and the boundary fluxes
+   * of every active species.
    */
   rates(y: Float64Array, f: Float64Array, bf: BoundaryFluxes): void {
-    const { N, S, m, Dc, z, tmp3 } = this;
+    const { N, S, U, m, Dc, z, tmp3, uOf } = this;
     const { h, d } = this.grid;
     this.evalD(y);
+    const n = this.nAll;
     f.fill(0);
     for (let s = 0; s < S; s++) {
       bf.front[s] = 0;
@@ -193,32 +261,34 @@ export class StageSystem {
     // front face: beam from the reservoir
     {
       const s = this.beam;
-      const Delta = z[s] * (y[S] - this.psiU);
+      const Delta = z[s] * (y[U] - this.psiU);
       faceD(this.faceAvg, this.Dres, Dc[s], tmp3);
-      const J = (tmp3[0] / d[0]) * (bernoulli(Delta) * this.cRes - bernoulli(-Delta) * y[s]);
+      const J = (tmp3[0] / d[0]) * (bernoulli(Delta) * this.cRes - bernoulli(-Delta) * n[s]);
       bf.front[s] = J;
-      f[s] += J / h[0];
+      if (uOf[s] >= 0) f[uOf[s]] += J / h[0];
     }
     for (let k = 1; k < N; k++) {
       const L = k - 1;
       const R = k;
-      const dpsi = y[R * m + S] - y[L * m + S];
+      const dpsi = y[R * m + U] - y[L * m + U];
       for (let s = 0; s < S; s++) {
+        const u = uOf[s];
+        if (u < 0) continue;
         const Delta = z[s] * dpsi;
         faceD(this.faceAvg, Dc[L * S + s], Dc[R * S + s], tmp3);
-        const J = (tmp3[0] / d[k]) * (bernoulli(Delta) * y[L * m + s] - bernoulli(-Delta) * y[R * m + s]);
-        f[L * m + s] -= J / h[L];
-        f[R * m + s] += J / h[R];
+        const J = (tmp3[0] / d[k]) * (bernoulli(Delta) * n[L * S + s] - bernoulli(-Delta) * n[R * S + s]);
+        f[L * m + u] -= J / h[L];
+        f[R * m + u] += J / h[R];
       }
     }
     {
       const L = N - 1;
-      const psiL = y[L * m + S];
+      const psiL = y[L * m + U];
       for (let s = 0; s < S; s++) {
         const drive = (z[s] * psiL) / d[N];
-        const J = drive > 0 ? Dc[L * S + s] * y[L * m + s] * drive : 0;
+        const J = drive > 0 ? Dc[L * S + s] * n[L * S + s] * drive : 0;
         bf.back[s] = J;
-        f[L * m + s] -= J / h[L];
+        if (uOf[s] >= 0) f[L * m + uOf[s]] -= J / h[L];
       }
     }
   }
@@ -229,6 +299,12 @@ export class StageSystem {
    * when `A` is given, the banded Jacobian.
    */
   assemble(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix | null, res: Float64Array): void {
+    if (this.formulation === 'quasineutral') this.assembleQN(y, rhs, cdt, A, res);
+    else this.assemblePoisson(y, rhs, cdt, A, res);
+  }
+
+  /** Full Poisson: unknowns are all S densities and ψ (U = S). */
+  private assemblePoisson(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix | null, res: Float64Array): void {
     const { N, S, m, Dc, dDc, z, tmp3, lambda2 } = this;
     const { h, d } = this.grid;
     const jac = A !== null;
@@ -341,6 +417,118 @@ export class StageSystem {
       if (jac) ab[kv + p + (p) * l1] -= aL + aR;
       if (jac && i > 0) ab[kv + p + (p - m) * l1] += aL;
       if (jac && i < N - 1) ab[kv + p + (p + m) * l1] += aR;
+    }
+  }
+
+  /**
+   * Quasi-neutral limit: the unknowns are the U = S − 1 free densities and ψ;
+   * the closing species is (1 − Σ z n)/z_c; the ψ row of cell i is current
+   * continuity, Σ_s z_s (J_s,i+½ − J_s,i−½) = 0 (not scaled by Δt: with
+   * cdt = 0 it alone determines ψ for given densities).
+   */
+  private assembleQN(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix | null, res: Float64Array): void {
+    const { N, S, U, m, Dc, dDc, z, tmp3, uOf, unknown, closing } = this;
+    const { h, d } = this.grid;
+    const jac = A !== null;
+    const ab = jac ? A.ab : this.sink;
+    const kv = jac ? A.kv : 0;
+    const l1 = jac ? A.ldab - 1 : 0;
+    this.evalD(y);
+    const n = this.nAll;
+    if (jac) A.zero();
+    const zc = closing >= 0 ? z[closing] : 1;
+    for (let i = 0; i < N; i++) {
+      for (let u = 0; u < U; u++) {
+        const r = i * m + u;
+        res[r] = h[i] * (y[r] - rhs[r]);
+        if (jac) ab[kv + r + r * l1] += h[i];
+      }
+      res[i * m + U] = 0;
+    }
+    /**
+     * Adds the flux J of species s across a face to the rows of cell L (+) and
+     * cell R (−), with its derivatives with respect to n_s,L, n_s,R (chained
+     * through Σ z n = 1 for the closing species) and ψ_L, ψ_R. L or R < 0:
+     * that side is a boundary (no row, no unknowns).
+     */
+    const scatter = (s: number, L: number, R: number, J: number, dnL: number, dnR: number, dpL: number, dpR: number) => {
+      const u = uOf[s];
+      const zs = z[s];
+      for (const [cell, sign] of [
+        [L, 1],
+        [R, -1],
+      ] as const) {
+        if (cell < 0) continue;
+        const pRow = cell * m + U;
+        // current continuity: + z J
+        res[pRow] += sign * zs * J;
+        if (u >= 0) res[cell * m + u] += sign * cdt * J;
+        if (!jac) continue;
+        const add = (row: number, scale: number) => {
+          if (L >= 0) {
+            ab[kv + row + (L * m + U) * l1] += scale * dpL;
+            if (u >= 0) ab[kv + row + (L * m + u) * l1] += scale * dnL;
+            else for (let f = 0; f < U; f++) ab[kv + row + (L * m + f) * l1] -= (scale * dnL * z[unknown[f]]) / zc;
+          }
+          if (R >= 0) {
+            ab[kv + row + (R * m + U) * l1] += scale * dpR;
+            if (u >= 0) ab[kv + row + (R * m + u) * l1] += scale * dnR;
+            else for (let f = 0; f < U; f++) ab[kv + row + (R * m + f) * l1] -= (scale * dnR * z[unknown[f]]) / zc;
+          }
+        };
+        add(pRow, sign * zs);
+        if (u >= 0) add(cell * m + u, sign * cdt);
+      }
+    };
+    // front face: the beam from the reservoir at ψ_U into cell 0
+    {
+      const s = this.beam;
+      const Delta = z[s] * (y[U] - this.psiU);
+      faceD(this.faceAvg, this.Dres, Dc[s], tmp3);
+      const Df = tmp3[0];
+      const bP = bernoulli(Delta);
+      const bM = bP + Delta;
+      const g = bP * this.cRes - bM * n[s];
+      const J = (Df / d[0]) * g;
+      const dJdn = (-Df * bM + tmp3[2] * dDc[s] * g) / d[0];
+      const dbP = bernoulliDerivFrom(Delta, bP);
+      const dJdpsi = (z[s] * Df * (this.cRes * dbP - n[s] * (1 + dbP))) / d[0];
+      scatter(s, -1, 0, J, 0, dJdn, 0, dJdpsi);
+    }
+    for (let k = 1; k < N; k++) {
+      const L = k - 1;
+      const R = k;
+      const dpsi = y[R * m + U] - y[L * m + U];
+      const invd = 1 / d[k];
+      for (let s = 0; s < S; s++) {
+        const Delta = z[s] * dpsi;
+        faceD(this.faceAvg, Dc[L * S + s], Dc[R * S + s], tmp3);
+        const Df = tmp3[0];
+        const nL = n[L * S + s];
+        const nR = n[R * S + s];
+        const bP = bernoulli(Delta);
+        const bM = bP + Delta;
+        const g = bP * nL - bM * nR;
+        const J = Df * g * invd;
+        const dJdnL = (Df * bP + tmp3[1] * dDc[L * S + s] * g) * invd;
+        const dJdnR = (-Df * bM + tmp3[2] * dDc[R * S + s] * g) * invd;
+        const dbP = bernoulliDerivFrom(Delta, bP);
+        const dJdpR = z[s] * Df * (nL * dbP - nR * (1 + dbP)) * invd;
+        scatter(s, L, R, J, dJdnL, dJdnR, -dJdpR, dJdpR);
+      }
+    }
+    // back face: drift out
+    {
+      const L = N - 1;
+      const psiL = y[L * m + U];
+      for (let s = 0; s < S; s++) {
+        const drive = (z[s] * psiL) / d[N];
+        if (drive <= 0) continue;
+        const D = Dc[L * S + s];
+        const nL = n[L * S + s];
+        const J = D * nL * drive;
+        scatter(s, L, -1, J, D * drive + dDc[L * S + s] * nL * drive, 0, (D * nL * z[s]) / d[N], 0);
+      }
     }
   }
 

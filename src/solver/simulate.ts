@@ -97,7 +97,7 @@ class StageRunner {
       rhs: mk(),
       res: mk(),
       est: mk(),
-      A: new BandMatrix(this.n, m, 2 * m - 1),
+      A: new BandMatrix(this.n, this.sys.kl, this.sys.ku),
       bf0: bf(),
       bfg: bf(),
       bf1: bf(),
@@ -112,7 +112,7 @@ class StageRunner {
    */
   private newton(y: Float64Array, rhs: Float64Array, dt: number): NewtonOutcome {
     const { A, res } = this.w;
-    const { m, S, N } = this.sys;
+    const { m, U: S, N } = this.sys; // S here: unknown densities per cell
     const cdt = CD * dt;
     const h = this.grid.h;
     const { rtol, atol } = this.protocol.solver;
@@ -169,7 +169,9 @@ class StageRunner {
     const { y0, yg, y1, f0, rhs, est, A, bf0, bfg, bf1 } = this.w;
     const sys = this.sys;
     const n = this.n;
-    const { m, S } = sys;
+    const { m, U } = sys;
+    const S = U; // unknown densities per cell; ψ at offset U
+    const SA = sys.S; // all active species (boundary fluxes)
     // TR stage: yg − y0 − (γ dt/2)(f0 + f(yg)) = 0
     for (let k = 0; k < n; k++) rhs[k] = y0[k] + CD * dt * f0[k];
     // predictor: explicit Euler to tγ for the densities, ψ from y0
@@ -212,8 +214,8 @@ class StageRunner {
     }
     // boundary integrals by the same stage formulas
     sys.rates(y1, rhs, bf1);
-    const dQ = { front: new Float64Array(S), back: new Float64Array(S) };
-    for (let s = 0; s < S; s++) {
+    const dQ = { front: new Float64Array(SA), back: new Float64Array(SA) };
+    for (let s = 0; s < SA; s++) {
       for (const side of ['front', 'back'] as const) {
         const g0 = bf0[side][s];
         const gg = bfg[side][s];
@@ -226,10 +228,30 @@ class StageRunner {
     return { ok: true, err, dQ };
   }
 
+  /**
+   * ψ consistent with the densities at the stage start: Poisson alone, or in
+   * the quasi-neutral limit current continuity (the Newton system at Δt = 0,
+   * from the linear profile).
+   */
+  private initialPotential(): void {
+    const { y0, rhs } = this.w;
+    const sys = this.sys;
+    if (sys.formulation === 'poisson') {
+      sys.solvePoisson(y0);
+      return;
+    }
+    const { N, m, U } = sys;
+    const L = this.grid.L_nm;
+    for (let i = 0; i < N; i++) y0[i * m + U] = sys.psiU * (1 - this.grid.x[i] / L);
+    rhs.set(y0);
+    const r = this.newton(y0, rhs, 0);
+    if (!r.ok) throw new SolverError(`initial potential: ${r.reason}`, { stage: this.stage.name, t_s: 0 });
+  }
+
   run(dens: Float64Array[], opts: RunOptions, stageIndex: number, stageCount: number): StageResult {
     const { protocol, stage, grid, species } = this;
     const sys = this.sys;
-    const { N, m, S } = sys;
+    const { N, m, S, U } = sys;
     const w = this.w;
     const solver = protocol.solver;
     const A_m2 = protocol.sample.area_m2;
@@ -239,13 +261,9 @@ class StageRunner {
     const zBeam = sys.z[sys.beam];
     const psi = new Float64Array(N);
     sys.pack(dens, psi, w.y0);
-    sys.solvePoisson(w.y0);
+    this.initialPotential();
 
-    const inventory = (y: Float64Array, s: number) => {
-      let v = 0;
-      for (let i = 0; i < N; i++) v += grid.h[i] * y[i * m + s];
-      return v;
-    };
+    const inventory = (y: Float64Array, s: number) => sys.inventory(y, s);
     const inv0 = Array.from({ length: S }, (_, s) => inventory(w.y0, s));
     const crossed = { front: new Float64Array(S), back: new Float64Array(S) };
 
@@ -271,9 +289,10 @@ class StageRunner {
     };
     const snapshot = () => {
       const d: Record<string, number[]> = {};
+      const nAll = sys.fill(w.y0);
       species.forEach((nm, k) => {
         const s = sys.active.indexOf(k);
-        d[nm] = s < 0 ? Array.from(dens[k]) : Array.from({ length: N }, (_, i) => w.y0[i * m + s]);
+        d[nm] = s < 0 ? Array.from(dens[k]) : Array.from({ length: N }, (_, i) => nAll[i * S + s]);
       });
       snapshots.push({ t_s: t, charge_C: Q, density: d });
     };
@@ -289,7 +308,7 @@ class StageRunner {
         const i = Math.floor(at / m);
         const v = at % m;
         if (i < N) where.depth_nm = grid.x[i];
-        where.species = v < S ? sys.names[v] : 'potential';
+        where.species = v < U ? sys.names[sys.unknown[v]] : 'potential';
       }
       throw new SolverError(msg, where);
     };
@@ -315,12 +334,14 @@ class StageRunner {
       // positivity
       let minN = Infinity;
       let minAt = -1;
+      const nAll = sys.fill(w.y1);
       for (let i = 0; i < N; i++)
         for (let s = 0; s < S; s++) {
-          const v = w.y1[i * m + s];
+          const v = nAll[i * S + s];
           if (v < minN) {
             minN = v;
-            minAt = i * m + s;
+            const u = sys.uOf[s];
+            minAt = u >= 0 ? i * m + u : i * m + U;
           }
         }
       if (r.err > 1 || minN < -NEG_TOL) {
