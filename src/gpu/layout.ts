@@ -1,0 +1,253 @@
+/**
+ * What crosses to the GPU for the quasi-neutral ensemble engine
+ * (shaders/npp_qn.wgsl): the ONE place that defines the per-member
+ * parameter block, the per-member status block and the per-member work
+ * arrays (state, stage values, band matrix, pivots), with their offsets.
+ * The WGSL side gets the same numbers as `const` declarations generated
+ * here (`wgslPrelude`) and prepended to the shader source, so host and
+ * shader cannot drift apart.
+ *
+ * Every per-member array is member-fastest (interleaved): element k of
+ * member j lives at k·M + j, so neighbouring invocations touch
+ * neighbouring words.
+ *
+ * Platform-neutral: no Node imports (the engine runs in browsers too).
+ */
+
+/** Most active species per stage (the closing one included). */
+export const S_MAX = 4;
+
+/** Per-member parameter block of one stage (f32 each; integers are stored exactly as f32). */
+export const PARAM_FIELDS = [
+  /** ψ_lin(0-face) − ψ_U: −ψ_U·d_0/L (the linear profile's drop across the front half cell), kT/e */
+  'frontLin',
+  /** ψ_U / L (kT/e per nm): the interior face drop of the linear profile is −cpsi·d_k */
+  'cpsi',
+  /** ψ_lin(x_{N−1}) = ψ_U·d_N/L, kT/e */
+  'backLin',
+  /** reservoir density c_res (n0) */
+  'cRes',
+  /** reservoir D = D(c_res/nref), nm²/s */
+  'Dres',
+  /** stop charge in flux units (z_beam·∫J dt, n0·nm); −1 for a duration stop */
+  'qTarget',
+  /** stop duration, s; −1 for a charge stop */
+  'stopT',
+  /** time limit (stop duration or max_duration_s), s */
+  'maxT',
+  'dt0',
+  'dtMax',
+  'rtol',
+  'atol',
+  'maxSteps',
+  // per species s < S_MAX: offset into the table pool and its point count (1: constant D)
+  ...Array.from({ length: S_MAX }, (_, s) => [`tabOff${s}`, `tabK${s}`]).flat(),
+] as const;
+export type ParamField = (typeof PARAM_FIELDS)[number];
+export const P: Record<ParamField, number> = Object.fromEntries(PARAM_FIELDS.map((f, i) => [f, i])) as Record<ParamField, number>;
+
+/** Per-member status block (f32 each), read back after every batch of steps. */
+export const STATE_FIELDS = [
+  /** 0 running, 1 done, ≥ 2 failed (STATUS) */
+  'status',
+  /** sub-code of a failure (the Newton failure, NEWTON_FAIL) */
+  'code',
+  /** elapsed time, compensated sum hi + lo, s */
+  'tHi',
+  'tLo',
+  /** delivered charge in flux units (z_beam·∫J_front dt), compensated sum hi + lo */
+  'qHi',
+  'qLo',
+  /** next step to try, s */
+  'dt',
+  /** the last step not cut by a time limit (−1: none) */
+  'lastFreeDt',
+  'steps',
+  'rejected',
+  'newtonIts',
+  'facts',
+  'secant',
+  /** front flux of the beam at the last accepted state (n0·nm/s) */
+  'jFront',
+  /** last error estimate */
+  'err',
+  /** t at a failure */
+  'tFail',
+  ...Array.from({ length: S_MAX }, (_, s) => [`crossF${s}`, `crossB${s}`]).flat(),
+] as const;
+export type StateField = (typeof STATE_FIELDS)[number];
+export const ST: Record<StateField, number> = Object.fromEntries(STATE_FIELDS.map((f, i) => [f, i])) as Record<StateField, number>;
+
+export const STATUS = {
+  running: 0,
+  done: 1,
+  stepLimit: 2,
+  dtUnderflow: 3,
+  stepFailed: 4,
+  errUnderflow: 5,
+  cannotDeliver: 6,
+  initFailed: 7,
+  /** failed in an earlier stage or on the host: the shader skips it */
+  skip: 8,
+} as const;
+
+/** Newton failure codes (+16: in the BDF2 stage rather than the TR stage). */
+export const NEWTON_FAIL = {
+  singular: 1,
+  nonFinite: 2,
+  diverged: 3,
+  maxIterations: 4,
+  bdf2: 16,
+} as const;
+
+/**
+ * Numerics of the scheme: those of the f64 twin (src/solver/simulate.ts)
+ * except where f32 forces a floor (see the comments).
+ */
+export const NUMERICS = {
+  GAMMA: 2 - Math.SQRT2,
+  MAX_NEWTON: 12,
+  SAFETY: 0.7,
+  MAX_GROWTH: 3,
+  /** Newton converged when the density update is below this fraction of (atol + rtol|n|) — as f64 */
+  NEWTON_TOL: 1e-3,
+  /**
+   * f64: 1e-5. f32 roundoff of a density near 1 is 6e-8 absolute, i.e. ~5e-5 tolerance units at the
+   * defaults (atol 1e-4, rtol 1e-3) before any amplification by the Newton matrix: stagnation below
+   * 1e-3 units (still 1000× below the error tolerance) is accepted as roundoff.
+   */
+  NOISE_FLOOR: 1e-3,
+  /**
+   * ψ' (deviation from the linear profile) reaches ~20 kT/e in the exchanged zone: its f32 ulp is
+   * ~2e-6, so the f64 1e-6 kT/e can never pass; 1e-4 kT/e (a 1e-4 relative flux change) can.
+   */
+  PSI_TOL: 1e-4,
+  /** f64: 1e-7 kT/e per nm (field part of the ψ test); kept */
+  FIELD_TOL: 1e-7,
+  /** f64: 1e-7. The closing species 1 − Σ z n carries ~1e-7 absolute f32 roundoff: 1e-6 */
+  NEG_TOL: 1e-6,
+  /** f64: 1e-7. Charge and time targets count as reached within 2e-6 (f32 cannot do 1e-7) */
+  TARGET_RTOL: 2e-6,
+} as const;
+
+/** Work regions per member, in units of n = N·m (the band matrix: ldab·n). */
+export const WORK_REGIONS = ['Y0', 'YG', 'Y1', 'RHS', 'F0', 'FG', 'RES', 'EST', 'IPIV', 'AB'] as const;
+export type WorkRegion = (typeof WORK_REGIONS)[number];
+
+/** Everything fixed for one stage of one batch: sizes, species roles, offsets. */
+export interface StageLayout {
+  /** members in the batch */
+  M: number;
+  /** cells */
+  N: number;
+  /** active species (the closing one included) */
+  S: number;
+  /** unknown densities per cell (S − 1) */
+  U: number;
+  /** unknowns per cell (U + 1: ψ last) */
+  m: number;
+  /** unknowns per member (N·m) */
+  n: number;
+  kl: number;
+  ku: number;
+  ldab: number;
+  kv: number;
+  /** active index of the beam and of the closing species */
+  beam: number;
+  closing: number;
+  /** charge numbers of the active species */
+  z: number[];
+  /** active index of each unknown */
+  unknown: number[];
+  /** unknown index of each active species (−1: closing) */
+  uOf: number[];
+  /** work region offsets (per member, in elements) */
+  region: Record<WorkRegion, number>;
+  /** elements per member in the work buffer */
+  workPerMember: number;
+}
+
+export function stageLayout(M: number, N: number, z: number[], beam: number, closing: number): StageLayout {
+  const S = z.length;
+  if (S < 2 || S > S_MAX) throw new RangeError(`the webgpu engine handles 2..${S_MAX} active species per stage, not ${S}`);
+  if (closing === beam || closing < 0 || closing >= S) throw new RangeError(`closing species ${closing} must differ from the beam ${beam}`);
+  const unknown = z.map((_, s) => s).filter((s) => s !== closing);
+  const U = unknown.length;
+  const m = U + 1;
+  const n = N * m;
+  const kl = 2 * m - 1;
+  const ku = 2 * m - 1;
+  const ldab = 2 * kl + ku + 1;
+  const kv = kl + ku;
+  const uOf = z.map(() => -1);
+  unknown.forEach((s, u) => (uOf[s] = u));
+  const region = {} as Record<WorkRegion, number>;
+  let off = 0;
+  for (const r of WORK_REGIONS) {
+    region[r] = off;
+    off += r === 'AB' ? ldab * n : n;
+  }
+  return { M, N, S, U, m, n, kl, ku, ldab, kv, beam, closing, z, unknown, uOf, region, workPerMember: off };
+}
+
+/** Bytes one member needs in the largest binding (the work buffer). */
+export function workBytesPerMember(N: number, S: number): number {
+  const m = S; // U + 1 with U = S − 1
+  const n = N * m;
+  const ldab = 3 * (2 * m - 1) + 1;
+  return 4 * (n * (WORK_REGIONS.length - 1) + ldab * n);
+}
+
+const f = (x: number): string => {
+  if (!Number.isFinite(x)) throw new RangeError(`non-finite WGSL constant ${x}`);
+  const s = x.toPrecision(9);
+  return /[.e]/.test(s) ? s : `${s}.0`;
+};
+const u = (x: number): string => `${x}u`;
+
+/** The WGSL `const` block of a stage layout; prepend it to shaders/npp_qn.wgsl. */
+export function wgslPrelude(L: StageLayout): string {
+  const pad = <T>(a: T[], v: T): T[] => [...a, ...Array<T>(S_MAX - a.length).fill(v)];
+  const G = NUMERICS.GAMMA;
+  const lines = [
+    '// ---- generated by src/gpu/layout.ts (wgslPrelude): do not edit ----',
+    `const M: u32 = ${u(L.M)};`,
+    `const N: u32 = ${u(L.N)};`,
+    `const S: u32 = ${u(L.S)};`,
+    `const UU: u32 = ${u(L.U)};`,
+    `const MM: u32 = ${u(L.m)};`,
+    `const NN: u32 = ${u(L.n)};`,
+    `const KL: u32 = ${u(L.kl)};`,
+    `const KU: u32 = ${u(L.ku)};`,
+    `const LDAB: u32 = ${u(L.ldab)};`,
+    `const KV: u32 = ${u(L.kv)};`,
+    `const BEAM: u32 = ${u(L.beam)};`,
+    `const CLOSING: u32 = ${u(L.closing)};`,
+    `const ZC: f32 = ${f(L.z[L.closing])};`,
+    `const Z_INIT = array<f32, ${S_MAX}>(${pad(L.z, 0).map(f).join(', ')});`,
+    `const UNKNOWN_INIT = array<u32, ${S_MAX}>(${pad(L.unknown, 0).map(u).join(', ')});`,
+    `const UOF_INIT = array<i32, ${S_MAX}>(${pad(L.uOf, -1).join(', ')});`,
+    ...WORK_REGIONS.map((r) => `const R_${r}: u32 = ${u(L.region[r])};`),
+    ...PARAM_FIELDS.map((p, i) => `const P_${p.toUpperCase()}: u32 = ${u(i)};`),
+    ...STATE_FIELDS.map((p, i) => `const ST_${p.toUpperCase()}: u32 = ${u(i)};`),
+    ...Object.entries(STATUS).map(([k, v]) => `const STATUS_${k.toUpperCase()}: f32 = ${f(v)};`),
+    ...Object.entries(NEWTON_FAIL).map(([k, v]) => `const NF_${k.toUpperCase()}: u32 = ${u(v)};`),
+    `const MAX_NEWTON: u32 = ${u(NUMERICS.MAX_NEWTON)};`,
+    `const NEWTON_TOL: f32 = ${f(NUMERICS.NEWTON_TOL)};`,
+    `const NOISE_FLOOR: f32 = ${f(NUMERICS.NOISE_FLOOR)};`,
+    `const PSI_TOL: f32 = ${f(NUMERICS.PSI_TOL)};`,
+    `const FIELD_TOL: f32 = ${f(NUMERICS.FIELD_TOL)};`,
+    `const NEG_TOL: f32 = ${f(NUMERICS.NEG_TOL)};`,
+    `const TARGET_RTOL: f32 = ${f(NUMERICS.TARGET_RTOL)};`,
+    `const SAFETY: f32 = ${f(NUMERICS.SAFETY)};`,
+    `const MAX_GROWTH: f32 = ${f(NUMERICS.MAX_GROWTH)};`,
+    `const GAMMA: f32 = ${f(G)};`,
+    `const CD: f32 = ${f(G / 2)};`,
+    `const A_BDF: f32 = ${f(1 / (G * (2 - G)))};`,
+    `const B_BDF: f32 = ${f(((1 - G) * (1 - G)) / (G * (2 - G)))};`,
+    `const C_ERR: f32 = ${f((-3 * G * G + 4 * G - 2) / (12 * (2 - G)))};`,
+    '// ---- end of the generated block ----',
+    '',
+  ];
+  return lines.join('\n');
+}
