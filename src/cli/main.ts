@@ -8,11 +8,13 @@ import { baseProgram, isEntryPoint, resolveContext, runProgram, type CliContext,
 import { registerSimulate } from './simulate.js';
 import { registerConfig } from './config.js';
 import { registerPresets } from './presets.js';
+import { registerEnsemble } from './ensemble.js';
 
 const COMMANDS: RegisterCommand[] = [
   registerSimulate,
   registerConfig,
   registerPresets,
+  registerEnsemble,
 ];
 
 /** The whole program; tests pass a context to capture output and swap the solver. */

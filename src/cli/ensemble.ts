@@ -1,0 +1,393 @@
+/**
+ * `cait ensemble`: run a parameter sweep (a grid of --vary values, a Latin
+ * hypercube, or a sweep file) with an ensemble engine and write the
+ * `cait-ensemble/1` file, optionally its CSV and a figure — only after the
+ * run, all in one atomic batch (an existing output survives a failure).
+ * Failed members are flagged in the outputs and counted; they are not a
+ * failure of the run (exit 0).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import type { Protocol } from '../config/schema.js';
+import { InputError } from '../config/validate.js';
+import { buildGrid, parseSweepArgs, parseSweepFile, type SampleSpec, type VarySpec } from '../sweep/index.js';
+import { isDirectory } from '../io/atomic.js';
+import { PROFILES_LEVELS, requestFromGrid, type EnsembleEngine, type EnsembleProgress, type ProfilesLevel } from '../ensemble/types.js';
+import { buildEnsembleFile, ENSEMBLE_SCHEMA, type EnsembleFile } from '../ensemble/output.js';
+import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
+import { enteredSpecies, frontSpecies } from '../ensemble/summary.js';
+import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
+import { addProtocolOptions, loadProtocol, type CliContext } from './common.js';
+
+export interface EnsembleCliOptions {
+  preset?: string;
+  config?: string;
+  sweep?: string;
+  vary: string[];
+  sample?: string;
+  seed?: string;
+  engine: string;
+  threads?: number;
+  profiles: string;
+  out: string;
+  csv?: string;
+  plot?: string;
+  plotSpecies?: string;
+  plotStage?: number;
+  maxDepth: number;
+  quiet?: boolean;
+}
+
+/** Engines `--engine` accepts now. */
+export const ENGINES = ['cpu'] as const;
+
+const HELP_AFTER = `
+What varies (any numeric field of the protocol, named by its dotted path; stages count from 0):
+  --vary PATH=a,b,c          the listed values
+  --vary PATH=lo:hi:N        N points from lo to hi, evenly spaced (both ends included)
+  --vary PATH=lo:hi:N:log    N points from lo to hi, geometric (lo, hi > 0)
+  several --vary             the cartesian product (the last --vary varies fastest)
+  --sample lhs:N --seed S    a Latin hypercube of N members over ranges PATH=lo:hi or PATH=lo:hi:log
+  --sweep FILE               the same as a JSON file (cait-sweep/1, with its own base protocol)
+Values are in the units of the field's name: _m2s = m²/s, _eV = eV, _K = K, _V = V, _C = C,
+_s = s, _m = m, grid lengths _nm = nm. List the paths with \`cait config --preset paper\`.
+The D(Cs+) of stage 2 of the paper preset is stages.1.D.Cs.D_m2s.
+
+Engines: --engine cpu (the f64 solver on --threads worker threads, default all cores).
+The WebGPU engine (--engine webgpu) comes with the GPU engine; it is not there yet.
+
+Outputs (written only after the run, all together; an existing file is replaced atomically):
+  --out FILE.json   "cait-ensemble/1": provenance (version, date, config sha256 of the base,
+                    node, platform, engine, adapter, wall_s), the base protocol, the parameter
+                    paths and per member: values, status ok|failed, reason (if failed), cells,
+                    wall_s and per stage: name, beam, duration_s (s), charge_C (C),
+                    final_current_A (A), front_nm (depth in nm where each species crosses
+                    0.5 n0: native rising, foreign falling), max (per species: maximum n/n0 of the
+                    profile blurred by 1 nm over 2-150 nm, and its depth_nm), mean (mean n/n0 from
+                    2 nm to the native front - 5 nm), stats, balance; with --profiles final also
+                    depth_nm, density (n/n0), potential_V; with --profiles all also the current
+                    record and snapshots (every field of a cait-result/1 stage).
+  --csv FILE.csv    one row per member: parameters, status, reason, and per stage k the
+                    scalars as s<k>_<field> (units in its # comment lines).
+  --plot FILE.svg   one species' n/n0 versus depth after one stage, a line per member, the
+                    legend giving the varied values (needs --profiles final or all).
+
+Progress goes to stderr (a bar on a terminal: members done / total, members/s, failed, how
+many members run each stage; otherwise a line per 10 % and one per failed member). A summary
+goes to stdout. A member that fails (its step control gives up, a stage cannot deliver its
+charge, a NaN/Inf) is flagged in the outputs and counted; the run still succeeds.
+Exit status: 0 ok (also with failed members), 2 bad input, 3 the engine failed.
+
+Examples:
+  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23 \\
+      --out results/dcs.json --csv results/dcs.csv --plot results/dcs_rb.svg --plot-species Rb --plot-stage 2
+  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:7:log \\
+      --vary stages.0.D.Rb.D_m2s=2e-22,2.67e-22 --profiles none --out results/grid.json --csv results/grid.csv
+  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:log --vary sample.epsr=4:16 \\
+      --sample lhs:200 --seed 7 --profiles none --threads 8 --out results/lhs.json
+  cait ensemble --sweep my-sweep.json --out results/sweep.json`;
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function positiveInt(v: string): number {
+  const t = v.trim();
+  const x = /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('must be an integer >= 1');
+  return x;
+}
+
+function positiveNumber(v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new InvalidArgumentError('must be a positive number');
+  return x;
+}
+
+export function registerEnsemble(program: Command, ctx: CliContext): void {
+  addProtocolOptions(
+    program
+      .command('ensemble')
+      .summary('run a parameter sweep (grid, Latin hypercube or sweep file) as an ensemble')
+      .description(
+        'Run many members of a protocol that differ in numeric parameters, each with its own\n' +
+          'stops, and write one file with every member (failed members flagged with a reason).\n' +
+          'Units: depth nm, density n/n0, time s, charge C, current A (the summary shows h).',
+      ),
+  )
+    .option('--sweep <file>', 'a sweep file (cait-sweep/1: base protocol and what varies) instead of --preset/--config and --vary')
+    .option('--vary <PATH=SPEC>', 'vary a numeric field: PATH=a,b,c | lo:hi:N | lo:hi:N:log (with --sample: lo:hi[:log]); repeatable', collect, [])
+    .option('--sample <lhs:N>', 'a Latin hypercube of N members over the --vary ranges instead of a grid')
+    .option('--seed <S>', 'seed of --sample (integer 0..4294967295, default 1)')
+    .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')}; webgpu comes with the GPU engine)`, 'cpu')
+    .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt)
+    .option('--profiles <level>', 'profiles kept per member: none (scalars only), final (end of each stage), all (+ current record, snapshots)', 'final')
+    .requiredOption('-o, --out <file.json>', 'result file (cait-ensemble/1 JSON)')
+    .option('--csv <file.csv>', 'also write the compact CSV (one row per member)')
+    .option('--plot <file.svg>', 'also write a figure: one species after one stage, a line per member')
+    .option('--plot-species <name>', 'species of --plot (default: the beam of the plotted stage)')
+    .option('--plot-stage <k>', 'stage of --plot, 1-based (default: the last)', positiveInt)
+    .option('--max-depth <nm>', 'depth range of --plot, nm', positiveNumber, 150)
+    .option('-q, --quiet', 'no progress output on stderr (the summary still goes to stdout)')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (opts: EnsembleCliOptions) => {
+      await runEnsemble(opts, ctx);
+    });
+}
+
+interface Definition {
+  base: Protocol;
+  specs: VarySpec[];
+  sample?: SampleSpec;
+}
+
+function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'is a directory';
+  if (code === 'EACCES') return 'permission denied';
+  return (e as Error).message ?? String(e);
+}
+
+/** Base protocol and specs from --sweep, or from --preset/--config and --vary/--sample/--seed. */
+function loadDefinition(opts: EnsembleCliOptions): Definition {
+  if (opts.sweep !== undefined) {
+    const clash = [
+      opts.preset !== undefined && '--preset',
+      opts.config !== undefined && '--config',
+      opts.vary.length > 0 && '--vary',
+      opts.sample !== undefined && '--sample',
+      opts.seed !== undefined && '--seed',
+    ].filter(Boolean);
+    if (clash.length) throw new InputError(`--sweep ${opts.sweep}: the sweep file gives the base and what varies; drop ${clash.join(', ')}`);
+    let text: string;
+    try {
+      text = readFileSync(opts.sweep, 'utf8');
+    } catch (e) {
+      throw new InputError(`sweep ${opts.sweep}: cannot read (${fsReason(e)})`);
+    }
+    return parseSweepFile(text, `sweep ${opts.sweep}`);
+  }
+  if (opts.preset === undefined && opts.config === undefined)
+    throw new InputError('one of --preset NAME, --config FILE or --sweep FILE is required (see `cait presets`)');
+  const base = loadProtocol(opts);
+  const { specs, sample } = parseSweepArgs({ vary: opts.vary, sample: opts.sample, seed: opts.seed });
+  return sample ? { base, specs, sample } : { base, specs };
+}
+
+/** The nearest existing ancestor of a path must be a directory. */
+function checkParent(path: string, option: string): void {
+  let dir = dirname(path);
+  for (;;) {
+    if (existsSync(dir)) {
+      if (!isDirectory(dir)) throw new InputError(`${option} ${path}: ${dir} is not a directory`);
+      return;
+    }
+    const up = dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
+}
+
+function checkOutputs(opts: EnsembleCliOptions, base: Protocol, profiles: ProfilesLevel): void {
+  const outs: [string, string | undefined][] = [
+    ['--out', opts.out],
+    ['--csv', opts.csv],
+    ['--plot', opts.plot],
+  ];
+  const seen = new Map<string, string>();
+  for (const [opt, p] of outs) {
+    if (p === undefined) continue;
+    if (!p.trim()) throw new InputError(`${opt}: needs a file name`);
+    if (isDirectory(p)) throw new InputError(`${opt} ${p}: is a directory`);
+    checkParent(p, opt);
+    const key = resolve(p);
+    if (seen.has(key)) throw new InputError(`${opt} ${p}: the same file as ${seen.get(key)}`);
+    seen.set(key, opt);
+  }
+  if (opts.plot === undefined) {
+    for (const [o, v] of [
+      ['--plot-species', opts.plotSpecies],
+      ['--plot-stage', opts.plotStage],
+    ] as const)
+      if (v !== undefined) throw new InputError(`${o}: only used with --plot FILE.svg`);
+    return;
+  }
+  if (profiles === 'none') throw new InputError('--plot needs profiles: use --profiles final (or all), not none');
+  const n = base.stages.length;
+  const k = opts.plotStage ?? n;
+  if (k > n) throw new InputError(`--plot-stage ${k}: the protocol has ${n} stage${n === 1 ? '' : 's'} (1..${n})`);
+  const sp = opts.plotSpecies;
+  if (sp !== undefined && !(sp in base.species))
+    throw new InputError(`--plot-species ${sp}: not a species of the protocol (${Object.keys(base.species).join(', ')})`);
+}
+
+/** The engine of --engine; the CPU engine (and with it the solver) is loaded only when a run needs it. */
+async function makeEngine(opts: EnsembleCliOptions, ctx: CliContext): Promise<EnsembleEngine> {
+  if (!(ENGINES as readonly string[]).includes(opts.engine)) {
+    const later = opts.engine === 'webgpu' ? ' (the WebGPU engine is not there yet)' : '';
+    throw new InputError(`--engine ${opts.engine}: unknown engine${later}; available: ${ENGINES.join(', ')}`);
+  }
+  const { CpuEngine } = await import('../ensemble/cpu.js');
+  // a stand-in solver (tests) runs in this thread; the real one on worker threads
+  if (ctx.simulate) return new CpuEngine({ mode: 'serial', simulate: ctx.simulate });
+  return new CpuEngine({ threads: opts.threads });
+}
+
+/** Progress on stderr: a bar on a terminal; otherwise a line per 10 % of members and per failed member (the first 10). */
+class EnsembleReporter {
+  private bar?: cliProgress.SingleBar;
+  private lastDecile = 0;
+  private failLines = 0;
+
+  constructor(
+    private readonly ctx: CliContext,
+    private readonly quiet: boolean,
+  ) {}
+
+  private static stages(p: EnsembleProgress): string {
+    const parts = p.runningByStage.map((n, k) => (n ? `stage ${k + 1}: ${n}` : '')).filter(Boolean);
+    return parts.length ? `running ${parts.join(', ')}` : '';
+  }
+
+  update(p: EnsembleProgress): void {
+    if (this.quiet) return;
+    const rate = p.elapsed_s > 0 ? p.done / p.elapsed_s : 0;
+    const rateText = rate >= 1 ? rate.toFixed(1) : rate.toPrecision(2);
+    if (this.ctx.stderrIsTTY) {
+      const payload = { rate: rateText, failed: p.failed, stages: EnsembleReporter.stages(p) };
+      if (!this.bar) {
+        this.bar = new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: 'members |{bar}| {value}/{total} | {rate} members/s | {failed} failed | {stages}',
+            hideCursor: true,
+            barsize: 30,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        this.bar.start(p.total, p.done, payload);
+      } else this.bar.update(p.done, payload);
+      return;
+    }
+    if (p.finished?.status === 'failed') {
+      if (this.failLines < 10) this.ctx.stderr(`cait: member ${p.finished.index} failed: ${p.finished.reason ?? 'no reason given'}\n`);
+      else if (this.failLines === 10) this.ctx.stderr('cait: (further failed members are only counted)\n');
+      this.failLines++;
+    }
+    if (!p.finished) return;
+    const decile = Math.floor((p.done / p.total) * 10 + 1e-9);
+    if (decile > this.lastDecile) {
+      this.lastDecile = decile;
+      this.ctx.stderr(
+        `cait: ensemble ${p.done}/${p.total} members (${Math.round((100 * p.done) / p.total)}%), ${rateText} members/s, ${p.failed} failed\n`,
+      );
+    }
+  }
+
+  stop(): void {
+    if (this.bar) {
+      this.bar.stop();
+      this.bar = undefined;
+    }
+  }
+}
+
+function fmtFixed(x: number | null | undefined, digits: number): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
+  return rows.map((r) => r.map((c, j) => c.padStart(widths[j])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/**
+ * The summary printed after a run: counts, wall time and rate, the engine;
+ * with at most 20 members a table of the parameters and key scalars (per
+ * stage the duration and the native front, after the last stage the depth of
+ * each foreign species' blurred maximum); the reasons of failed members.
+ */
+export function ensembleSummaryText(file: EnsembleFile, written: string[]): string {
+  const { counts } = file;
+  const wall = file.provenance.wall_s;
+  const rate = wall > 0 ? counts.members / wall : 0;
+  const out: string[] = [];
+  out.push(
+    `ensemble: ${counts.members} member${counts.members === 1 ? '' : 's'}, ${counts.ok} ok, ${counts.failed} failed; wall time ${wall.toFixed(1)} s (${rate.toPrecision(3)} members/s); engine ${file.engine} (${file.adapter})\n`,
+  );
+  const base = file.base;
+  const native = frontSpecies(base);
+  const nStages = base.stages.length;
+  const lastForeign = [...enteredSpecies(base, nStages - 1)];
+  if (counts.members <= 20 && counts.members > 0) {
+    const head = ['member', ...file.parameters, 'status'];
+    for (let k = 1; k <= nStages; k++) {
+      head.push(`s${k} duration (h)`);
+      if (native) head.push(`s${k} ${native} front (nm)`);
+    }
+    for (const s of lastForeign) head.push(`s${nStages} ${s} max at (nm)`);
+    const rows = [head];
+    file.members.forEach((m, i) => {
+      const row = [String(i), ...m.values.map(formatValue), m.status];
+      for (let k = 0; k < nStages; k++) {
+        const st = m.stages[k];
+        row.push(fmtFixed(st ? st.duration_s / 3600 : undefined, 2));
+        if (native) row.push(fmtFixed(st?.front_nm[native], 2));
+      }
+      const last = m.stages[nStages - 1];
+      for (const s of lastForeign) row.push(fmtFixed(last?.max[s]?.depth_nm, 2));
+      rows.push(row);
+    });
+    out.push(table(rows));
+  } else if (counts.members > 20) out.push('(no table for more than 20 members: see the JSON or --csv)\n');
+  const failed = file.members.map((m, i) => ({ m, i })).filter(({ m }) => m.status === 'failed');
+  failed.slice(0, 10).forEach(({ m, i }) => {
+    const vals = file.parameters.map((p, j) => `${p}=${formatValue(m.values[j])}`).join(', ');
+    out.push(`member ${i}${vals ? ` (${vals})` : ''} failed: ${m.reason ?? 'no reason given'}\n`);
+  });
+  if (failed.length > 10) out.push(`... and ${failed.length - 10} more failed members\n`);
+  out.push(...written.map((w) => `wrote ${w}\n`));
+  return out.join('');
+}
+
+export async function runEnsemble(opts: EnsembleCliOptions, ctx: CliContext): Promise<void> {
+  if (!(PROFILES_LEVELS as readonly string[]).includes(opts.profiles))
+    throw new InputError(`--profiles ${opts.profiles}: expected one of ${PROFILES_LEVELS.join(', ')}`);
+  const profiles = opts.profiles as ProfilesLevel;
+  const def = loadDefinition(opts);
+  const engine = await makeEngine(opts, ctx);
+  checkOutputs(opts, def.base, profiles);
+  const grid = buildGrid(def.base, def.specs, def.sample);
+  const req = requestFromGrid(grid, def.base, profiles);
+
+  const reporter = new EnsembleReporter(ctx, !!opts.quiet);
+  let result;
+  try {
+    result = await engine.run(req, { onProgress: (p) => reporter.update(p) });
+  } finally {
+    reporter.stop();
+  }
+
+  const file = buildEnsembleFile(req, result, ensembleProvenance(def.base, ctx.now()), { design: grid.design, seed: grid.seed });
+  const written = [`${opts.out} (${ENSEMBLE_SCHEMA}, profiles ${profiles})`];
+  const extra = [];
+  if (opts.plot !== undefined) {
+    const stage = opts.plotStage ?? def.base.stages.length;
+    const species = opts.plotSpecies ?? def.base.stages[stage - 1].beam;
+    if (file.counts.ok > 0) {
+      extra.push({ path: opts.plot, data: ensembleProfilesSvg(file, { stage, species, maxDepth_nm: opts.maxDepth }) });
+      written.push(`${opts.plot} (${species} after stage ${stage}, a line per member)`);
+    } else ctx.stderr(`cait: no member finished ok; ${opts.plot} is not written\n`);
+  }
+  if (opts.csv !== undefined) written.splice(1, 0, `${opts.csv} (one row per member)`);
+  try {
+    writeEnsembleOutputs(file, { json: opts.out, csv: opts.csv, extra });
+  } catch (e) {
+    throw new Error(`cannot write the outputs: ${(e as Error).message}`);
+  }
+  ctx.stdout(ensembleSummaryText(file, written));
+}

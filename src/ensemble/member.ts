@@ -1,0 +1,180 @@
+/**
+ * One member of an ensemble with the f64 solver: simulate, check that every
+ * number is finite, summarise each stage and keep the profiles the request
+ * asks for. A solver failure or a non-finite value makes the member
+ * `failed` with a reason; nothing is thrown. Shared by the CPU engine's
+ * worker threads and its in-process (serial) mode; imports nothing from Node.
+ *
+ * @example
+ * const m = runMember(0, getPreset('quick'), [], { profiles: 'none' });
+ * m.status;                  // 'ok'
+ * m.stages[0].front_nm.Li;   // 4.06 nm
+ */
+import type { Protocol } from '../config/schema.js';
+import { gridOf, simulate as f64Simulate } from '../solver/simulate.js';
+import type { ProtocolResult, RunOptions, StageResult } from '../solver/types.js';
+import { summarizeStage, type SummaryOptions } from './summary.js';
+import type { MemberResult, MemberStage, ProfilesLevel } from './types.js';
+
+export type SimulateFn = (protocol: Protocol, opts?: RunOptions) => ProtocolResult;
+
+export interface MemberRunOptions {
+  profiles: ProfilesLevel;
+  /** the solver (default: the f64 solver of src/solver/simulate.ts) */
+  simulate?: SimulateFn;
+  /** called as the member advances: stage index (0-based) and progress within it (0..1) */
+  onStage?(stage: number, fraction: number): void;
+  /** minimum wall time between onStage calls, ms (default 250) */
+  progressIntervalMs?: number;
+  summary?: SummaryOptions;
+  /** clock for wall_s, ms (default performance.now / Date.now) */
+  now?: () => number;
+}
+
+const clock = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/** A number in a reason: 3 significant digits, exponent form below 0.01 and from 1e4 (1.3e-5, 2.5e5). */
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e4 || a < 1e-2)) {
+    const [m, e] = x.toExponential(2).split('e');
+    return `${m.replace(/\.?0+$/, '')}e${e.replace('+', '')}`;
+  }
+  return String(Number(x.toPrecision(3)));
+}
+
+/**
+ * One line for an error thrown while a member ran: a SolverError's message
+ * with where it happened (`... (stage "stage 2 (Cs+)", t = 12.5 s, depth 80.2 nm, species Cs)`);
+ * any other error as `Name: message`.
+ */
+export function memberFailureReason(e: unknown): string {
+  if (!(e instanceof Error)) return String(e).replace(/\s*\n\s*/g, ' ').trim();
+  const msg = e.message.replace(/\s*\n\s*/g, ' ').trim();
+  if (e.name === 'SolverError') {
+    const w = (e as Error & { where?: { stage?: string; t_s?: number; depth_nm?: number; species?: string } }).where ?? {};
+    const parts: string[] = [];
+    if (w.stage !== undefined) parts.push(`stage ${JSON.stringify(w.stage)}`);
+    if (w.t_s !== undefined) parts.push(`t = ${fmt(w.t_s)} s`);
+    if (w.depth_nm !== undefined) parts.push(`depth ${fmt(w.depth_nm)} nm`);
+    if (w.species !== undefined) parts.push(`species ${w.species}`);
+    return parts.length ? `${msg} (${parts.join(', ')})` : msg;
+  }
+  return `${e.name}: ${msg}`;
+}
+
+function firstBad(a: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
+}
+
+/**
+ * Where a run holds a NaN or ±Infinity, as a reason (`non-finite value NaN
+ * in stage 2 "stage 2 (Cs+)": density of Rb at depth 12.3 nm`); undefined
+ * when every number is finite. Scans scalars, profiles, potential, current
+ * record, snapshots and balance.
+ */
+export function nonFiniteReason(result: ProtocolResult): string | undefined {
+  for (let k = 0; k < result.stages.length; k++) {
+    const st = result.stages[k];
+    const where = `in stage ${k + 1} ${JSON.stringify(st.name)}`;
+    const bad = (what: string, v: number) => `non-finite value ${v} ${where}: ${what}`;
+    for (const key of ['duration_s', 'charge_C', 'final_current_A'] as const)
+      if (!Number.isFinite(st[key])) return bad(key, st[key]);
+    const profile = (what: string, a: ArrayLike<number>): string | undefined => {
+      const i = firstBad(a);
+      if (i < 0) return undefined;
+      const x = st.depth_nm[i];
+      return bad(`${what}${x !== undefined && Number.isFinite(x) ? ` at depth ${fmt(x)} nm` : ` at cell ${i}`}`, a[i]);
+    };
+    let r = profile('depth_nm', st.depth_nm);
+    if (r) return r;
+    for (const [s, n] of Object.entries(st.density)) if ((r = profile(`density of ${s}`, n))) return r;
+    if ((r = profile('potential_V', st.potential_V))) return r;
+    for (const key of ['t_s', 'I_A', 'I_back_A', 'Q_C'] as const) {
+      const a = st.current[key];
+      const i = firstBad(a);
+      if (i >= 0) return bad(`current record ${key} at entry ${i} (t = ${fmt(st.current.t_s[i])} s)`, a[i]);
+    }
+    for (const snap of st.snapshots)
+      for (const [s, n] of Object.entries(snap.density))
+        if ((r = profile(`snapshot at t = ${fmt(snap.t_s)} s, density of ${s}`, n))) return r;
+    for (const [s, b] of Object.entries(st.balance))
+      for (const [key, v] of Object.entries(b)) if (!Number.isFinite(v)) return bad(`balance of ${s}, ${key}`, v);
+  }
+  return undefined;
+}
+
+/** A stage as an ensemble keeps it: the summary, stats and balance, plus the profiles of `level`. */
+export function memberStage(st: StageResult, protocol: Protocol, k: number, level: ProfilesLevel, opts?: SummaryOptions): MemberStage {
+  const out: MemberStage = { ...summarizeStage(st, protocol, k, opts), stats: { ...st.stats }, balance: st.balance };
+  if (level === 'final' || level === 'all') {
+    out.depth_nm = Array.from(st.depth_nm);
+    const density: Record<string, number[]> = {};
+    for (const s of Object.keys(protocol.species))
+      density[s] = st.density[s] ? Array.from(st.density[s]) : new Array<number>(st.depth_nm.length).fill(0);
+    out.density = density;
+    out.potential_V = Array.from(st.potential_V);
+  }
+  if (level === 'all') {
+    out.current = {
+      t_s: Array.from(st.current.t_s),
+      I_A: Array.from(st.current.I_A),
+      I_back_A: Array.from(st.current.I_back_A),
+      Q_C: Array.from(st.current.Q_C),
+    };
+    out.snapshots = st.snapshots;
+  }
+  return out;
+}
+
+/**
+ * Run member `index` (its protocol and its values of the request's
+ * parameters). Never throws for a failing member: a thrown error (a
+ * SolverError when the step control gives up, a stage that cannot deliver
+ * its charge, ...) or a non-finite number in the result gives status
+ * `failed` with a reason.
+ */
+export function runMember(index: number, protocol: Protocol, values: readonly number[], opts: MemberRunOptions): MemberResult {
+  const now = opts.now ?? clock;
+  const t0 = now();
+  const sim = opts.simulate ?? f64Simulate;
+  let gridCells = 0;
+  try {
+    gridCells = gridOf(protocol).N;
+  } catch {
+    /* the solver will say what is wrong with the grid */
+  }
+  const failed = (reason: string, cells = gridCells): MemberResult => ({
+    index,
+    values: [...values],
+    status: 'failed',
+    reason,
+    cells,
+    stages: [],
+    wall_s: (now() - t0) / 1000,
+  });
+  let result: ProtocolResult;
+  try {
+    const every = opts.progressIntervalMs ?? 250;
+    result = sim(protocol, {
+      progressIntervalMs: every,
+      onProgress: opts.onStage ? (p) => opts.onStage!(p.stageIndex, p.fraction) : undefined,
+    });
+  } catch (e) {
+    return failed(memberFailureReason(e));
+  }
+  const cells = result.grid.cells;
+  const bad = nonFiniteReason(result);
+  if (bad) return failed(bad, cells);
+  if (result.stages.length !== protocol.stages.length)
+    return failed(`the solver returned ${result.stages.length} stages for a protocol of ${protocol.stages.length}`, cells);
+  let stages: MemberStage[];
+  try {
+    stages = result.stages.map((st, k) => memberStage(st, protocol, k, opts.profiles, opts.summary));
+  } catch (e) {
+    return failed(`summary: ${memberFailureReason(e)}`, cells);
+  }
+  return { index, values: [...values], status: 'ok', cells, stages, wall_s: (now() - t0) / 1000 };
+}
