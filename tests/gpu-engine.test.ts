@@ -42,7 +42,21 @@ function request(members: Protocol[], values: number[][]): EnsembleRequest {
   return { base: members[0], parameters: ['stages.1.D.Cs.D_m2s'], values, members, profiles: 'final' };
 }
 
+const twins = new Map<string, ProtocolResult>();
+/** The f64 twin of a member (cached: tests 2 and 3 share members). */
 function twin(p: Protocol): ProtocolResult {
+  const key = JSON.stringify(p);
+  let r = twins.get(key);
+  if (!r) {
+    const t = performance.now();
+    r = simulateTwin(p);
+    console.log(`[gpu-engine] f64 twin in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    twins.set(key, r);
+  }
+  return r;
+}
+
+function simulateTwin(p: Protocol): ProtocolResult {
   const q = structuredClone(p);
   q.solver.formulation = 'quasineutral';
   return simulate(tabulateProtocol(q, K));
@@ -116,6 +130,64 @@ describe.skipIf(swiftshaderMissing)('WebGPU engine on SwiftShader vs the f64 twi
         expect(dDur).toBeLessThanOrEqual(1e-3);
         expect(dQ).toBeLessThanOrEqual(1e-3);
       }
+    }
+  });
+
+  it('a member that cannot deliver its charge fails with a reason; the others finish and match their twins (batches of 2)', async () => {
+    const base = reduced();
+    const members = D_CS.map((D) => member(base, D));
+    members[1].stages[0].max_duration_s = 50;
+    const split = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader(), tablePoints: K, maxMembersPerBatch: 2 });
+    const progress: number[] = [];
+    const res = await split.run(request(members, D_CS.map((D) => [D])), { onProgress: (p) => progress.push(p.done) });
+    expect(progress).toEqual([1, 2, 3]);
+    expect(res.members.map((m) => m.status)).toEqual(['ok', 'failed', 'ok']);
+    const reason = res.members[1].reason!;
+    console.log(`[gpu-engine] failed member: ${reason}`);
+    expect(reason).toMatch(/^stage cannot deliver its charge: after max_duration_s = 5\.000e\+1 s only [0-9.]+ of 0\.6300 mC were delivered .*\(stage "stage 1 \(Rb\+\)", t = 50(\.0+\d*)? s\)$/);
+    expect(res.members[1].stages).toEqual([]);
+    for (const i of [0, 2]) {
+      const tw = twin(members[i]);
+      for (let k = 0; k < 2; k++) {
+        const g = res.members[i].stages[k];
+        const c = compareProfiles({ depth_nm: g.depth_nm!, density: g.density! }, tw.stages[k]);
+        expect(c.worst).toBeLessThanOrEqual(0.01);
+        expect(c.front.diff).toBeLessThanOrEqual(0.5);
+        expect(Math.abs(g.duration_s / tw.stages[k].duration_s - 1)).toBeLessThanOrEqual(1e-3);
+        expect(Math.abs(g.charge_C / tw.stages[k].charge_C - 1)).toBeLessThanOrEqual(1e-3);
+      }
+    }
+  });
+});
+
+describe('WebGPU engine: requests it refuses', () => {
+  const fakeGpu = (device: string, backend: string) =>
+    ({ adapterInfo: { vendor: 'mesa', architecture: '', device, description: 'llvmpipe (LLVM 15.0.6, 256 bits)', backend, featureLevel: 'compatibility' } }) as never;
+
+  it('refuses llvmpipe with a clear message', () => {
+    expect(() => new WebGpuEngine(fakeGpu('llvmpipe-llvm-15', 'opengles'), { shaderSource: '' })).toThrow(
+      /^the webgpu engine cannot run on llvmpipe .*: llvmpipe cuts an invocation off after 65,535 loop iterations per dispatch/,
+    );
+  });
+
+  it('names the path where members differ in more than a number', async () => {
+    const gpu = await openNodeDevice('null');
+    try {
+      const engine = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() });
+      const a = reduced();
+      const b = structuredClone(a);
+      b.stages[1].beam = 'Rb';
+      expect(() => engine.check(request([a, b], [[0], [1]]))).toThrow(
+        'webgpu engine: all members must share species, stages and grid; member 1 differs from member 0 at stages.1.beam',
+      );
+      const c = structuredClone(a);
+      c.grid.h_fine_nm = 0.5;
+      expect(() => engine.check(request([a, c], [[0], [1]]))).toThrow(/member 1 differs from member 0 at grid\.h_fine_nm$/);
+      const d = structuredClone(a);
+      (d.stages[1].D.Rb as { nref: string }).nref = 'stageStart';
+      expect(() => engine.check(request([d], [[0]]))).toThrow('member 0: stages.1.D.Rb.nref: the webgpu engine supports nref = bulk only');
+    } finally {
+      gpu.close();
     }
   });
 });
