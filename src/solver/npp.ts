@@ -59,6 +59,41 @@ export function faceD(kind: FaceAverage, DL: number, DR: number, out: Float64Arr
   }
 }
 
+/**
+ * Scharfetter–Gummel flux of one species across a face (positive towards the
+ * back), J = (D_f/d) [B(Δ) n_L − B(−Δ) n_R], Δ = z (ψ_R − ψ_L), with its
+ * derivatives for the Newton Jacobian. D_f is the face average of D_L and
+ * D_R (`faceD`); dDL, dDR are dD/dn of the two cells (0 for a fixed side).
+ * out = [J, ∂J/∂n_L, ∂J/∂n_R, ∂J/∂ψ_R] (∂J/∂ψ_L = −∂J/∂ψ_R).
+ */
+export function sgFlux(
+  kind: FaceAverage,
+  DL: number,
+  DR: number,
+  dDL: number,
+  dDR: number,
+  nL: number,
+  nR: number,
+  z: number,
+  dpsi: number,
+  invd: number,
+  avg: Float64Array,
+  out: Float64Array,
+): void {
+  faceD(kind, DL, DR, avg);
+  const Df = avg[0];
+  const Delta = z * dpsi;
+  const bP = bernoulli(Delta);
+  const bM = bP + Delta; // B(−Δ) = B(Δ) + Δ
+  const g = bP * nL - bM * nR;
+  out[0] = Df * g * invd;
+  out[1] = (Df * bP + avg[1] * dDL * g) * invd;
+  out[2] = (-Df * bM + avg[2] * dDR * g) * invd;
+  // B'(−Δ) = −1 − B'(Δ)
+  const dbP = bernoulliDerivFrom(Delta, bP);
+  out[3] = z * Df * (nL * dbP - nR * (1 + dbP)) * invd;
+}
+
 /** Boundary fluxes of a state (n0·nm/s per species, positive = towards the back). */
 export interface BoundaryFluxes {
   front: Float64Array;
@@ -107,6 +142,7 @@ export class StageSystem {
   readonly nAll: Float64Array;
   private readonly tmp2 = new Float64Array(2);
   private readonly tmp3 = new Float64Array(3);
+  private readonly flux = new Float64Array(4);
   private readonly sink = new Float64Array(1);
 
   constructor(
@@ -253,6 +289,7 @@ export class StageSystem {
     const { h, d } = this.grid;
     this.evalD(y);
     const n = this.nAll;
+    const F = this.flux;
     f.fill(0);
     for (let s = 0; s < S; s++) {
       bf.front[s] = 0;
@@ -261,9 +298,8 @@ export class StageSystem {
     // front face: beam from the reservoir
     {
       const s = this.beam;
-      const Delta = z[s] * (y[U] - this.psiU);
-      faceD(this.faceAvg, this.Dres, Dc[s], tmp3);
-      const J = (tmp3[0] / d[0]) * (bernoulli(Delta) * this.cRes - bernoulli(-Delta) * n[s]);
+      sgFlux(this.faceAvg, this.Dres, Dc[s], 0, 0, this.cRes, n[s], z[s], y[U] - this.psiU, 1 / d[0], tmp3, F);
+      const J = F[0];
       bf.front[s] = J;
       if (uOf[s] >= 0) f[uOf[s]] += J / h[0];
     }
@@ -274,9 +310,8 @@ export class StageSystem {
       for (let s = 0; s < S; s++) {
         const u = uOf[s];
         if (u < 0) continue;
-        const Delta = z[s] * dpsi;
-        faceD(this.faceAvg, Dc[L * S + s], Dc[R * S + s], tmp3);
-        const J = (tmp3[0] / d[k]) * (bernoulli(Delta) * n[L * S + s] - bernoulli(-Delta) * n[R * S + s]);
+        sgFlux(this.faceAvg, Dc[L * S + s], Dc[R * S + s], 0, 0, n[L * S + s], n[R * S + s], z[s], dpsi, 1 / d[k], tmp3, F);
+        const J = F[0];
         f[L * m + u] -= J / h[L];
         f[R * m + u] += J / h[R];
       }
@@ -324,26 +359,18 @@ export class StageSystem {
         if (jac) ab[kv + r + (r) * l1] += h[i];
       }
     }
-    // front face, beam species: row 0, −cdt·J
+    // front face, beam species: row 0, −cdt·J (the reservoir side is fixed)
     {
       const s = this.beam;
       const r = s;
-      const Delta = z[s] * (y[S] - this.psiU);
-      faceD(this.faceAvg, this.Dres, Dc[s], tmp3);
-      const Df = tmp3[0];
-      const bP = bernoulli(Delta);
-      const bM = bP + Delta;
-      const g = bP * this.cRes - bM * y[s];
-      const J = (Df / d[0]) * g;
-      const dJdn = (-Df * bM + tmp3[2] * dDc[s] * g) / d[0];
-      // dJ/dψ_R with ψ_L fixed at ψ_U: z Df (c_res B'(Δ) + n B'(−Δ)) / d
-      const dbP = bernoulliDerivFrom(Delta, bP);
-      const dJdpsi = (z[s] * Df * (this.cRes * dbP + y[s] * (-1 - dbP))) / d[0];
-      res[r] -= cdt * J;
-      if (jac) ab[kv + r + (r) * l1] -= cdt * dJdn;
-      if (jac) ab[kv + r + (S) * l1] -= cdt * dJdpsi;
+      const F = this.flux;
+      sgFlux(this.faceAvg, this.Dres, Dc[s], 0, dDc[s], this.cRes, y[s], z[s], y[S] - this.psiU, 1 / d[0], tmp3, F);
+      res[r] -= cdt * F[0];
+      if (jac) ab[kv + r + r * l1] -= cdt * F[2];
+      if (jac) ab[kv + r + S * l1] -= cdt * F[3];
     }
     // interior faces
+    const F = this.flux;
     for (let k = 1; k < N; k++) {
       const L = k - 1;
       const R = k;
@@ -352,35 +379,25 @@ export class StageSystem {
       const dpsi = y[pR] - y[pL];
       const invd = 1 / d[k];
       for (let s = 0; s < S; s++) {
-        const zs = z[s];
-        const Delta = zs * dpsi;
         const rL = L * m + s;
         const rR = R * m + s;
-        faceD(this.faceAvg, Dc[L * S + s], Dc[R * S + s], tmp3);
-        const Df = tmp3[0];
-        const nL = y[rL];
-        const nR = y[rR];
-        const bP = bernoulli(Delta);
-        const bM = bP + Delta;
-        const g = bP * nL - bM * nR;
-        const J = Df * g * invd;
-        const dJdnL = (Df * bP + tmp3[1] * dDc[L * S + s] * g) * invd;
-        const dJdnR = (-Df * bM + tmp3[2] * dDc[R * S + s] * g) * invd;
-        // B'(−Δ) = −1 − B'(Δ)
-        const dbP = bernoulliDerivFrom(Delta, bP);
-        const dJdpR = zs * Df * (nL * dbP - nR * (1 + dbP)) * invd;
-        const cJ = cdt * J;
+        sgFlux(this.faceAvg, Dc[L * S + s], Dc[R * S + s], dDc[L * S + s], dDc[R * S + s], y[rL], y[rR], z[s], dpsi, invd, tmp3, F);
+        const cJ = cdt * F[0];
         // row L: + cdt J ; row R: − cdt J
         res[rL] += cJ;
         res[rR] -= cJ;
-        if (jac) ab[kv + rL + (rL) * l1] += cdt * dJdnL;
-        if (jac) ab[kv + rL + (rR) * l1] += cdt * dJdnR;
-        if (jac) ab[kv + rL + (pR) * l1] += cdt * dJdpR;
-        if (jac) ab[kv + rL + (pL) * l1] -= cdt * dJdpR;
-        if (jac) ab[kv + rR + (rL) * l1] -= cdt * dJdnL;
-        if (jac) ab[kv + rR + (rR) * l1] -= cdt * dJdnR;
-        if (jac) ab[kv + rR + (pR) * l1] -= cdt * dJdpR;
-        if (jac) ab[kv + rR + (pL) * l1] += cdt * dJdpR;
+        if (!jac) continue;
+        const dJdnL = cdt * F[1];
+        const dJdnR = cdt * F[2];
+        const dJdpR = cdt * F[3];
+        ab[kv + rL + rL * l1] += dJdnL;
+        ab[kv + rL + rR * l1] += dJdnR;
+        ab[kv + rL + pR * l1] += dJdpR;
+        ab[kv + rL + pL * l1] -= dJdpR;
+        ab[kv + rR + rL * l1] -= dJdnL;
+        ab[kv + rR + rR * l1] -= dJdnR;
+        ab[kv + rR + pR * l1] -= dJdpR;
+        ab[kv + rR + pL * l1] += dJdpR;
       }
     }
     // back face: drift out
@@ -480,20 +497,12 @@ export class StageSystem {
         if (u >= 0) add(cell * m + u, sign * cdt);
       }
     };
-    // front face: the beam from the reservoir at ψ_U into cell 0
+    // front face: the beam from the reservoir at ψ_U into cell 0 (the reservoir side is fixed)
+    const F = this.flux;
     {
       const s = this.beam;
-      const Delta = z[s] * (y[U] - this.psiU);
-      faceD(this.faceAvg, this.Dres, Dc[s], tmp3);
-      const Df = tmp3[0];
-      const bP = bernoulli(Delta);
-      const bM = bP + Delta;
-      const g = bP * this.cRes - bM * n[s];
-      const J = (Df / d[0]) * g;
-      const dJdn = (-Df * bM + tmp3[2] * dDc[s] * g) / d[0];
-      const dbP = bernoulliDerivFrom(Delta, bP);
-      const dJdpsi = (z[s] * Df * (this.cRes * dbP - n[s] * (1 + dbP))) / d[0];
-      scatter(s, -1, 0, J, 0, dJdn, 0, dJdpsi);
+      sgFlux(this.faceAvg, this.Dres, Dc[s], 0, dDc[s], this.cRes, n[s], z[s], y[U] - this.psiU, 1 / d[0], tmp3, F);
+      scatter(s, -1, 0, F[0], 0, F[2], 0, F[3]);
     }
     for (let k = 1; k < N; k++) {
       const L = k - 1;
@@ -501,20 +510,8 @@ export class StageSystem {
       const dpsi = y[R * m + U] - y[L * m + U];
       const invd = 1 / d[k];
       for (let s = 0; s < S; s++) {
-        const Delta = z[s] * dpsi;
-        faceD(this.faceAvg, Dc[L * S + s], Dc[R * S + s], tmp3);
-        const Df = tmp3[0];
-        const nL = n[L * S + s];
-        const nR = n[R * S + s];
-        const bP = bernoulli(Delta);
-        const bM = bP + Delta;
-        const g = bP * nL - bM * nR;
-        const J = Df * g * invd;
-        const dJdnL = (Df * bP + tmp3[1] * dDc[L * S + s] * g) * invd;
-        const dJdnR = (-Df * bM + tmp3[2] * dDc[R * S + s] * g) * invd;
-        const dbP = bernoulliDerivFrom(Delta, bP);
-        const dJdpR = z[s] * Df * (nL * dbP - nR * (1 + dbP)) * invd;
-        scatter(s, L, R, J, dJdnL, dJdnR, -dJdpR, dJdpR);
+        sgFlux(this.faceAvg, Dc[L * S + s], Dc[R * S + s], dDc[L * S + s], dDc[R * S + s], n[L * S + s], n[R * S + s], z[s], dpsi, invd, tmp3, F);
+        scatter(s, L, R, F[0], F[1], F[2], -F[3], F[3]);
       }
     }
     // back face: drift out
