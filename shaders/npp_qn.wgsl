@@ -23,10 +23,13 @@
 @group(0) @binding(2) var<storage, read> tab: array<f32>;
 @group(0) @binding(3) var<storage, read_write> st: array<f32>;
 @group(0) @binding(4) var<storage, read_write> wk: array<f32>;
+// cfg.x: members in this batch (M; every per-member array is member-fastest: element k of member j at k·M + j)
+@group(0) @binding(5) var<uniform> cfg: vec4u;
 
 override WG: u32 = 64u;
 
 var<private> mem: u32;
+var<private> M: u32;
 var<private> zv: array<f32, 4> = Z_INIT;
 var<private> unk: array<u32, 4> = UNKNOWN_INIT;
 var<private> uof: array<i32, 4> = UOF_INIT;
@@ -470,6 +473,7 @@ fn kahan(hiF: u32, loF: u32, x: f32) {
 
 @compute @workgroup_size(WG)
 fn init(@builtin(global_invocation_id) gid: vec3u) {
+  M = cfg.x;
   if (gid.x >= M) { return; }
   mem = gid.x;
   if (SG(ST_STATUS) != STATUS_RUNNING) { return; }
@@ -485,6 +489,7 @@ fn init(@builtin(global_invocation_id) gid: vec3u) {
 
 @compute @workgroup_size(WG)
 fn step(@builtin(global_invocation_id) gid: vec3u) {
+  M = cfg.x;
   if (gid.x >= M) { return; }
   mem = gid.x;
   if (SG(ST_STATUS) != STATUS_RUNNING) { return; }

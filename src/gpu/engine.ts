@@ -55,7 +55,11 @@ const LN_M2_TO_NM2 = Math.log(M2_TO_NM2);
 const BU_STORAGE = 0x0080;
 const BU_COPY_SRC = 0x0004;
 const BU_COPY_DST = 0x0008;
+const BU_UNIFORM = 0x0040;
 const SS_COMPUTE = 0x4;
+
+/** Pipelines per device and shader text (and workgroup size): shared by every engine on that device. */
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<Pipelines>>>();
 
 export interface WebGpuEngineOptions {
   /** the text of shaders/npp_qn.wgsl */
@@ -145,7 +149,6 @@ export class WebGpuEngine implements EnsembleEngine {
   private readonly K: number;
   private readonly B: number;
   private readonly wg: number;
-  private readonly pipelines = new Map<string, Promise<Pipelines>>();
 
   constructor(
     readonly gpu: AcquiredDevice,
@@ -171,19 +174,22 @@ export class WebGpuEngine implements EnsembleEngine {
   /** Compile (cached) the init and step pipelines of a stage layout. */
   pipelinesFor(L: StageLayout): Promise<Pipelines> {
     const code = this.shaderFor(L);
-    let p = this.pipelines.get(code);
+    const device = this.gpu.device;
+    let cache = pipelineCache.get(device);
+    if (!cache) pipelineCache.set(device, (cache = new Map()));
+    const key = `${this.wg}\n${code}`;
+    let p = cache.get(key);
     if (!p) {
-      const device = this.gpu.device;
       p = withErrorScope(
         device,
         async () => {
           const module = device.createShaderModule({ label: 'npp_qn.wgsl', code });
           const layout = device.createBindGroupLayout({
             label: 'npp_qn',
-            entries: [0, 1, 2, 3, 4].map((binding) => ({
+            entries: [0, 1, 2, 3, 4, 5].map((binding) => ({
               binding,
               visibility: SS_COMPUTE,
-              buffer: { type: binding < 3 ? ('read-only-storage' as const) : ('storage' as const) },
+              buffer: { type: binding < 3 ? ('read-only-storage' as const) : binding < 5 ? ('storage' as const) : ('uniform' as const) },
             })),
           });
           const pl = device.createPipelineLayout({ bindGroupLayouts: [layout] });
@@ -196,8 +202,9 @@ export class WebGpuEngine implements EnsembleEngine {
         },
         'building npp_qn.wgsl',
       );
-      this.pipelines.set(code, p);
-      p.catch(() => this.pipelines.delete(code));
+      cache.set(key, p);
+      const c = cache;
+      p.catch(() => c.delete(key));
     }
     return p;
   }
@@ -261,8 +268,8 @@ export class WebGpuEngine implements EnsembleEngine {
       }
       for (const m of members) {
         const res: MemberResult = m.failed
-          ? { index: m.index, values: [...req.values[m.index]], status: 'failed', reason: m.failed, cells: grid.N, stages: [], wall_s: (performance.now() - m.t0) / 1000 }
-          : { index: m.index, values: [...req.values[m.index]], status: 'ok', cells: grid.N, stages: m.stages, wall_s: (performance.now() - m.t0) / 1000 };
+          ? { index: m.index, values: [...(req.values[m.index] ?? [])], status: 'failed', reason: m.failed, cells: grid.N, stages: [], wall_s: (performance.now() - m.t0) / 1000 }
+          : { index: m.index, values: [...(req.values[m.index] ?? [])], status: 'ok', cells: grid.N, stages: m.stages, wall_s: (performance.now() - m.t0) / 1000 };
         results[m.index] = res;
         done++;
         if (m.failed) failed++;
@@ -271,7 +278,7 @@ export class WebGpuEngine implements EnsembleEngine {
           total,
           failed,
           elapsed_s: (performance.now() - t0) / 1000,
-          runningByStage: base.stages.map(() => 0),
+          runningByStage: base.stages.map(() => 0), // members of a batch finish together, after their last stage
           finished: { index: m.index, status: res.status, ...(res.reason ? { reason: res.reason } : {}) },
         });
       }
@@ -406,13 +413,14 @@ export class WebGpuEngine implements EnsembleEngine {
         tab: mkBuf('npp D tables', Float32Array.from(pool), BU_STORAGE),
         st: mkBuf('npp status', st, BU_STORAGE | BU_COPY_SRC),
         wk: mkBuf('npp work', wk, BU_STORAGE | BU_COPY_SRC),
+        cfg: mkBuf('npp batch size', new Float32Array(new Uint32Array([M, 0, 0, 0]).buffer), BU_UNIFORM),
       }),
       'uploading the ensemble state',
     );
     try {
       const bind = device.createBindGroup({
         layout: pipes.layout,
-        entries: [bufs.prm, bufs.geo, bufs.tab, bufs.st, bufs.wk].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        entries: [bufs.prm, bufs.geo, bufs.tab, bufs.st, bufs.wk, bufs.cfg].map((buffer, binding) => ({ binding, resource: { buffer } })),
       });
       const groups = Math.ceil(M / this.wg);
       const dispatch = (pipeline: GPUComputePipeline, times: number) => {
@@ -445,7 +453,7 @@ export class WebGpuEngine implements EnsembleEngine {
         const code = S_('status');
         const where = { stage: I.stage.name, t_s: code === STATUS.done ? t : S_('tFail') };
         if (code !== STATUS.done) {
-          m.failed = memberFailureReason(new SolverError(this.failureText(code, S_('code'), m.protocol, I, q, S_('jFront'), S_('err')), where));
+          m.failed = memberFailureReason(new SolverError(this.failureText(code, S_('code'), m.protocol, I, q, S_('jFront'), S_('err'), S_('dt')), where));
           return;
         }
         // densities: unknowns from y, the closing species from Σ z n = 1
@@ -513,6 +521,7 @@ export class WebGpuEngine implements EnsembleEngine {
     q: number,
     jFront: number,
     err: number,
+    dt: number,
   ): string {
     const newton = (c: number) => {
       const stageName = c >= NEWTON_FAIL.bdf2 ? 'BDF2 stage' : 'TR stage';
@@ -533,7 +542,7 @@ export class WebGpuEngine implements EnsembleEngine {
       case STATUS.dtUnderflow:
         return 'time step underflow';
       case STATUS.stepFailed:
-        return `step failed at Δt < 4e-12 s: ${newton(sub)}`;
+        return `step failed at Δt = ${(4 * dt).toExponential(2)} s: ${newton(sub)}`;
       case STATUS.errUnderflow:
         return `time step underflow: error estimate ${err.toPrecision(3)}`;
       case STATUS.cannotDeliver:
