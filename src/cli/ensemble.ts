@@ -14,7 +14,7 @@ import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
 import { buildGrid, parseSweepArgs, parseSweepFile, type SampleSpec, type VarySpec } from '../sweep/index.js';
-import { isDirectory } from '../io/atomic.js';
+import { isDirectory, type OutputFile } from '../io/atomic.js';
 import { PROFILES_LEVELS, requestFromGrid, type EnsembleEngine, type EnsembleProgress, type ProfilesLevel } from '../ensemble/types.js';
 import { buildEnsembleFile, ENSEMBLE_SCHEMA, type EnsembleFile } from '../ensemble/output.js';
 import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
@@ -374,7 +374,7 @@ export async function runEnsemble(opts: EnsembleCliOptions, ctx: CliContext): Pr
 
   const file = buildEnsembleFile(req, result, ensembleProvenance(def.base, ctx.now()), { design: grid.design, seed: grid.seed });
   const written = [`${opts.out} (${ENSEMBLE_SCHEMA}, profiles ${profiles})`];
-  const extra = [];
+  const extra: OutputFile[] = [];
   if (opts.plot !== undefined) {
     const stage = opts.plotStage ?? def.base.stages.length;
     const species = opts.plotSpecies ?? def.base.stages[stage - 1].beam;
