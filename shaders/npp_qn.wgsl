@@ -74,6 +74,17 @@ fn dbern(x: f32, b: f32) -> f32 {
   return b * (1.0 - b) / x - b;
 }
 
+/**
+ * The SG bracket B(Δ) n_L − B(−Δ) n_R, written B(Δ)(n_L − n_R) − Δ n_R (B(−Δ) = B(Δ) + Δ): the same
+ * number, but in f32 the form with the products of O(1) terms loses the small drift current to
+ * cancellation (relative error ε/Δ: 1e-3 in the bulk at Δ ~ 6e-5), and the potential of the current
+ * continuity rows then wanders by ~1e-2 kT/e (seen on the 0.25 nm paper grid: stage-2 initial
+ * potential stagnating at 4e-3 kT/e updates). n_L − n_R of close densities is exact (Sterbenz).
+ */
+fn sgG(bP: f32, Delta: f32, nLv: f32, nRv: f32) -> f32 {
+  return bP * (nLv - nRv) - Delta * nRv;
+}
+
 /** D (nm²/s) and dD/dn of active species s at density n: the `table` model (θ = n, nref = n0). */
 fn evalD(s: u32, n: f32) -> vec2f {
   let off = u32(P(P_TABOFF0 + 2u * s));
@@ -132,7 +143,7 @@ fn rates(base: u32, fb: u32) {
     let Delta = zv[s] * (psi(base, 0u) + P(P_FRONTLIN));
     let Df = 0.5 * (P(P_DRES) + DR[s]);
     let bP = bern(Delta);
-    let J = (Df / dF(0u)) * (bP * P(P_CRES) - (bP + Delta) * nR[s]);
+    let J = (Df / dF(0u)) * sgG(bP, Delta, P(P_CRES), nR[s]);
     bfF[s] = J;
     if (uof[s] >= 0) { wk[W(fb + u32(uof[s]))] += J / hC(0u); }
   }
@@ -148,7 +159,7 @@ fn rates(base: u32, fb: u32) {
       let Delta = zv[s] * dpsi;
       let Df = 0.5 * (DL[s] + DR[s]);
       let bP = bern(Delta);
-      let J = (Df / dF(k)) * (bP * nL[s] - (bP + Delta) * nR[s]);
+      let J = (Df / dF(k)) * sgG(bP, Delta, nL[s], nR[s]);
       wk[W(fb + L * MM + u32(u))] -= J / hC(L);
       wk[W(fb + k * MM + u32(u))] += J / hC(k);
     }
@@ -234,7 +245,7 @@ fn assemble(yb: u32, rb: u32, cdt: f32) {
     let Df = 0.5 * (P(P_DRES) + DR[s]);
     let bP = bern(Delta);
     let bM = bP + Delta;
-    let g = bP * cRes - bM * nR[s];
+    let g = sgG(bP, Delta, cRes, nR[s]);
     let d0 = dF(0u);
     let J = (Df / d0) * g;
     let dJdn = (-Df * bM + 0.5 * dDR[s] * g) / d0;
@@ -254,7 +265,7 @@ fn assemble(yb: u32, rb: u32, cdt: f32) {
       let Df = 0.5 * (DL[s] + DR[s]);
       let bP = bern(Delta);
       let bM = bP + Delta;
-      let g = bP * nL[s] - bM * nR[s];
+      let g = sgG(bP, Delta, nL[s], nR[s]);
       let J = Df * g * invd;
       let dJdnL = (Df * bP + 0.5 * dDL[s] * g) * invd;
       let dJdnR = (-Df * bM + 0.5 * dDR[s] * g) * invd;
@@ -354,6 +365,10 @@ fn newton(yb: u32, rb: u32, dt: f32) -> u32 {
   let rtol = P(P_RTOL);
   let atol = P(P_ATOL);
   var prev = 3.0e38;
+  // Δt = 0 (the initial potential): the density rows read h (y − rhs) = 0 with rhs = y, so their
+  // updates are exactly 0; in f32 the LU leaves roundoff there (seen: 3e-6 after a 10 kT ψ update,
+  // 0.03 tolerance units, enough to trip the divergence test). The densities are data here: keep them.
+  let frozen = cdt == 0.0;
   for (var it = 1u; it <= MAX_NEWTON; it++) {
     assemble(yb, rb, cdt);
     SS(ST_FACTS, SG(ST_FACTS) + 1.0);
@@ -362,25 +377,36 @@ fn newton(yb: u32, rb: u32, dt: f32) -> u32 {
     solve(R_RES);
     var dmax = 0.0;
     var dpsi = 0.0;
+    var worst = 0u;
     var bad = false;
     for (var i = 0u; i < N; i++) {
       let base = i * MM;
       for (var u = 0u; u < UU; u++) {
+        if (frozen) { break; }
         let k = base + u;
         let dk = wk[W(R_RES + k)];
         let yk = wk[W(yb + k)] + dk;
         wk[W(yb + k)] = yk;
         let r = abs(dk) / (atol + rtol * abs(yk));
         if (!finite(r)) { bad = true; }
-        dmax = max(dmax, r);
+        if (r > dmax) {
+          dmax = r;
+          worst = k;
+        }
       }
       let dk = wk[W(R_RES + base + UU)];
       wk[W(yb + base + UU)] += dk;
       let a = abs(dk) / (PSI_TOL + FIELD_TOL * hC(i));
       if (!finite(a)) { bad = true; }
-      dpsi = max(dpsi, a);
+      if (a > dpsi) {
+        dpsi = a;
+        if (dmax == 0.0) { worst = base + UU; }
+      }
     }
     SS(ST_NEWTONITS, SG(ST_NEWTONITS) + 1.0);
+    SS(ST_NDMAX, dmax);
+    SS(ST_NDPSI, dpsi);
+    SS(ST_NWORST, f32(worst));
     if (bad) { return NF_NONFINITE; }
     if (dmax < NEWTON_TOL && dpsi < 1.0) { return 0u; }
     if (it >= 2u && dmax < NOISE_FLOOR && dmax > 0.3 * prev) { return 0u; }

@@ -453,7 +453,16 @@ export class WebGpuEngine implements EnsembleEngine {
         const code = S_('status');
         const where = { stage: I.stage.name, t_s: code === STATUS.done ? t : S_('tFail') };
         if (code !== STATUS.done) {
-          m.failed = memberFailureReason(new SolverError(this.failureText(code, S_('code'), m.protocol, I, q, S_('jFront'), S_('err'), S_('dt')), where));
+          let text = this.failureText(code, S_('code'), m.protocol, I, q, S_('jFront'), S_('err'), S_('dt'));
+          if (code === STATUS.stepFailed || code === STATUS.initFailed) {
+            // where the last Newton iteration was worst, like the twin's `at`
+            const at = S_('nWorst');
+            const cell = Math.floor(at / L.m);
+            const v = at % L.m;
+            Object.assign(where, { depth_nm: x[Math.min(cell, N - 1)], species: v < L.U ? names[L.unknown[v]] : 'potential' });
+            text += ` (last update: densities ${S_('nDmax').toPrecision(3)}, potential ${S_('nDpsi').toPrecision(3)} tolerance units)`;
+          }
+          m.failed = memberFailureReason(new SolverError(text, where));
           return;
         }
         // densities: unknowns from y, the closing species from Σ z n = 1

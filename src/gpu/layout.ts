@@ -73,6 +73,10 @@ export const STATE_FIELDS = [
   'err',
   /** t at a failure */
   'tFail',
+  /** last Newton iteration: largest density update (tolerance units), largest ψ update (ψ tolerance units), and the unknown index of the worst density update */
+  'nDmax',
+  'nDpsi',
+  'nWorst',
   ...Array.from({ length: S_MAX }, (_, s) => [`crossF${s}`, `crossB${s}`]).flat(),
 ] as const;
 export type StateField = (typeof STATE_FIELDS)[number];
