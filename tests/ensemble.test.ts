@@ -33,6 +33,7 @@ import {
 } from '../src/ensemble/index.js';
 import { ensembleProvenance } from '../src/ensemble/write.js';
 import { runCli } from '../src/cli/main.js';
+import { compareProfiles } from '../src/analysis/profiles.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -343,7 +344,8 @@ describe('cait ensemble (in-process, serial engine)', () => {
     };
     const cases: [string[], RegExp][] = [
       [['--vary', 'stages.1.D.Cs.D=1e-23'], /^cait: error: --vary stages\.1\.D\.Cs\.D: not a numeric field of the protocol \(there is no such field\); did you mean stages\.1\.D\.Cs\.D_m2s\?\n$/],
-      [['--engine', 'webgpu'], /^cait: error: --engine webgpu: unknown engine \(the WebGPU engine is not there yet\); available: cpu\n$/],
+      [['--engine', 'gpu'], /^cait: error: --engine gpu: unknown engine; available: cpu, webgpu\n$/],
+      [['--engine', 'webgpu', '--adapter', 'bogus'], /^cait: error: --adapter bogus: unknown adapter; use one of auto, vulkan, swiftshader, llvmpipe, null\n$/],
       [['--profiles', 'some'], /^cait: error: --profiles some: expected one of none, final, all\n$/],
       [['--profiles', 'none', '--plot', join(dir, 'p.svg')], /^cait: error: --plot needs profiles: use --profiles final \(or all\), not none\n$/],
       [['--plot', join(dir, 'p.svg'), '--plot-stage', '3'], /^cait: error: --plot-stage 3: the protocol has 2 stages \(1\.\.2\)\n$/],
@@ -361,12 +363,13 @@ describe('cait ensemble (in-process, serial engine)', () => {
     expect(readFileSync(out.path)).toEqual(out.bytes);
   });
 
-  it('help names the units, the D(Cs+) path and that webgpu is still to come', async () => {
+  it('help names the units, the D(Cs+) path, the engines and the adapters', async () => {
     const r = await cli(['ensemble', '--help']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('stages.1.D.Cs.D_m2s');
     expect(r.out).toContain('_m2s = m²/s');
-    expect(r.out).toMatch(/webgpu\)? comes with the GPU engine/);
+    expect(r.out).toMatch(/--engine webgpu \(float32 WGSL kernels/);
+    expect(r.out).toMatch(/--adapter auto .*swiftshader/);
   });
 });
 
@@ -405,4 +408,32 @@ describe.skipIf(!haveDist)('end to end: node dist/src/cli/main.js ensemble', () 
     expect(rows[0].reason).toMatch(/^step limit reached/);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
+});
+
+describe('cait ensemble --engine webgpu (SwiftShader) against --engine cpu', () => {
+  const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  const must = !!process.env.CI || process.env.CAIT_REQUIRE_SWIFTSHADER === '1';
+  const can = haveDist && existsSync(icd);
+  if (!can && must) it('needs dist/ and SwiftShader', () => expect.fail(`dist/ built: ${haveDist}; ${icd} present: ${existsSync(icd)}`));
+  it.skipIf(!can)('the same sweep gives the same profiles (float32 quasi-neutral vs f64 Poisson) and records the adapter', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-gpu-cli-'));
+    const args = ['ensemble', '--preset', 'quick', '--vary', 'stages.0.D.Rb.D_m2s=2e-22,3.5e-22', '--profiles', 'final', '--quiet'];
+    const gpu = spawnCli([...args, '--engine', 'webgpu', '--adapter', 'swiftshader', '--out', join(dir, 'gpu.json')]);
+    const cpu = spawnCli([...args, '--engine', 'cpu', '--threads', '1', '--out', join(dir, 'cpu.json')]);
+    expect(gpu.code, gpu.err).toBe(0);
+    expect(cpu.code, cpu.err).toBe(0);
+    const g = JSON.parse(readFileSync(join(dir, 'gpu.json'), 'utf8'));
+    const c = JSON.parse(readFileSync(join(dir, 'cpu.json'), 'utf8'));
+    expect(g.engine).toBe('webgpu');
+    expect(g.adapter).toMatch(/SwiftShader/);
+    expect(g.provenance.adapter).toBe(g.adapter);
+    expect(g.members).toHaveLength(2);
+    for (let i = 0; i < 2; i++) {
+      expect(g.members[i].status).toBe('ok');
+      const cmp = compareProfiles(g.members[i].stages[0], c.members[i].stages[0]);
+      expect(cmp.worst).toBeLessThan(0.01);
+      expect(cmp.front.diff).toBeLessThan(0.5);
+      expect(Math.abs(g.members[i].stages[0].charge_C / c.members[i].stages[0].charge_C - 1)).toBeLessThan(1e-4);
+    }
+  }, 120_000);
 });

@@ -30,6 +30,7 @@ export interface EnsembleCliOptions {
   sample?: string;
   seed?: string;
   engine: string;
+  adapter: string;
   threads?: number;
   profiles: string;
   out: string;
@@ -42,7 +43,7 @@ export interface EnsembleCliOptions {
 }
 
 /** Engines `--engine` accepts now. */
-export const ENGINES = ['cpu'] as const;
+export const ENGINES = ['cpu', 'webgpu'] as const;
 
 const HELP_AFTER = `
 What varies (any numeric field of the protocol, named by its dotted path; stages count from 0):
@@ -56,8 +57,11 @@ Values are in the units of the field's name: _m2s = m²/s, _eV = eV, _K = K, _V 
 _s = s, _m = m, grid lengths _nm = nm. List the paths with \`cait config --preset paper\`.
 The D(Cs+) of stage 2 of the paper preset is stages.1.D.Cs.D_m2s.
 
-Engines: --engine cpu (the f64 solver on --threads worker threads, default all cores).
-The WebGPU engine (--engine webgpu) comes with the GPU engine; it is not there yet.
+Engines: --engine cpu (the f64 solver on --threads worker threads, default all cores);
+--engine webgpu (float32 WGSL kernels, one lattice per invocation, all members at once; the
+quasi-neutral formulation with D tabulated on 4096 θ points, checked against its f64 twin) on
+--adapter auto (a real GPU, else SwiftShader) | vulkan | swiftshader | null (validation only).
+A software adapter is for correctness, not speed: the paper preset takes minutes per member there.
 
 Outputs (written only after the run, all together; an existing file is replaced atomically):
   --out FILE.json   "cait-ensemble/1": provenance (version, date, config sha256 of the base,
@@ -122,7 +126,8 @@ export function registerEnsemble(program: Command, ctx: CliContext): void {
     .option('--vary <PATH=SPEC>', 'vary a numeric field: PATH=a,b,c | lo:hi:N | lo:hi:N:log (with --sample: lo:hi[:log]); repeatable', collect, [])
     .option('--sample <lhs:N>', 'a Latin hypercube of N members over the --vary ranges instead of a grid')
     .option('--seed <S>', 'seed of --sample (integer 0..4294967295, default 1)')
-    .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')}; webgpu comes with the GPU engine)`, 'cpu')
+    .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
+    .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, llvmpipe (refused by the engine), null', 'auto')
     .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt)
     .option('--profiles <level>', 'profiles kept per member: none (scalars only), final (end of each stage), all (+ current record, snapshots)', 'final')
     .requiredOption('-o, --out <file.json>', 'result file (cait-ensemble/1 JSON)')
@@ -226,15 +231,27 @@ function checkOutputs(opts: EnsembleCliOptions, base: Protocol, profiles: Profil
 }
 
 /** The engine of --engine; the CPU engine (and with it the solver) is loaded only when a run needs it. */
-async function makeEngine(opts: EnsembleCliOptions, ctx: CliContext): Promise<EnsembleEngine> {
-  if (!(ENGINES as readonly string[]).includes(opts.engine)) {
-    const later = opts.engine === 'webgpu' ? ' (the WebGPU engine is not there yet)' : '';
-    throw new InputError(`--engine ${opts.engine}: unknown engine${later}; available: ${ENGINES.join(', ')}`);
+async function makeEngine(opts: EnsembleCliOptions, ctx: CliContext): Promise<{ engine: EnsembleEngine; close(): void }> {
+  if (!(ENGINES as readonly string[]).includes(opts.engine))
+    throw new InputError(`--engine ${opts.engine}: unknown engine; available: ${ENGINES.join(', ')}`);
+  if (opts.engine === 'webgpu') {
+    const { openNodeDevice, NODE_GPU_KINDS } = await import('../gpu/node.js');
+    const kind = NODE_GPU_KINDS.find((k) => k === opts.adapter.trim().toLowerCase());
+    if (!kind) throw new InputError(`--adapter ${opts.adapter}: unknown adapter; use one of ${NODE_GPU_KINDS.join(', ')}`);
+    const { loadNppQnShader } = await import('../gpu/node-shaders.js');
+    const { WebGpuEngine } = await import('../gpu/engine.js');
+    const gpu = await openNodeDevice(kind);
+    try {
+      return { engine: new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() }), close: () => gpu.close() };
+    } catch (e) {
+      gpu.close();
+      throw e;
+    }
   }
   const { CpuEngine } = await import('../ensemble/cpu.js');
   // a stand-in solver (tests) runs in this thread; the real one on worker threads
-  if (ctx.simulate) return new CpuEngine({ mode: 'serial', simulate: ctx.simulate });
-  return new CpuEngine({ threads: opts.threads });
+  if (ctx.simulate) return { engine: new CpuEngine({ mode: 'serial', simulate: ctx.simulate }), close: () => {} };
+  return { engine: new CpuEngine({ threads: opts.threads }), close: () => {} };
 }
 
 /** Progress on stderr: a bar on a terminal; otherwise a line per 10 % of members and per failed member (the first 10). */
@@ -359,10 +376,10 @@ export async function runEnsemble(opts: EnsembleCliOptions, ctx: CliContext): Pr
     throw new InputError(`--profiles ${opts.profiles}: expected one of ${PROFILES_LEVELS.join(', ')}`);
   const profiles = opts.profiles as ProfilesLevel;
   const def = loadDefinition(opts);
-  const engine = await makeEngine(opts, ctx);
   checkOutputs(opts, def.base, profiles);
   const grid = buildGrid(def.base, def.specs, def.sample);
   const req = requestFromGrid(grid, def.base, profiles);
+  const { engine, close } = await makeEngine(opts, ctx);
 
   const reporter = new EnsembleReporter(ctx, !!opts.quiet);
   let result;
@@ -370,6 +387,7 @@ export async function runEnsemble(opts: EnsembleCliOptions, ctx: CliContext): Pr
     result = await engine.run(req, { onProgress: (p) => reporter.update(p) });
   } finally {
     reporter.stop();
+    close();
   }
 
   const file = buildEnsembleFile(req, result, ensembleProvenance(def.base, ctx.now()), { design: grid.design, seed: grid.seed });
