@@ -47,6 +47,12 @@ var<private> bfB: array<f32, 4>;
 var<private> dqF: array<f32, 4>;
 var<private> dqB: array<f32, 4>;
 var<private> errv: f32;
+// front current I = Σ z J_front of the last `assemble` and its gradient with respect to cell 0's unknowns
+var<private> iF: f32;
+var<private> gF: array<f32, 4>;
+// ψ reference: ψ = ψ' + (ψ_U + shift)(1 − x/L); slope = (ψ_U + shift)/L
+var<private> shift: f32;
+var<private> slope: f32;
 
 fn P(fld: u32) -> f32 { return prm[fld * M + mem]; }
 fn SG(fld: u32) -> f32 { return st[fld * M + mem]; }
@@ -54,6 +60,26 @@ fn SS(fld: u32, v: f32) { st[fld * M + mem] = v; }
 fn W(r: u32) -> u32 { return r * M + mem; }
 fn hC(i: u32) -> f32 { return geo[i]; }
 fn dF(k: u32) -> f32 { return geo[N + k]; }
+fn wC(i: u32) -> f32 { return geo[2u * N + 1u + i]; }
+
+fn loadRef() {
+  shift = SG(ST_SHIFT);
+  slope = P(P_CPSI) + shift * geo[3u * N + 1u];
+}
+/** ψ_0 − ψ_U = ψ'_0 + front term */
+fn frontLin() -> f32 { return P(P_FRONTLIN) + shift * wC(0u); }
+/** ψ_{N−1} = ψ'_{N−1} + back term */
+fn backLin() -> f32 { return P(P_BACKLIN) + shift * wC(N - 1u); }
+
+/** Re-choose the reference shift so that ψ' = 0 at the bulk cell IB (an exact change of variables up to rounding). */
+fn rebase(yb: u32) {
+  let p = psi(yb, IB);
+  if (abs(p) <= 1e-3) { return; }
+  let delta = p / wC(IB);
+  for (var i = 0u; i < N; i++) { wk[W(yb + i * MM + UU)] -= delta * wC(i); }
+  SS(ST_SHIFT, shift + delta);
+  loadRef();
+}
 fn finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 
 fn bern(x: f32) -> f32 {
@@ -140,19 +166,18 @@ fn rates(base: u32, fb: u32) {
   loadR(base, 0u);
   {
     let s = BEAM;
-    let Delta = zv[s] * (psi(base, 0u) + P(P_FRONTLIN));
+    let Delta = zv[s] * (psi(base, 0u) + frontLin());
     let Df = 0.5 * (P(P_DRES) + DR[s]);
     let bP = bern(Delta);
     let J = (Df / dF(0u)) * sgG(bP, Delta, P(P_CRES), nR[s]);
     bfF[s] = J;
     if (uof[s] >= 0) { wk[W(fb + u32(uof[s]))] += J / hC(0u); }
   }
-  let cpsi = P(P_CPSI);
   for (var k = 1u; k < N; k++) {
     shiftRL();
     loadR(base, k);
     let L = k - 1u;
-    let dpsi = (psi(base, k) - psi(base, L)) - cpsi * dF(k);
+    let dpsi = (psi(base, k) - psi(base, L)) - slope * dF(k);
     for (var s = 0u; s < S; s++) {
       let u = uof[s];
       if (u < 0) { continue; }
@@ -166,7 +191,7 @@ fn rates(base: u32, fb: u32) {
   }
   {
     let L = N - 1u;
-    let psiL = psi(base, L) + P(P_BACKLIN);
+    let psiL = psi(base, L) + backLin();
     for (var s = 0u; s < S; s++) {
       let drive = zv[s] * psiL / dF(N);
       var J = 0.0;
@@ -204,10 +229,29 @@ fn addRow(row: u32, L: i32, R: i32, u: i32, scale: f32, dnL: f32, dnR: f32, dpL:
   }
 }
 
-/** The flux J of species s across a face into the rows of cell L (+) and R (−); L or R < 0: a boundary. */
+/**
+ * The flux J of species s across a face: into the density rows of cell L (+cdt·J) and R (−cdt·J) as
+ * in the twin, and into the *telescoped* current rows: the ψ row of cell i holds the total current
+ * through the face on its right minus the front current I (Σ_{j≤i} of the twin's continuity rows,
+ * the same equations; see `newton` for why). The front face (L < 0) goes into I and its gradient gF.
+ */
 fn scatter(s: u32, L: i32, R: i32, J: f32, dnL: f32, dnR: f32, dpL: f32, dpR: f32, cdt: f32) {
   let u = uof[s];
   let zs = zv[s];
+  if (L >= 0) {
+    let pRow = u32(L) * MM + UU;
+    wk[W(R_RES + pRow)] += zs * J;
+    addRow(pRow, L, R, u, zs, dnL, dnR, dpL, dpR);
+  } else {
+    iF += zs * J;
+    gF[UU] += zs * dpR;
+    if (u >= 0) {
+      gF[u32(u)] += zs * dnR;
+    } else {
+      for (var f = 0u; f < UU; f++) { gF[f] -= (zs * dnR * zv[unk[f]]) / ZC; }
+    }
+  }
+  if (u < 0) { return; }
   for (var side = 0u; side < 2u; side++) {
     var cell = R;
     var sign = -1.0;
@@ -217,11 +261,8 @@ fn scatter(s: u32, L: i32, R: i32, J: f32, dnL: f32, dnR: f32, dpL: f32, dpR: f3
     }
     if (cell < 0) { continue; }
     let c = u32(cell);
-    let pRow = c * MM + UU;
-    wk[W(R_RES + pRow)] += sign * zs * J;
-    if (u >= 0) { wk[W(R_RES + c * MM + u32(u))] += sign * cdt * J; }
-    addRow(pRow, L, R, u, sign * zs, dnL, dnR, dpL, dpR);
-    if (u >= 0) { addRow(c * MM + u32(u), L, R, u, sign * cdt, dnL, dnR, dpL, dpR); }
+    wk[W(R_RES + c * MM + u32(u))] += sign * cdt * J;
+    addRow(c * MM + u32(u), L, R, u, sign * cdt, dnL, dnR, dpL, dpR);
   }
 }
 
@@ -237,11 +278,13 @@ fn assemble(yb: u32, rb: u32, cdt: f32) {
     }
     wk[W(R_RES + i * MM + UU)] = 0.0;
   }
+  iF = 0.0;
+  for (var f = 0u; f < 4u; f++) { gF[f] = 0.0; }
   let cRes = P(P_CRES);
   loadR(yb, 0u);
   {
     let s = BEAM;
-    let Delta = zv[s] * (psi(yb, 0u) + P(P_FRONTLIN));
+    let Delta = zv[s] * (psi(yb, 0u) + frontLin());
     let Df = 0.5 * (P(P_DRES) + DR[s]);
     let bP = bern(Delta);
     let bM = bP + Delta;
@@ -253,12 +296,11 @@ fn assemble(yb: u32, rb: u32, cdt: f32) {
     let dJdpsi = (zv[s] * Df * (cRes * dbP - nR[s] * (1.0 + dbP))) / d0;
     scatter(s, -1, 0, J, 0.0, dJdn, 0.0, dJdpsi, cdt);
   }
-  let cpsi = P(P_CPSI);
   for (var k = 1u; k < N; k++) {
     shiftRL();
     loadR(yb, k);
     let L = k - 1u;
-    let dpsi = (psi(yb, k) - psi(yb, L)) - cpsi * dF(k);
+    let dpsi = (psi(yb, k) - psi(yb, L)) - slope * dF(k);
     let invd = 1.0 / dF(k);
     for (var s = 0u; s < S; s++) {
       let Delta = zv[s] * dpsi;
@@ -276,7 +318,7 @@ fn assemble(yb: u32, rb: u32, cdt: f32) {
   }
   {
     let L = N - 1u;
-    let psiL = psi(yb, L) + P(P_BACKLIN);
+    let psiL = psi(yb, L) + backLin();
     for (var s = 0u; s < S; s++) {
       let drive = zv[s] * psiL / dF(N);
       if (drive <= 0.0) { continue; }
@@ -286,6 +328,7 @@ fn assemble(yb: u32, rb: u32, cdt: f32) {
       scatter(s, i32(L), -1, J, D * drive + dDR[s] * n * drive, 0.0, (D * n * zv[s]) / dF(N), 0.0, cdt);
     }
   }
+  for (var i = 0u; i < N; i++) { wk[W(R_RES + i * MM + UU)] -= iF; }
 }
 
 /** LAPACK dgbtf2 on region AB; −1 on success, else the first zero pivot column. */
@@ -359,6 +402,35 @@ fn solve(b: u32) {
   }
 }
 
+/**
+ * Solve the bordered system of the telescoped current rows for the vector at region b:
+ *   B δy − e δI = b,  δI − gF·δy = 0   (e: 1 in every ψ row; δI the change of the front current)
+ * as δy = B⁻¹b + (B⁻¹e) δI with δI = gF·B⁻¹b / (1 − gF·B⁻¹e). `fresh`: B was just factorised, so
+ * B⁻¹e (region BRD) is recomputed; otherwise the last one is reused (the error-estimate filter).
+ *
+ * Why not the twin's per-cell continuity rows: those make ψ a floating chain grounded only through
+ * the front and back faces; eliminating it carries the tiny grounding conductance (1e-7 behind a
+ * low-D exchanged zone) beside bulk conductances of ~2 (nm²/s per nm), below f32 resolution: on the
+ * 0.25 nm paper grid the f32 LU solve of the stage-2 initial potential had O(1) relative error and
+ * Newton diverged. The telescoped rows fix each face's drop from the current: well conditioned.
+ */
+fn solveBordered(b: u32, fresh: bool) {
+  solve(b);
+  if (fresh) {
+    for (var r = 0u; r < NN; r++) { wk[W(R_BRD + r)] = 0.0; }
+    for (var i = 0u; i < N; i++) { wk[W(R_BRD + i * MM + UU)] = 1.0; }
+    solve(R_BRD);
+  }
+  var g1 = 0.0;
+  var g2 = 0.0;
+  for (var u = 0u; u < MM; u++) {
+    g1 += gF[u] * wk[W(b + u)];
+    g2 += gF[u] * wk[W(R_BRD + u)];
+  }
+  let dI = g1 / (1.0 - g2);
+  for (var r = 0u; r < NN; r++) { wk[W(b + r)] += wk[W(R_BRD + r)] * dI; }
+}
+
 /** Newton for y − rhs − CD·dt·f(y) = 0 on region yb; 0 on success, else an NF_ code. */
 fn newton(yb: u32, rb: u32, dt: f32) -> u32 {
   let cdt = CD * dt;
@@ -374,7 +446,7 @@ fn newton(yb: u32, rb: u32, dt: f32) -> u32 {
     SS(ST_FACTS, SG(ST_FACTS) + 1.0);
     if (factor() >= 0) { return NF_SINGULAR; }
     for (var r = 0u; r < NN; r++) { wk[W(R_RES + r)] = -wk[W(R_RES + r)]; }
-    solve(R_RES);
+    solveBordered(R_RES, true);
     var dmax = 0.0;
     var dpsi = 0.0;
     var worst = 0u;
@@ -404,6 +476,7 @@ fn newton(yb: u32, rb: u32, dt: f32) -> u32 {
       }
     }
     SS(ST_NEWTONITS, SG(ST_NEWTONITS) + 1.0);
+    if (frozen) { rebase(yb); }
     SS(ST_NDMAX, dmax);
     SS(ST_NDPSI, dpsi);
     SS(ST_NWORST, f32(worst));
@@ -462,7 +535,7 @@ fn attempt(dt: f32) -> u32 {
     }
     wk[W(R_EST + i * MM + UU)] = 0.0;
   }
-  solve(R_EST);
+  solveBordered(R_EST, false);
   var err = 0.0;
   for (var i = 0u; i < N; i++) {
     for (var u = 0u; u < UU; u++) {
@@ -503,6 +576,7 @@ fn init(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= M) { return; }
   mem = gid.x;
   if (SG(ST_STATUS) != STATUS_RUNNING) { return; }
+  loadRef();
   for (var k = 0u; k < NN; k++) { wk[W(R_RHS + k)] = wk[W(R_Y0 + k)]; }
   let code = newton(R_Y0, R_RHS, 0.0);
   if (code != 0u) {
@@ -519,10 +593,12 @@ fn step(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= M) { return; }
   mem = gid.x;
   if (SG(ST_STATUS) != STATUS_RUNNING) { return; }
+  loadRef();
   if (SG(ST_STEPS) + SG(ST_REJECTED) >= P(P_MAXSTEPS)) {
     fail(STATUS_STEPLIMIT, 0u);
     return;
   }
+  rebase(R_Y0);
   let tHi = SG(ST_THI);
   let tLo = SG(ST_TLO);
   let t = tHi + tLo;

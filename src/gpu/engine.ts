@@ -46,6 +46,7 @@ import {
   stageLayout,
   wgslPrelude,
   workBytesPerMember,
+  geometryArray,
 } from './layout.js';
 
 const M2_TO_NM2 = 1e18;
@@ -184,6 +185,12 @@ export class WebGpuEngine implements EnsembleEngine {
         device,
         async () => {
           const module = device.createShaderModule({ label: 'npp_qn.wgsl', code });
+          const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+          if (errors.length) {
+            const e = errors[0];
+            const src = code.split('\n')[e.lineNum - 1]?.trim() ?? '';
+            throw new GpuError(`npp_qn.wgsl (with its generated prelude) line ${e.lineNum}:${e.linePos}: ${e.message} [${src}]`);
+          }
           const layout = device.createBindGroupLayout({
             label: 'npp_qn',
             entries: [0, 1, 2, 3, 4, 5].map((binding) => ({
@@ -338,7 +345,10 @@ export class WebGpuEngine implements EnsembleEngine {
         m.failed = `webgpu engine: stage "${m.protocol.stages[k].name}" closes with ${names[c]} for this member but ${names[closing]} for the others (one layout per batch)`;
     }
     const M = members.length;
-    const L = stageLayout(M, N, z, beam, closing);
+    // the reference shift zeroes ψ' at the cell nearest L/2 (deep in the bulk)
+    let ib = 0;
+    for (let i = 1; i < N; i++) if (Math.abs(x[i] - L_nm / 2) < Math.abs(x[ib] - L_nm / 2)) ib = i;
+    const L = stageLayout(M, N, z, beam, closing, ib);
     const pipes = await this.pipelinesFor(L);
 
     // ---- host → GPU
@@ -396,9 +406,7 @@ export class WebGpuEngine implements EnsembleEngine {
       }
       return { stage, kT, psiU, toAmp, zBeam, stopQ, maxT, inv0: active.map((a) => inventory(m.dens[a])) };
     });
-    const geo = new Float32Array(2 * N + 1);
-    geo.set(h, 0);
-    geo.set(d, N);
+    const geo = geometryArray(h, d, x, L_nm);
 
     const mkBuf = (label: string, data: Float32Array, usage: number) => {
       const b = device.createBuffer({ label, size: Math.max(16, data.byteLength), usage: usage | BU_COPY_DST });
@@ -478,7 +486,7 @@ export class WebGpuEngine implements EnsembleEngine {
           nAll[closing][i] = rem / z[closing];
         }
         active.forEach((a, s) => m.dens[a].set(nAll[s]));
-        const psi = Float64Array.from({ length: N }, (_, i) => val(i, L.U) + I.psiU * (1 - x[i] / L_nm));
+        const psi = Float64Array.from({ length: N }, (_, i) => val(i, L.U) + (I.psiU + S_('shift')) * (i === N - 1 ? d[N] / L_nm : 1 - x[i] / L_nm));
         const balance: StageResult['balance'] = {};
         names.forEach((nm, s) => {
           balance[nm] = { start: I.inv0[s], end: inventory(nAll[s]), inFront: S_(`crossF${s}` as keyof typeof ST), outBack: S_(`crossB${s}` as keyof typeof ST) };

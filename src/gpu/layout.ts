@@ -73,6 +73,12 @@ export const STATE_FIELDS = [
   'err',
   /** t at a failure */
   'tFail',
+  /**
+   * ψ reference shift σ: ψ = ψ' + (ψ_U + σ)(1 − x/L). Re-chosen (`rebase`) so that ψ' vanishes at the
+   * bulk cell IB: the bulk then holds ψ' ≈ 0, where f32 resolves the tiny per-face drops (6e-5 kT/e in
+   * 0.25 nm cells), while the exchanged zone, where the drops are large, carries the deviation.
+   */
+  'shift',
   /** last Newton iteration: largest density update (tolerance units), largest ψ update (ψ tolerance units), and the unknown index of the worst density update */
   'nDmax',
   'nDpsi',
@@ -134,8 +140,24 @@ export const NUMERICS = {
   TARGET_RTOL: 2e-6,
 } as const;
 
+/**
+ * The grid buffer (shared by all members): h_i (N), d_k (N + 1), w_i = 1 − x_i/L (N), 1/L (1); offsets
+ * in the shader are N-relative (`geo[N + k]` is d_k, `geo[2N + 1 + i]` is w_i, `geo[3N + 1]` is 1/L).
+ */
+export function geometryArray(h: ArrayLike<number>, d: ArrayLike<number>, x: ArrayLike<number>, L_nm: number): Float32Array {
+  const N = h.length;
+  const g = new Float32Array(3 * N + 2);
+  for (let i = 0; i < N; i++) {
+    g[i] = h[i];
+    g[2 * N + 1 + i] = i === N - 1 ? d[N] / L_nm : 1 - x[i] / L_nm;
+  }
+  for (let k = 0; k <= N; k++) g[N + k] = d[k];
+  g[3 * N + 1] = 1 / L_nm;
+  return g;
+}
+
 /** Work regions per member, in units of n = N·m (the band matrix: ldab·n). */
-export const WORK_REGIONS = ['Y0', 'YG', 'Y1', 'RHS', 'F0', 'FG', 'RES', 'EST', 'IPIV', 'AB'] as const;
+export const WORK_REGIONS = ['Y0', 'YG', 'Y1', 'RHS', 'F0', 'FG', 'RES', 'EST', 'BRD', 'IPIV', 'AB'] as const;
 export type WorkRegion = (typeof WORK_REGIONS)[number];
 
 /** Everything fixed for one stage of one batch: sizes, species roles, offsets. */
@@ -165,13 +187,15 @@ export interface StageLayout {
   unknown: number[];
   /** unknown index of each active species (−1: closing) */
   uOf: number[];
+  /** the bulk cell whose ψ' the reference shift zeroes (nearest L/2) */
+  ib: number;
   /** work region offsets (per member, in elements) */
   region: Record<WorkRegion, number>;
   /** elements per member in the work buffer */
   workPerMember: number;
 }
 
-export function stageLayout(M: number, N: number, z: number[], beam: number, closing: number): StageLayout {
+export function stageLayout(M: number, N: number, z: number[], beam: number, closing: number, ib = Math.floor(N / 2)): StageLayout {
   const S = z.length;
   if (S < 2 || S > S_MAX) throw new RangeError(`the webgpu engine handles 2..${S_MAX} active species per stage, not ${S}`);
   if (closing === beam || closing < 0 || closing >= S) throw new RangeError(`closing species ${closing} must differ from the beam ${beam}`);
@@ -191,7 +215,7 @@ export function stageLayout(M: number, N: number, z: number[], beam: number, clo
     region[r] = off;
     off += r === 'AB' ? ldab * n : n;
   }
-  return { M, N, S, U, m, n, kl, ku, ldab, kv, beam, closing, z, unknown, uOf, region, workPerMember: off };
+  return { M, N, S, U, m, n, kl, ku, ldab, kv, beam, closing, z, unknown, uOf, ib, region, workPerMember: off };
 }
 
 /** Bytes one member needs in the largest binding (the work buffer). */
@@ -229,6 +253,7 @@ export function wgslPrelude(L: StageLayout): string {
     `const LDAB: u32 = ${u(L.ldab)};`,
     `const KV: u32 = ${u(L.kv)};`,
     `const BEAM: u32 = ${u(L.beam)};`,
+    `const IB: u32 = ${u(L.ib)};`,
     `const CLOSING: u32 = ${u(L.closing)};`,
     `const ZC: f32 = ${f(L.z[L.closing])};`,
     `const Z_INIT = array<f32, ${S_MAX}>(${pad(L.z, 0).map(f).join(', ')});`,
