@@ -133,6 +133,31 @@ describe.skipIf(swiftshaderMissing)('WebGPU engine on SwiftShader vs the f64 twi
     }
   });
 
+  it('0.25 nm cells behind a 27 nm exchanged zone: the GPU takes the twin\'s steps (f32 conditioning of the current rows)', async () => {
+    // With the twin's per-cell continuity rows the f32 solve lost the zone's tiny grounding conductance:
+    // on this protocol stage 2 took 81 steps / 10 rejected against the twin's 72 / 1 (and on the full
+    // 0.25 nm paper grid its initial potential diverged). The telescoped rows take 72 / 1.
+    const p = reduced();
+    p.grid = { h_fine_nm: 0.25, x_fine_nm: 80, growth: 1.3 };
+    (p.stages[0].stop as { charge_C: number }).charge_C = 1.5e-3;
+    (p.stages[1].stop as { charge_C: number }).charge_C = 0.1e-3;
+    const res = await engine.run(request([p], [[3.1e-23]]));
+    expect(res.members[0].reason).toBeUndefined();
+    const tw = twin(p);
+    for (let k = 0; k < 2; k++) {
+      const g = res.members[0].stages[k];
+      const f = tw.stages[k];
+      const c = compareProfiles({ depth_nm: g.depth_nm!, density: g.density! }, f);
+      console.log(
+        `[gpu-engine] ${gridOf(p).N} cells, stage ${k + 1}: blurred ${c.worst.toExponential(2)}, Li front ${c.front.a.toFixed(3)} vs ${c.front.b.toFixed(3)} nm, steps ${g.stats.steps}/${g.stats.rejected} vs ${f.stats.steps}/${f.stats.rejected}`,
+      );
+      expect(c.worst).toBeLessThanOrEqual(0.01);
+      expect(c.front.diff).toBeLessThanOrEqual(0.5);
+      expect(Math.abs(g.stats.steps - f.stats.steps)).toBeLessThanOrEqual(2);
+      expect(g.stats.rejected).toBeLessThanOrEqual(f.stats.rejected + 2);
+    }
+  });
+
   it('a member that cannot deliver its charge fails with a reason; the others finish and match their twins (batches of 2)', async () => {
     const base = reduced();
     const members = D_CS.map((D) => member(base, D));
