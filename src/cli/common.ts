@@ -6,9 +6,11 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Protocol } from '../config/schema.js';
-import { InputError, parseProtocolText } from '../config/validate.js';
+import { fmtNum, InputError, parseProtocolText } from '../config/validate.js';
+
+export { fmtNum };
 import { getPreset, presetNames } from '../config/presets.js';
 import { SolverError, type ProtocolResult, type RunOptions } from '../solver/types.js';
 import { packageVersion } from '../io/result.js';
@@ -61,6 +63,21 @@ export function baseProgram(ctx: CliContext): Command {
 }
 
 /** Add the mutually exclusive --preset / --config options (one is required, checked by loadProtocol). */
+/** Commander parser of a positive number option. */
+export function positiveNumber(v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new InvalidArgumentError('must be a positive number');
+  return x;
+}
+
+/** Commander parser of a positive integer option. */
+export function positiveInt(v: string): number {
+  const t = v.trim();
+  const x = /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('must be an integer >= 1');
+  return x;
+}
+
 export function addProtocolOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('-p, --preset <name>', `a built-in protocol (${presetNames().join(', ')}; see \`cait presets\`)`).conflicts('config'))
@@ -97,16 +114,6 @@ export function loadProtocol(opts: { preset?: string; config?: string }): Protoc
   throw new InputError(`one of --preset NAME or --config FILE is required (presets: ${presetNames().join(', ')})`);
 }
 
-/** A number in a message: 3 significant digits, exponent without "+" (1.2e5). */
-export function fmtNum(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  const a = Math.abs(x);
-  if (a !== 0 && (a >= 1e4 || a < 1e-2)) {
-    const [m, e] = x.toExponential(2).split('e');
-    return `${m.replace(/\.?0+$/, '')}e${e.replace('+', '')}`;
-  }
-  return String(Number(x.toPrecision(3)));
-}
 
 /** One line for an error, and the exit code it maps to. */
 export function describeError(e: unknown): { line: string; code: number } {

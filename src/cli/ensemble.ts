@@ -9,7 +9,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
@@ -20,7 +20,7 @@ import { buildEnsembleFile, ENSEMBLE_SCHEMA, type EnsembleFile } from '../ensemb
 import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
 import { enteredSpecies, frontSpecies } from '../ensemble/summary.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
-import { addProtocolOptions, loadProtocol, type CliContext } from './common.js';
+import { addProtocolOptions, loadProtocol, positiveInt, positiveNumber, type CliContext } from './common.js';
 
 export interface EnsembleCliOptions {
   preset?: string;
@@ -98,18 +98,7 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-function positiveInt(v: string): number {
-  const t = v.trim();
-  const x = /^\d+$/.test(t) ? Number(t) : NaN;
-  if (!Number.isInteger(x) || x < 1) throw new InvalidArgumentError('must be an integer >= 1');
-  return x;
-}
 
-function positiveNumber(v: string): number {
-  const x = Number(v);
-  if (!Number.isFinite(x) || x <= 0) throw new InvalidArgumentError('must be a positive number');
-  return x;
-}
 
 export function registerEnsemble(program: Command, ctx: CliContext): void {
   addProtocolOptions(

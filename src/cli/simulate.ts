@@ -5,7 +5,7 @@
  */
 import { basename, dirname, extname, join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
@@ -13,7 +13,7 @@ import type { Progress, ProtocolResult } from '../solver/types.js';
 import { isDirectory, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import { buildResultJson, crossingDepth, csvOutputs, csvPaths, makeProvenance, resultJsonText, RESULT_SCHEMA } from '../io/result.js';
 import { currentSvg, profilesSvg } from '../plot/profiles.js';
-import { addProtocolOptions, fmtNum, loadProtocol, type CliContext, type SimulateFn } from './common.js';
+import { addProtocolOptions, fmtNum, loadProtocol, positiveNumber, type CliContext, type SimulateFn } from './common.js';
 
 export interface SimulateOptions {
   preset?: string;
@@ -48,11 +48,6 @@ Examples:
   cait simulate --preset paper --out results/paper.json --csv results --plot results/paper.svg
   cait simulate --config my.json --out my.json.result.json --quiet`;
 
-function positiveNumber(v: string): number {
-  const x = Number(v);
-  if (!Number.isFinite(x) || x <= 0) throw new InvalidArgumentError('must be a positive number');
-  return x;
-}
 
 export function registerSimulate(program: Command, ctx: CliContext): void {
   addProtocolOptions(

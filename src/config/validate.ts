@@ -42,3 +42,14 @@ export function parseProtocolText(text: string, where = 'config'): Protocol {
   }
   return parseProtocol(value, where);
 }
+
+/** A number in a message: 3 significant digits, exponent form below 0.01 and from 1e4, without "+" (1.2e5, 1.3e-5). */
+export function fmtNum(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e4 || a < 1e-2)) {
+    const [m, e] = x.toExponential(2).split('e');
+    return `${m.replace(/\.?0+$/, '')}e${e.replace('+', '')}`;
+  }
+  return String(Number(x.toPrecision(3)));
+}

@@ -10,6 +10,7 @@
  * m.status;                  // 'ok'
  * m.stages[0].front_nm.Li;   // 4.06 nm
  */
+import { fmtNum } from '../config/validate.js';
 import type { Protocol } from '../config/schema.js';
 import { gridOf, simulate as f64Simulate } from '../solver/simulate.js';
 import type { ProtocolResult, RunOptions, StageResult } from '../solver/types.js';
@@ -33,16 +34,6 @@ export interface MemberRunOptions {
 
 const clock = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-/** A number in a reason: 3 significant digits, exponent form below 0.01 and from 1e4 (1.3e-5, 2.5e5). */
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  const a = Math.abs(x);
-  if (a !== 0 && (a >= 1e4 || a < 1e-2)) {
-    const [m, e] = x.toExponential(2).split('e');
-    return `${m.replace(/\.?0+$/, '')}e${e.replace('+', '')}`;
-  }
-  return String(Number(x.toPrecision(3)));
-}
 
 /**
  * One line for an error thrown while a member ran: a SolverError's message
@@ -56,8 +47,8 @@ export function memberFailureReason(e: unknown): string {
     const w = (e as Error & { where?: { stage?: string; t_s?: number; depth_nm?: number; species?: string } }).where ?? {};
     const parts: string[] = [];
     if (w.stage !== undefined) parts.push(`stage ${JSON.stringify(w.stage)}`);
-    if (w.t_s !== undefined) parts.push(`t = ${fmt(w.t_s)} s`);
-    if (w.depth_nm !== undefined) parts.push(`depth ${fmt(w.depth_nm)} nm`);
+    if (w.t_s !== undefined) parts.push(`t = ${fmtNum(w.t_s)} s`);
+    if (w.depth_nm !== undefined) parts.push(`depth ${fmtNum(w.depth_nm)} nm`);
     if (w.species !== undefined) parts.push(`species ${w.species}`);
     return parts.length ? `${msg} (${parts.join(', ')})` : msg;
   }
@@ -86,7 +77,7 @@ export function nonFiniteReason(result: ProtocolResult): string | undefined {
       const i = firstBad(a);
       if (i < 0) return undefined;
       const x = st.depth_nm[i];
-      return bad(`${what}${x !== undefined && Number.isFinite(x) ? ` at depth ${fmt(x)} nm` : ` at cell ${i}`}`, a[i]);
+      return bad(`${what}${x !== undefined && Number.isFinite(x) ? ` at depth ${fmtNum(x)} nm` : ` at cell ${i}`}`, a[i]);
     };
     let r = profile('depth_nm', st.depth_nm);
     if (r) return r;
@@ -95,11 +86,11 @@ export function nonFiniteReason(result: ProtocolResult): string | undefined {
     for (const key of ['t_s', 'I_A', 'I_back_A', 'Q_C'] as const) {
       const a = st.current[key];
       const i = firstBad(a);
-      if (i >= 0) return bad(`current record ${key} at entry ${i} (t = ${fmt(st.current.t_s[i])} s)`, a[i]);
+      if (i >= 0) return bad(`current record ${key} at entry ${i} (t = ${fmtNum(st.current.t_s[i])} s)`, a[i]);
     }
     for (const snap of st.snapshots)
       for (const [s, n] of Object.entries(snap.density))
-        if ((r = profile(`snapshot at t = ${fmt(snap.t_s)} s, density of ${s}`, n))) return r;
+        if ((r = profile(`snapshot at t = ${fmtNum(snap.t_s)} s, density of ${s}`, n))) return r;
     for (const [s, b] of Object.entries(st.balance))
       for (const [key, v] of Object.entries(b)) if (!Number.isFinite(v)) return bad(`balance of ${s}, ${key}`, v);
   }
