@@ -4,7 +4,9 @@
  * --config, and the error handler (one line on stderr, exit 2 for bad input,
  * 3 for a solver failure, 1 for anything else; stack only with CAIT_DEBUG=1).
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isDirectory } from '../io/atomic.js';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Protocol } from '../config/schema.js';
@@ -161,5 +163,19 @@ export function isEntryPoint(metaUrl: string): boolean {
     return realpathSync(script) === realpathSync(fileURLToPath(metaUrl));
   } catch {
     return false;
+  }
+}
+
+/** The nearest existing ancestor of an output path must be a directory (else the file can never be created). */
+export function checkParent(path: string, option: string): void {
+  let dir = dirname(path);
+  for (;;) {
+    if (existsSync(dir)) {
+      if (!isDirectory(dir)) throw new InputError(`${option} ${path}: ${dir} is not a directory`);
+      return;
+    }
+    const up = dirname(dir);
+    if (up === dir) return;
+    dir = up;
   }
 }

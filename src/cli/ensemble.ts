@@ -20,7 +20,7 @@ import { buildEnsembleFile, ENSEMBLE_SCHEMA, type EnsembleFile } from '../ensemb
 import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
 import { enteredSpecies, frontSpecies } from '../ensemble/summary.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
-import { addProtocolOptions, loadProtocol, positiveInt, positiveNumber, type CliContext } from './common.js';
+import { addProtocolOptions, loadProtocol, positiveInt, positiveNumber, type CliContext, checkParent } from './common.js';
 
 export interface EnsembleCliOptions {
   preset?: string;
@@ -172,19 +172,6 @@ function loadDefinition(opts: EnsembleCliOptions): Definition {
   return sample ? { base, specs, sample } : { base, specs };
 }
 
-/** The nearest existing ancestor of a path must be a directory. */
-function checkParent(path: string, option: string): void {
-  let dir = dirname(path);
-  for (;;) {
-    if (existsSync(dir)) {
-      if (!isDirectory(dir)) throw new InputError(`${option} ${path}: ${dir} is not a directory`);
-      return;
-    }
-    const up = dirname(dir);
-    if (up === dir) return;
-    dir = up;
-  }
-}
 
 function checkOutputs(opts: EnsembleCliOptions, base: Protocol, profiles: ProfilesLevel): void {
   const outs: [string, string | undefined][] = [

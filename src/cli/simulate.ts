@@ -13,7 +13,7 @@ import type { Progress, ProtocolResult } from '../solver/types.js';
 import { isDirectory, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import { buildResultJson, crossingDepth, csvOutputs, csvPaths, makeProvenance, resultJsonText, RESULT_SCHEMA } from '../io/result.js';
 import { currentSvg, profilesSvg } from '../plot/profiles.js';
-import { addProtocolOptions, fmtNum, loadProtocol, positiveNumber, type CliContext, type SimulateFn } from './common.js';
+import { addProtocolOptions, fmtNum, loadProtocol, positiveNumber, type CliContext, type SimulateFn, checkParent } from './common.js';
 
 export interface SimulateOptions {
   preset?: string;
@@ -90,19 +90,6 @@ interface Planned {
   plotCurrent?: string;
 }
 
-/** The nearest existing ancestor of a path must be a directory (else the file can never be created). */
-function checkParent(path: string, option: string): void {
-  let dir = dirname(path);
-  for (;;) {
-    if (existsSync(dir)) {
-      if (!isDirectory(dir)) throw new InputError(`${option} ${path}: ${dir} is not a directory`);
-      return;
-    }
-    const up = dirname(dir);
-    if (up === dir) return;
-    dir = up;
-  }
-}
 
 /** Check the output paths before the (long) run, so a typo fails at once. */
 function planOutputs(opts: SimulateOptions, protocol: Protocol): Planned {
