@@ -95,20 +95,8 @@ export function makeProvenance(protocol: Protocol, date: Date = new Date()): Pro
   };
 }
 
-export interface ResultStage {
-  name: string;
-  beam: string;
-  duration_s: number;
-  charge_C: number;
-  final_current_A: number;
-  depth_nm: number[];
-  density: Record<string, number[]>;
-  potential_V: number[];
-  current: { t_s: number[]; I_A: number[]; I_back_A: number[]; Q_C: number[] };
-  snapshots: Snapshot[];
-  balance: StageResult['balance'];
-  stats: StageStats;
-}
+/** A stage of the result file: every field of the solver's StageResult (see src/solver/types.ts). */
+export type ResultStage = StageResult;
 
 export interface ResultFile {
   schema: typeof RESULT_SCHEMA;
