@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import type { Protocol } from '../config/schema.js';
-import type { GridInfo, ProtocolResult, Snapshot, StageResult, StageStats } from '../solver/types.js';
+import type { GridInfo, ProtocolResult, StageResult } from '../solver/types.js';
 import { writeFilesAtomic, type OutputFile } from './atomic.js';
 
 export const RESULT_SCHEMA = 'cait-result/1';
