@@ -9,12 +9,14 @@ import { registerSimulate } from './simulate.js';
 import { registerConfig } from './config.js';
 import { registerPresets } from './presets.js';
 import { registerEnsemble } from './ensemble.js';
+import { registerSims } from './sims.js';
 
 const COMMANDS: RegisterCommand[] = [
   registerSimulate,
   registerConfig,
   registerPresets,
   registerEnsemble,
+  registerSims,
 ];
 
 /** The whole program; tests pass a context to capture output and swap the solver. */

@@ -1,0 +1,85 @@
+/**
+ * Plain CSV/TSV (comma, semicolon or tab): optional `#` comment lines, a
+ * header, then data rows. One column is the axis (a sputter time — `time_s`,
+ * `Sputter Time (s)`, `time (min)` — or a depth — `depth_nm`, `Depth (um)`);
+ * the others are mass channels (6Li, 7Li, 85Rb, 133Cs+) or elements
+ * (Li, Rb, Cs: an already normalized profile). Other columns are ignored with
+ * a warning.
+ */
+import { InputError } from '../config/validate.js';
+import type { RawChannel, RawProfile } from './types.js';
+import { axisOf, checkIncreasing, checkNonNegative, elementOf, hasMass, numberCell, splitLines } from './util.js';
+
+export function delimiterOf(header: string): string {
+  if (header.includes('\t')) return '\t';
+  if (header.includes(';') && !header.includes(',')) return ';';
+  return ',';
+}
+
+function cells(line: string, delim: string): string[] {
+  const c = line.split(delim).map((s) => s.trim().replace(/^"(.*)"$/, '$1'));
+  while (c.length > 0 && c[c.length - 1] === '') c.pop();
+  return c;
+}
+
+export function parseCsv(text: string, where = 'input'): RawProfile {
+  const lines = splitLines(text);
+  let h = 0;
+  while (h < lines.length && (lines[h].trim() === '' || lines[h].trimStart().startsWith('#'))) h++;
+  if (h >= lines.length) throw new InputError(`${where}: no header line (the file has only comments or is empty)`);
+  const delim = delimiterOf(lines[h]);
+  const titles = cells(lines[h], delim);
+  const headerLine = h + 1;
+  const warnings: string[] = [];
+  let axisCol = -1;
+  let axis: { kind: 'time_s' | 'depth_nm'; factor: number } | undefined;
+  for (let j = 0; j < titles.length; j++) {
+    const a = axisOf(titles[j]);
+    if (a && elementOf(titles[j]) === undefined) {
+      axisCol = j;
+      axis = a;
+      break;
+    }
+  }
+  if (!axis) throw new InputError(`${where}: line ${headerLine}: missing column: no sputter-time or depth column (e.g. time_s, "Sputter Time (s)", depth_nm) among ${titles.join(', ')}`);
+  const chanCols: number[] = [];
+  for (let j = 0; j < titles.length; j++) {
+    if (j === axisCol) continue;
+    if (elementOf(titles[j]) !== undefined) chanCols.push(j);
+    else warnings.push(`column ${j + 1} (${titles[j] || 'untitled'}) is not a mass channel or element; ignored`);
+  }
+  if (chanCols.length === 0) throw new InputError(`${where}: line ${headerLine}: missing column: no mass-channel (7Li, 133Cs+) or element (Li, Cs) column`);
+  const masses = chanCols.filter((j) => hasMass(titles[j])).length;
+  if (masses !== 0 && masses !== chanCols.length)
+    throw new InputError(`${where}: line ${headerLine}: mixes mass channels and element columns (${chanCols.map((j) => titles[j]).join(', ')})`);
+  const normalized = masses === 0;
+  const axisVals: number[] = [];
+  const rowLines: number[] = [];
+  const channels: RawChannel[] = chanCols.map((j) => ({ label: titles[j], column: j + 1, values: [] }));
+  for (let i = h + 1; i < lines.length; i++) {
+    const raw = lines[i];
+    if (raw.trim() === '' || raw.trimStart().startsWith('#')) continue;
+    const row = cells(raw, delim);
+    const line = i + 1;
+    if (row.length < titles.length)
+      throw new InputError(`${where}: line ${line}, column ${row.length + 1} (${titles[row.length]}): missing column (${row.length} cells, header has ${titles.length})`);
+    axisVals.push(numberCell(row[axisCol], where, line, axisCol + 1, titles[axisCol]) * axis.factor);
+    for (const ch of channels) {
+      const x = numberCell(row[ch.column - 1], where, line, ch.column, ch.label);
+      checkNonNegative(x, where, line, ch.column, ch.label);
+      ch.values.push(x);
+    }
+    rowLines.push(line);
+  }
+  if (axisVals.length === 0) throw new InputError(`${where}: no data rows after the header (line ${headerLine})`);
+  checkIncreasing(axisVals, rowLines, where, axisCol + 1, titles[axisCol]);
+  return {
+    format: 'csv',
+    axis: { kind: axis.kind, values: axisVals, title: titles[axisCol] },
+    channels,
+    lines: rowLines,
+    normalized,
+    params: {},
+    warnings,
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * IONTOF SurfaceLab ASCII depth-profile export: tab-separated, CRLF, trailing
+ * tabs, `#` header lines — free comments (compression, smoothing), a line of
+ * ion labels (7Li+, 133Cs+), a line of their masses, and a line of column
+ * titles (`Sputter Time (s)` or `Depth (nm)`, `Intensity(Background Corrected)`
+ * or `Counts`) — then data rows. A label sits above its intensity column or
+ * above the time column of its (time, intensity) pair; the first time (or
+ * depth) column is the axis, further ones are ignored. A header line that
+ * starts `#<TAB>` has a placeholder first cell: its second cell is above the
+ * first data column.
+ */
+import { InputError } from '../config/validate.js';
+import type { RawChannel, RawProfile } from './types.js';
+import { axisOf, checkIncreasing, checkNonNegative, elementOf, numberCell, splitLines } from './util.js';
+
+function tabCells(line: string): string[] {
+  const c = line.split('\t').map((s) => s.trim());
+  while (c.length > 0 && c[c.length - 1] === '') c.pop();
+  return c;
+}
+
+/** The cells of a `#` line, the first cell without its `#`. */
+function headerCells(line: string): string[] {
+  const c = tabCells(line);
+  if (c.length) c[0] = c[0].replace(/^#\s*/, '');
+  return c;
+}
+
+const INTENSITY = /(intensity|counts|cnts|signal)/i;
+
+export function parseIontof(text: string, where = 'input'): RawProfile {
+  const lines = splitLines(text);
+  let labelsLine = -1;
+  let titlesLine = -1;
+  let i = 0;
+  for (; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.trim() === '') continue;
+    if (!l.trimStart().startsWith('#')) break;
+    const c = headerCells(l);
+    const nonEmpty = c.filter((s) => s !== '');
+    if (nonEmpty.length && nonEmpty.every((s) => elementOf(s) !== undefined || /^\d+[A-Za-z0-9]*[+-]$/.test(s))) labelsLine = i;
+    else if (c.some((s) => axisOf(s) !== undefined) && c.some((s) => INTENSITY.test(s))) titlesLine = i;
+  }
+  if (titlesLine < 0) throw new InputError(`${where}: missing column titles: no "#" line with "Sputter Time (s)" (or a depth) and "Intensity" columns`);
+  if (labelsLine < 0) throw new InputError(`${where}: missing ion labels: no "#" line of labels such as 7Li+ or 133Cs+`);
+  let titles = headerCells(lines[titlesLine]);
+  let labels = headerCells(lines[labelsLine]);
+  // `#<TAB>Sputter Time (s)<TAB>…`: the `#` cell is a placeholder, not a data column
+  if (titles[0] === '') {
+    titles = titles.slice(1);
+    if (labels[0] === '') labels = labels.slice(1);
+  }
+  let axisCol = -1;
+  let axis: ReturnType<typeof axisOf>;
+  for (let j = 0; j < titles.length; j++) {
+    axis = axisOf(titles[j]);
+    if (axis) {
+      axisCol = j;
+      break;
+    }
+  }
+  if (!axis) throw new InputError(`${where}: line ${titlesLine + 1}: missing column: no sputter-time or depth column`);
+  const warnings: string[] = [];
+  const channels: RawChannel[] = [];
+  for (let j = 0; j < titles.length; j++) {
+    if (!INTENSITY.test(titles[j])) continue;
+    const label = labels[j] || (j > 0 ? labels[j - 1] : '') || '';
+    if (!label) throw new InputError(`${where}: line ${labelsLine + 1}, column ${j + 1}: missing column label: no ion label above intensity column ${j + 1}`);
+    if (elementOf(label) === undefined) {
+      warnings.push(`channel ${label} (column ${j + 1}) is not a single element; ignored`);
+      continue;
+    }
+    channels.push({ label, column: j + 1, values: [] });
+  }
+  if (channels.length === 0) throw new InputError(`${where}: line ${titlesLine + 1}: missing column: no intensity column of an element ion`);
+  const axisVals: number[] = [];
+  const rowLines: number[] = [];
+  const need = Math.max(axisCol, ...channels.map((c) => c.column - 1)) + 1;
+  for (; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.trim() === '' || l.trimStart().startsWith('#')) continue;
+    const row = tabCells(l);
+    const line = i + 1;
+    if (row.length < need) throw new InputError(`${where}: line ${line}, column ${row.length + 1} (${titles[row.length]}): missing column (${row.length} cells, need ${need})`);
+    axisVals.push(numberCell(row[axisCol], where, line, axisCol + 1, titles[axisCol]) * axis.factor);
+    for (const ch of channels) {
+      const x = numberCell(row[ch.column - 1], where, line, ch.column, ch.label);
+      checkNonNegative(x, where, line, ch.column, ch.label);
+      ch.values.push(x);
+    }
+    rowLines.push(line);
+  }
+  if (axisVals.length === 0) throw new InputError(`${where}: no data rows after the header`);
+  checkIncreasing(axisVals, rowLines, where, axisCol + 1, titles[axisCol]);
+  return {
+    format: 'iontof',
+    axis: { kind: axis.kind, values: axisVals, title: titles[axisCol] },
+    channels,
+    lines: rowLines,
+    normalized: false,
+    params: {},
+    warnings,
+  };
+}

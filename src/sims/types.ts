@@ -1,0 +1,73 @@
+/**
+ * SIMS depth profiles: what the parsers return (RawProfile: one axis, time or
+ * depth, and counts per mass channel) and what processing makes of them
+ * (MeasuredProfile: depth in nm and normalized densities per element).
+ * See PHYSICS.md §7.
+ */
+
+export type SimsFormat = 'csv' | 'iontof' | 'cameca';
+export const SIMS_FORMATS: readonly SimsFormat[] = ['csv', 'iontof', 'cameca'];
+
+/** The abscissa of a raw profile: sputter time in s or depth in nm. */
+export interface RawAxis {
+  kind: 'time_s' | 'depth_nm';
+  values: number[];
+  /** the column title in the file */
+  title: string;
+}
+
+export interface RawChannel {
+  /** as in the file: 7Li+, 133Cs, Li, … */
+  label: string;
+  /** 1-based column of the file the values come from */
+  column: number;
+  /** counts per point (or a normalized density for element columns) */
+  values: number[];
+}
+
+/** Parameters found in a file (Cameca parameter sections); all optional. */
+export interface FileParams {
+  craterDepth_nm?: number;
+  totalTime_s?: number;
+  sputterRate_nm_s?: number;
+  deadTime_ns?: number;
+}
+
+export interface RawProfile {
+  format: SimsFormat;
+  axis: RawAxis;
+  channels: RawChannel[];
+  /** 1-based source line of every point (for messages) */
+  lines: number[];
+  /** true when the columns are elements (Li, Rb, Cs) already normalized, not mass channels */
+  normalized: boolean;
+  params: FileParams;
+  warnings: string[];
+}
+
+export interface ProcessOptions {
+  /** primary-ion shots per data point, for the Poisson (dead-time) correction; omitted: no correction */
+  shots?: number;
+  /** crater depth, nm: depth = t · crater / total sputter time */
+  craterDepth_nm?: number;
+  /** constant sputter rate, nm/s: depth = rate · t */
+  sputterRate_nm_s?: number;
+  /** relative sensitivity factor per element (default 1) */
+  sensitivity?: Record<string, number>;
+}
+
+export interface MeasuredProfile {
+  format: SimsFormat;
+  /** depth of every point, nm */
+  depth_nm: number[];
+  /** elements in order of first appearance */
+  elements: string[];
+  /** normalized density per element: Σ_X c_X = 1 at every point */
+  c: Record<string, number[]>;
+  /** mass-channel labels summed into each element */
+  channelsOf: Record<string, string[]>;
+  /** how depth was obtained, e.g. "crater depth 250 nm / total time 500 s" */
+  depthFrom: string;
+  raw: RawProfile;
+  warnings: string[];
+}

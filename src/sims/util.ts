@@ -1,0 +1,63 @@
+/** Shared helpers of the SIMS parsers: line splitting, number cells, axis titles, channel labels. */
+import { InputError } from '../config/validate.js';
+
+/** Lines without their ends (LF or CRLF); index i is line i + 1. */
+export function splitLines(text: string): string[] {
+  const t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return t.split(/\r?\n/);
+}
+
+/** A cell as a finite number, or an InputError naming the line and column. */
+export function numberCell(cell: string | undefined, where: string, line: number, column: number, title: string): number {
+  const s = (cell ?? '').trim();
+  if (s === '') throw new InputError(`${where}: line ${line}, column ${column} (${title}): empty cell`);
+  const x = Number(s);
+  if (!Number.isFinite(x)) throw new InputError(`${where}: line ${line}, column ${column} (${title}): "${s}" is not a number`);
+  return x;
+}
+
+/** Channel labels: optional mass number, an element symbol, optional charge (7Li+, 133Cs, Li, 85Rb-). */
+const LABEL = /^(\d+)?([A-Z][a-z]?)([+-]\d*)?$/;
+
+/** The element of a channel label (7Li+ → Li, 133Cs → Cs), or undefined for clusters (CsO+, Li2O). */
+export function elementOf(label: string): string | undefined {
+  const m = LABEL.exec(label.trim());
+  return m ? m[2] : undefined;
+}
+
+/** True when the label carries a mass number (a mass channel, not an element column). */
+export function hasMass(label: string): boolean {
+  const m = LABEL.exec(label.trim());
+  return !!m && m[1] !== undefined;
+}
+
+/** Axis kind and factor to s or nm from a column title, or undefined when it is no axis. */
+export function axisOf(title: string): { kind: 'time_s' | 'depth_nm'; factor: number } | undefined {
+  const t = title.trim().toLowerCase();
+  if (/depth/.test(t)) {
+    if (/(µm|μm|um\b|_um$|\[um\]|\(um\))/.test(t)) return { kind: 'depth_nm', factor: 1000 };
+    if (/(å|angstrom)/.test(t)) return { kind: 'depth_nm', factor: 0.1 };
+    return { kind: 'depth_nm', factor: 1 };
+  }
+  if (/time/.test(t) || t === 't' || t === 't_s' || t === 't (s)') {
+    if (/(min|\[mn\]|\(mn\))/.test(t)) return { kind: 'time_s', factor: 60 };
+    if (/(\bh\b|hour)/.test(t)) return { kind: 'time_s', factor: 3600 };
+    return { kind: 'time_s', factor: 1 };
+  }
+  return undefined;
+}
+
+/** Strictly increasing axis, else an InputError naming the line and column. */
+export function checkIncreasing(values: number[], lines: number[], where: string, column: number, title: string): void {
+  for (let i = 1; i < values.length; i++) {
+    if (!(values[i] > values[i - 1]))
+      throw new InputError(
+        `${where}: line ${lines[i]}, column ${column} (${title}): not increasing (${values[i]} after ${values[i - 1]} on line ${lines[i - 1]})`,
+      );
+  }
+}
+
+/** Counts must be >= 0. */
+export function checkNonNegative(x: number, where: string, line: number, column: number, title: string): void {
+  if (x < 0) throw new InputError(`${where}: line ${line}, column ${column} (${title}): negative counts (${x})`);
+}

@@ -1,0 +1,286 @@
+/**
+ * SIMS import (src/sims, `cait sims`): the hand-made files in
+ * tests/fixtures/sims in each format, numbers checked by hand, malformed
+ * input naming line and column, and the CLI end to end (in-process).
+ */
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli } from '../src/cli/main.js';
+import { detectFormat, importSims, interpLinear, parseSims, poissonCorrect, processProfile, elementOf } from '../src/sims/index.js';
+
+const FIX = fileURLToPath(new URL('./fixtures/sims/', import.meta.url));
+const read = (f: string) => readFileSync(join(FIX, f), 'utf8');
+
+function expectInputError(fn: () => unknown, ...parts: (string | RegExp)[]): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'expected an InputError').toBeInstanceOf(Error);
+  expect((err as Error).name).toBe('InputError');
+  for (const p of parts) expect((err as Error).message).toMatch(p);
+}
+
+describe('labels and helpers', () => {
+  it('maps channel labels to elements', () => {
+    expect(elementOf('7Li+')).toBe('Li');
+    expect(elementOf('133Cs')).toBe('Cs');
+    expect(elementOf('85Rb-')).toBe('Rb');
+    expect(elementOf('Li')).toBe('Li');
+    expect(elementOf('CsO+')).toBeUndefined();
+  });
+  it('Poisson correction I = -N ln(1 - C/N)', () => {
+    // C = 500, N = 1000: -1000 ln 0.5 = 693.147…
+    expect(poissonCorrect(500, 1000)).toBeCloseTo(693.1471806, 6);
+    expect(poissonCorrect(0, 1000)).toBe(0);
+    expect(poissonCorrect(1, 1e6)).toBeCloseTo(1.0000005, 6);
+  });
+  it('linear interpolation holds end values outside', () => {
+    expect(interpLinear([0, 10], [0, 100], 2.5)).toBe(25);
+    expect(interpLinear([0, 10], [0, 100], -1)).toBe(0);
+    expect(interpLinear([0, 10], [0, 100], 11)).toBe(100);
+  });
+});
+
+describe('format detection by content', () => {
+  it('detects each fixture', () => {
+    expect(detectFormat(read('mass_channels.csv'))).toBe('csv');
+    expect(detectFormat(read('normalized.csv'))).toBe('csv');
+    expect(detectFormat(read('iontof_profile.txt'))).toBe('iontof');
+    expect(detectFormat(read('cameca.dp_rpc_asc'))).toBe('cameca');
+    expect(detectFormat('t\t7Li\t133Cs\n0\t1\t2\n')).toBe('csv');
+  });
+  it('unknown format names line and column', () => {
+    expectInputError(() => detectFormat('hello world\n1 2 3\n', 'x.dat'), 'x.dat', 'line 1, column 1', 'unknown format');
+    expectInputError(() => detectFormat('\n\n', 'e.dat'), 'unknown format', 'empty');
+  });
+});
+
+describe('CSV with mass channels', () => {
+  const text = read('mass_channels.csv');
+  it('parses channels and points', () => {
+    const raw = parseSims(text);
+    expect(raw.format).toBe('csv');
+    expect(raw.axis.kind).toBe('time_s');
+    expect(raw.channels.map((c) => c.label)).toEqual(['6Li', '7Li', '85Rb', '87Rb', '133Cs']);
+    expect(raw.lines).toEqual([3, 4, 5, 6]);
+    expect(raw.normalized).toBe(false);
+  });
+  it('sums isotopes and normalizes to unit sum; depth from the crater depth', () => {
+    const p = importSims(text, { craterDepth_nm: 300 });
+    expect(p.elements).toEqual(['Li', 'Rb', 'Cs']);
+    expect(p.channelsOf).toEqual({ Li: ['6Li', '7Li'], Rb: ['85Rb', '87Rb'], Cs: ['133Cs'] });
+    // depth = t · 300 nm / 30 s
+    expect(p.depth_nm).toEqual([0, 100, 200, 300]);
+    // row 1: Li = 10 + 90 = 100, Rb = 30 + 10 = 40, Cs = 100
+    expect(p.c.Li[0]).toBeCloseTo(100 / 240, 12);
+    expect(p.c.Rb[0]).toBeCloseTo(40 / 240, 12);
+    expect(p.c.Cs[0]).toBeCloseTo(100 / 240, 12);
+    // row 4: Li 400, Rb 160, Cs 0
+    expect(p.c.Li[3]).toBeCloseTo(400 / 560, 12);
+    expect(p.c.Cs[3]).toBe(0);
+    for (let i = 0; i < 4; i++) expect(p.c.Li[i] + p.c.Rb[i] + p.c.Cs[i]).toBeCloseTo(1, 12);
+  });
+  it('relative sensitivity factors: c_Rb = 2 I_Rb / (I_Li + 2 I_Rb + I_Cs)', () => {
+    const p = importSims(text, { sputterRate_nm_s: 0.5, sensitivity: { Rb: 2 } });
+    expect(p.c.Rb[0]).toBeCloseTo((2 * 40) / (100 + 2 * 40 + 100), 12);
+    expect(p.c.Li[0]).toBeCloseTo(100 / 280, 12);
+    // depth = 0.5 nm/s · t
+    expect(p.depth_nm).toEqual([0, 5, 10, 15]);
+  });
+  it('rejects bad option combinations', () => {
+    expectInputError(() => importSims(text, {}), '--crater-depth NM or --sputter-rate');
+    expectInputError(() => importSims(text, { craterDepth_nm: 1, sputterRate_nm_s: 1 }), 'cannot be used together');
+    expectInputError(() => importSims(text, { craterDepth_nm: 1, sensitivity: { Na: 2 } }), '--sensitivity Na', 'Li, Rb, Cs');
+  });
+  it('dead-time correction and saturation', () => {
+    // N = 400: 7Li on row 1 is 90 → -400 ln(1 - 90/400)
+    const p = processProfile(parseSims(text), { craterDepth_nm: 300, shots: 400 });
+    const li = poissonCorrect(10, 400) + poissonCorrect(90, 400);
+    const rb = poissonCorrect(30, 400) + poissonCorrect(10, 400);
+    const cs = poissonCorrect(100, 400);
+    expect(p.c.Li[0]).toBeCloseTo(li / (li + rb + cs), 12);
+    // 7Li = 270, 360 reach C/N >= 0.5: a warning
+    expect(p.warnings.some((w) => /^7Li: 2 point\(s\) near saturation \(C\/N up to 0\.9/.test(w))).toBe(true);
+    // N = 300: 7Li = 360 >= 300 on line 6, column 3
+    expectInputError(() => importSims(text, { craterDepth_nm: 300, shots: 300 }), 'line 6, column 3 (7Li)', '360 counts >= 300 shots', 'saturated');
+  });
+});
+
+describe('CSV already normalized per element', () => {
+  it('keeps the depth column and the values', () => {
+    const p = importSims(read('normalized.csv'));
+    expect(p.raw.normalized).toBe(true);
+    expect(p.elements).toEqual(['Li', 'Rb', 'Cs']);
+    expect(p.depth_nm).toEqual([0.5, 1.5, 2.5, 3.5]);
+    expect(p.c.Li[1]).toBeCloseTo(0.3, 12);
+    expect(p.c.Cs[3]).toBeCloseTo(0.05, 12);
+    expect(p.warnings).toEqual([]);
+  });
+  it('refuses counts-only options', () => {
+    expectInputError(() => importSims(read('normalized.csv'), { shots: 100 }), 'already normalized');
+    expectInputError(() => importSims(read('normalized.csv'), { sensitivity: { Rb: 2 } }), 'already normalized');
+    expectInputError(() => importSims(read('normalized.csv'), { craterDepth_nm: 10 }), 'depth column');
+  });
+});
+
+describe('IONTOF ASCII export (CRLF, trailing tabs, # header)', () => {
+  const text = read('iontof_profile.txt');
+  it('has CRLF and trailing tabs', () => {
+    expect(text).toContain('\t\r\n');
+  });
+  it('parses labels, channels, points', () => {
+    const raw = parseSims(text);
+    expect(raw.format).toBe('iontof');
+    expect(raw.axis.title).toBe('Sputter Time (s)');
+    expect(raw.channels.map((c) => [c.label, c.column])).toEqual([
+      ['7Li+', 2],
+      ['85Rb+', 4],
+      ['133Cs+', 6],
+    ]);
+    expect(raw.axis.values).toEqual([1, 2, 3, 4]);
+    expect(raw.lines).toEqual([7, 8, 9, 10]);
+    expect(raw.channels[2].values).toEqual([500, 300, 100, 20]);
+  });
+  it('dead-time correction with warnings near saturation; depth from the sputter rate', () => {
+    const p = importSims(text, { shots: 1000, sputterRate_nm_s: 0.5 });
+    expect(p.depth_nm).toEqual([0.5, 1, 1.5, 2]);
+    const li = -1000 * Math.log(1 - 600 / 1000); // 916.29
+    const rb = -1000 * Math.log(1 - 60 / 1000);
+    const cs = -1000 * Math.log(1 - 100 / 1000);
+    expect(p.c.Li[2]).toBeCloseTo(li / (li + rb + cs), 12);
+    expect(p.warnings.some((w) => /^7Li\+: 2 point\(s\) near saturation/.test(w))).toBe(true);
+    expect(p.warnings.some((w) => /133Cs\+.*saturation/.test(w))).toBe(true); // 500/1000
+  });
+  it('C >= N is an error naming line and column', () => {
+    const bad = text.replace('4\t800\t', '4\t1000\t');
+    expectInputError(() => importSims(bad, { shots: 1000, sputterRate_nm_s: 0.5 }, 'p.txt'), 'p.txt', 'line 10, column 2 (7Li+)', '1000 counts >= 1000 shots');
+  });
+  it('non-numeric cell names line and column', () => {
+    const bad = text.replace('3\t600\t', '3\t6o0\t');
+    expectInputError(() => parseSims(bad), 'line 9, column 2 (7Li+)', '"6o0" is not a number');
+  });
+  it('non-monotonic time names line and column', () => {
+    const bad = text.replace('3\t600\t', '1.5\t600\t');
+    expectInputError(() => parseSims(bad), 'line 9, column 1 (Sputter Time (s))', 'not increasing');
+  });
+  it('missing intensity column', () => {
+    const bad = text.replace(/Intensity\(Background Corrected\)/g, 'Mass');
+    expectInputError(() => parseSims(bad, 'iontof'), 'missing column titles');
+  });
+});
+
+describe('Cameca .dp_rpc_asc', () => {
+  const text = read('cameca.dp_rpc_asc');
+  it('parses species, parameters and resamples onto the first time axis', () => {
+    const raw = parseSims(text);
+    expect(raw.format).toBe('cameca');
+    expect(raw.channels.map((c) => c.label)).toEqual(['7Li', '133Cs']);
+    expect(raw.axis.values.map((t) => Number(t.toFixed(9)))).toEqual([6, 12, 18, 24]); // 0.1 mn = 6 s
+    expect(raw.params).toEqual({ deadTime_ns: 28, totalTime_s: 30, sputterRate_nm_s: 0.5, craterDepth_nm: 12 });
+    // Cs measured at 9, 15, 21, 27 s: at 12 s halfway between 2000 and 4000; at 6 s held at 2000
+    expect(raw.channels[1].values.map((v) => Number(v.toFixed(6)))).toEqual([2000, 3000, 5000, 7000]);
+    expect(raw.warnings.some((w) => /133Cs: 1 point/.test(w))).toBe(true);
+  });
+  it('depth from the crater depth of the file (12 nm over 30 s), or from the options', () => {
+    const p = importSims(text);
+    expect(p.depth_nm.map((d) => Number(d.toFixed(9)))).toEqual([2.4, 4.8, 7.2, 9.6]);
+    expect(p.c.Li[1]).toBeCloseTo(20000 / 23000, 12);
+    const q = importSims(text, { sputterRate_nm_s: 1 });
+    expect(q.depth_nm.map((d) => Number(d.toFixed(9)))).toEqual([6, 12, 18, 24]);
+    expectInputError(() => importSims(text, { shots: 10 }), 'count rates');
+  });
+  it('missing column names line and column', () => {
+    const bad = text.replace('Time[mn]\tDepth\tI[cnt/s]\tTime[mn]\tDepth\tI[cnt/s]', 'Time[mn]\tDepth\tI[cnt/s]\tTime[mn]\tDepth');
+    expectInputError(() => parseSims(bad), 'line 7, column 6', 'missing column', 'I[cnt/s] for 133Cs');
+  });
+  it('short data row, negative counts, non-monotonic time', () => {
+    expectInputError(() => parseSims(text.replace('0.20\t0\t2.0E+04\t0.25\t0\t4.0E+03', '0.20\t0\t2.0E+04\t0.25')), 'line 9, column 5', 'missing column');
+    expectInputError(() => parseSims(text.replace('0.20\t0\t2.0E+04', '0.20\t0\t-2.0E+04')), 'line 9, column 3 (7Li)', 'negative counts');
+    expectInputError(() => parseSims(text.replace('0.35\t0\t6.0E+03', '0.20\t0\t6.0E+03')), 'line 10, column 4', 'not increasing');
+  });
+  it('no DATA END', () => {
+    expectInputError(() => parseSims(text.replace('*** DATA END ***', '')), 'without "*** DATA END ***"');
+  });
+});
+
+describe('malformed CSV names line and column', () => {
+  it('missing axis column', () => {
+    expectInputError(() => parseSims('cycle,7Li\n1,2\n', 'csv', 'a.csv'), 'a.csv: line 1', 'missing column', 'sputter-time or depth');
+  });
+  it('missing cell', () => {
+    expectInputError(() => parseSims('time_s,7Li,133Cs\n0,1,2\n1,2\n'), 'line 3, column 3 (133Cs)', 'missing column');
+  });
+  it('non-numeric cell', () => {
+    expectInputError(() => parseSims('time_s,7Li,133Cs\n0,1,2\n1,x,3\n'), 'line 3, column 2 (7Li)', '"x" is not a number');
+  });
+  it('non-monotonic depth', () => {
+    expectInputError(() => parseSims('# c\ndepth_nm,Li,Cs\n0,0.5,0.5\n2,0.5,0.5\n1,0.5,0.5\n'), 'line 5, column 1 (depth_nm)', 'not increasing');
+  });
+  it('negative counts', () => {
+    expectInputError(() => parseSims('time_s,7Li,133Cs\n0,1,2\n1,-3,3\n'), 'line 3, column 2 (7Li)', 'negative counts');
+  });
+});
+
+describe('cait sims (CLI in-process)', () => {
+  function ctx() {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { out, err, c: { stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s), env: {} } };
+  }
+  it('writes the CSV with provenance and prints a summary', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-sims-'));
+    const out = join(dir, 'profile.csv');
+    const k = ctx();
+    const code = await runCli(['sims', join(FIX, 'mass_channels.csv'), '--crater-depth', '300', '--sensitivity', 'Rb=2', '--out', out], k.c);
+    expect(k.err.join('')).toBe('');
+    expect(code).toBe(0);
+    const csv = readFileSync(out, 'utf8');
+    expect(csv).toMatch(/^# cait-ensemble \S+ sims\n/);
+    expect(csv).toContain('# source: mass_channels.csv\n');
+    expect(csv).toContain('# format: csv\n');
+    expect(csv).toContain('--crater-depth 300');
+    const rows = csv.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(rows[0]).toBe('depth_nm,Li,Rb,Cs');
+    expect(rows).toHaveLength(5);
+    const r1 = rows[1].split(',').map(Number);
+    expect(r1[0]).toBe(0);
+    expect(r1[2]).toBeCloseTo(80 / 280, 7);
+    const s = k.out.join('');
+    expect(s).toContain('format:   csv (detected)');
+    expect(s).toContain('6Li + 7Li -> Li');
+    expect(s).toContain('points:   4');
+    expect(s).toContain('depth:    0 .. 300 nm');
+  });
+  it('a failing run leaves an existing --out untouched: one-line error, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-sims-'));
+    const out = join(dir, 'profile.csv');
+    writeFileSync(out, 'KEEP\n');
+    const k = ctx();
+    const code = await runCli(['sims', join(FIX, 'iontof_profile.txt'), '--shots', '700', '--sputter-rate', '1', '--out', out], k.c);
+    expect(code).toBe(2);
+    const e = k.err.join('');
+    expect(e).toMatch(/^cait: error: iontof_profile\.txt: line 10, column 2 \(7Li\+\): 800 counts >= 700 shots: saturated/);
+    expect(e.trim().split('\n')).toHaveLength(1);
+    expect(readFileSync(out, 'utf8')).toBe('KEEP\n');
+    const k2 = ctx();
+    expect(await runCli(['sims', join(dir, 'missing.csv'), '--out', out], k2.c)).toBe(2);
+    expect(k2.err.join('')).toContain('no such file');
+    const k3 = ctx();
+    expect(await runCli(['sims', join(FIX, 'cameca.dp_rpc_asc'), '--sensitivity', 'Li=x', '--out', out], k3.c)).toBe(2);
+    expect(readFileSync(out, 'utf8')).toBe('KEEP\n');
+  });
+  it('help shows units', async () => {
+    const k = ctx();
+    await runCli(['sims', '--help'], k.c);
+    const h = k.out.join('');
+    expect(h).toContain('--crater-depth <nm>');
+    expect(h).toContain('nm/s');
+    expect(h).toContain('--shots <N>');
+  });
+});
