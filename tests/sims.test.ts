@@ -175,6 +175,45 @@ describe('IONTOF ASCII export (CRLF, trailing tabs, # header)', () => {
   });
 });
 
+describe('IONTOF layout with one time column, labels over the intensities, LF ends', () => {
+  it('parses', () => {
+    const t = [
+      '# hand-made: one time column',
+      '#\t\t7Li+\t133Cs+\t',
+      '#\t\t7.016\t132.905\t',
+      '#\tSputter Time (s)\tIntensity\tIntensity\t',
+      '0.5\t10\t30\t',
+      '1.0\t20\t20\t',
+      '',
+    ].join('\n');
+    const raw = parseSims(t);
+    expect(raw.format).toBe('iontof');
+    expect(raw.channels.map((c) => [c.label, c.column, c.values])).toEqual([
+      ['7Li+', 2, [10, 20]],
+      ['133Cs+', 3, [30, 20]],
+    ]);
+    const p = processProfile(raw, { craterDepth_nm: 100 });
+    expect(p.depth_nm).toEqual([50, 100]);
+    expect(p.c.Li).toEqual([0.25, 0.5]);
+  });
+});
+
+describe('CSV variants', () => {
+  it('semicolon and tab separated, time in minutes, charged labels are counts', () => {
+    const a = parseSims('time (min);Li+;Cs+\n0;1;1\n1;3;1\n');
+    expect(a.axis.values).toEqual([0, 60]);
+    expect(a.normalized).toBe(false);
+    const b = parseSims('Depth (um)\t7Li\t133Cs\n0.1\t1\t1\n0.2\t3\t1\n');
+    expect(b.axis).toMatchObject({ kind: 'depth_nm', values: [100, 200] });
+    expect(importSims('Depth (um)\t7Li\t133Cs\n0.1\t1\t1\n0.2\t3\t1\n').c.Li).toEqual([0.5, 0.75]);
+  });
+  it('zero total signal: point dropped with a warning', () => {
+    const p = importSims('depth_nm,7Li,133Cs\n1,0,0\n2,1,3\n');
+    expect(p.depth_nm).toEqual([2]);
+    expect(p.warnings[0]).toMatch(/1 point\(s\) with zero total signal dropped \(line 2\)/);
+  });
+});
+
 describe('Cameca .dp_rpc_asc', () => {
   const text = read('cameca.dp_rpc_asc');
   it('parses species, parameters and resamples onto the first time axis', () => {

@@ -2,8 +2,8 @@
  * Plain CSV/TSV (comma, semicolon or tab): optional `#` comment lines, a
  * header, then data rows. One column is the axis (a sputter time — `time_s`,
  * `Sputter Time (s)`, `time (min)` — or a depth — `depth_nm`, `Depth (um)`);
- * the others are mass channels (6Li, 7Li, 85Rb, 133Cs+) or elements
- * (Li, Rb, Cs: an already normalized profile). Other columns are ignored with
+ * the others are mass channels (6Li, 7Li, 85Rb, 133Cs+, Li+: a mass number
+ * or a charge) or bare elements (Li, Rb, Cs: an already normalized profile). Other columns are ignored with
  * a warning.
  */
 import { InputError } from '../config/validate.js';

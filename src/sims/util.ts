@@ -25,10 +25,10 @@ export function elementOf(label: string): string | undefined {
   return m ? m[2] : undefined;
 }
 
-/** True when the label carries a mass number (a mass channel, not an element column). */
+/** True when the label carries a mass number or a charge (a mass channel: 7Li, Li+), not a bare element column (Li). */
 export function hasMass(label: string): boolean {
   const m = LABEL.exec(label.trim());
-  return !!m && m[1] !== undefined;
+  return !!m && (m[1] !== undefined || m[3] !== undefined);
 }
 
 /** Axis kind and factor to s or nm from a column title, or undefined when it is no axis. */
