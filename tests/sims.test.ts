@@ -310,6 +310,9 @@ describe('cait sims (CLI in-process)', () => {
     const k2 = ctx();
     expect(await runCli(['sims', join(dir, 'missing.csv'), '--out', out], k2.c)).toBe(2);
     expect(k2.err.join('')).toContain('no such file');
+    const k4 = ctx();
+    expect(await runCli(['sims', out, '--out', out], k4.c)).toBe(2);
+    expect(k4.err.join('')).toContain('is the input file');
     const k3 = ctx();
     expect(await runCli(['sims', join(FIX, 'cameca.dp_rpc_asc'), '--sensitivity', 'Li=x', '--out', out], k3.c)).toBe(2);
     expect(readFileSync(out, 'utf8')).toBe('KEEP\n');

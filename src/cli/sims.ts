@@ -5,7 +5,7 @@
  * sensitivities) and write a normalized profile CSV atomically.
  */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { InputError } from '../config/validate.js';
 import { isDirectory, writeFileAtomic } from '../io/atomic.js';
@@ -81,6 +81,7 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   if (opts.craterDepth !== undefined && opts.sputterRate !== undefined) throw new InputError('--crater-depth and --sputter-rate cannot be used together');
   if (isDirectory(opts.out)) throw new InputError(`--out ${opts.out}: is a directory`);
   checkParent(opts.out, '--out');
+  if (resolve(opts.out) === resolve(file)) throw new InputError(`--out ${opts.out}: is the input file`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
