@@ -121,7 +121,7 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
     `channels: ${p.elements.map((e) => `${p.channelsOf[e].join(' + ')} -> ${e}`).join(', ')}`,
     `points:   ${d.length}`,
     `depth:    ${fmtNum(d[0])} .. ${fmtNum(d[d.length - 1])} nm (${p.depthFrom})`,
-    `warnings: ${p.warnings.length === 0 ? 'none' : ''}`,
+    `warnings: ${p.warnings.length === 0 ? 'none' : p.warnings.length}`,
     ...p.warnings.map((w) => `  - ${w}`),
     `wrote ${opts.out}`,
   ];
