@@ -401,3 +401,15 @@ describe.skipIf(!haveDist)('end to end: node dist/src/cli/main.js', () => {
     });
   });
 });
+
+describe('a reader that closes the pipe early (`cait … | head -1`)', () => {
+  const main = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  it.skipIf(!existsSync(main))('ends quietly with status 0, every time', () => {
+    for (let k = 0; k < 6; k++) {
+      // `head -1` as the reader: it exits after the first line and closes the pipe
+      const r = spawnSync('bash', ['-c', `node "${main}" ensemble --help | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe('0');
+    }
+  });
+});

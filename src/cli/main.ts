@@ -33,4 +33,12 @@ export function runCli(argv: readonly string[], ctx: Partial<CliContext> = {}): 
   return runProgram(makeProgram(full), argv, full);
 }
 
-if (isEntryPoint(import.meta.url)) process.exitCode = await runCli(process.argv.slice(2));
+if (isEntryPoint(import.meta.url)) {
+  // `cait … | head`: a reader that closes the pipe ends the output, not with a stack trace
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  process.exitCode = await runCli(process.argv.slice(2));
+}
