@@ -8,7 +8,7 @@
  */
 import { InputError } from '../config/validate.js';
 import type { RawChannel, RawProfile } from './types.js';
-import { axisOf, checkIncreasing, checkNonNegative, elementOf, hasMass, numberCell, splitLines } from './util.js';
+import { axisOf, elementOf, hasMass, readDataRows, splitLines } from './util.js';
 
 export function delimiterOf(header: string): string {
   if (header.includes('\t')) return '\t';
@@ -53,26 +53,20 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
   if (masses !== 0 && masses !== chanCols.length)
     throw new InputError(`${where}: line ${headerLine}: mixes mass channels and element columns (${chanCols.map((j) => titles[j]).join(', ')})`);
   const normalized = masses === 0;
-  const axisVals: number[] = [];
-  const rowLines: number[] = [];
   const channels: RawChannel[] = chanCols.map((j) => ({ label: titles[j], column: j + 1, values: [] }));
-  for (let i = h + 1; i < lines.length; i++) {
-    const raw = lines[i];
-    if (raw.trim() === '' || raw.trimStart().startsWith('#')) continue;
-    const row = cells(raw, delim);
-    const line = i + 1;
-    if (row.length < titles.length)
-      throw new InputError(`${where}: line ${line}, column ${row.length + 1} (${titles[row.length]}): missing column (${row.length} cells, header has ${titles.length})`);
-    axisVals.push(numberCell(row[axisCol], where, line, axisCol + 1, titles[axisCol]) * axis.factor);
-    for (const ch of channels) {
-      const x = numberCell(row[ch.column - 1], where, line, ch.column, ch.label);
-      checkNonNegative(x, where, line, ch.column, ch.label);
-      ch.values.push(x);
-    }
-    rowLines.push(line);
-  }
-  if (axisVals.length === 0) throw new InputError(`${where}: no data rows after the header (line ${headerLine})`);
-  checkIncreasing(axisVals, rowLines, where, axisCol + 1, titles[axisCol]);
+  const { axisVals, rowLines } = readDataRows({
+    lines,
+    start: h + 1,
+    split: (raw) => cells(raw, delim),
+    titles,
+    need: titles.length,
+    needText: `header has ${titles.length}`,
+    axisCol,
+    axisFactor: axis.factor,
+    channels,
+    where,
+    noRowsDetail: ` (line ${headerLine})`,
+  });
   return {
     format: 'csv',
     axis: { kind: axis.kind, values: axisVals, title: titles[axisCol] },

@@ -11,7 +11,7 @@
  */
 import { InputError } from '../config/validate.js';
 import type { RawChannel, RawProfile } from './types.js';
-import { axisOf, checkIncreasing, checkNonNegative, elementOf, numberCell, splitLines } from './util.js';
+import { axisOf, elementOf, readDataRows, splitLines } from './util.js';
 
 function tabCells(line: string): string[] {
   const c = line.split('\t').map((s) => s.trim());
@@ -74,25 +74,20 @@ export function parseIontof(text: string, where = 'input'): RawProfile {
     channels.push({ label, column: j + 1, values: [] });
   }
   if (channels.length === 0) throw new InputError(`${where}: line ${titlesLine + 1}: missing column: no intensity column of an element ion`);
-  const axisVals: number[] = [];
-  const rowLines: number[] = [];
   const need = Math.max(axisCol, ...channels.map((c) => c.column - 1)) + 1;
-  for (; i < lines.length; i++) {
-    const l = lines[i];
-    if (l.trim() === '' || l.trimStart().startsWith('#')) continue;
-    const row = tabCells(l);
-    const line = i + 1;
-    if (row.length < need) throw new InputError(`${where}: line ${line}, column ${row.length + 1} (${titles[row.length]}): missing column (${row.length} cells, need ${need})`);
-    axisVals.push(numberCell(row[axisCol], where, line, axisCol + 1, titles[axisCol]) * axis.factor);
-    for (const ch of channels) {
-      const x = numberCell(row[ch.column - 1], where, line, ch.column, ch.label);
-      checkNonNegative(x, where, line, ch.column, ch.label);
-      ch.values.push(x);
-    }
-    rowLines.push(line);
-  }
-  if (axisVals.length === 0) throw new InputError(`${where}: no data rows after the header`);
-  checkIncreasing(axisVals, rowLines, where, axisCol + 1, titles[axisCol]);
+  const { axisVals, rowLines } = readDataRows({
+    lines,
+    start: i,
+    split: tabCells,
+    titles,
+    need,
+    needText: `need ${need}`,
+    axisCol,
+    axisFactor: axis.factor,
+    channels,
+    where,
+    noRowsDetail: '',
+  });
   return {
     format: 'iontof',
     axis: { kind: axis.kind, values: axisVals, title: titles[axisCol] },

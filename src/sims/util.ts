@@ -1,5 +1,6 @@
-/** Shared helpers of the SIMS parsers: line splitting, number cells, axis titles, channel labels. */
+/** Shared helpers of the SIMS parsers: line splitting, number cells, axis titles, channel labels, data rows. */
 import { InputError } from '../config/validate.js';
+import type { RawChannel } from './types.js';
 
 /** Lines without their ends (LF or CRLF); index i is line i + 1. */
 export function splitLines(text: string): string[] {
@@ -60,4 +61,49 @@ export function checkIncreasing(values: number[], lines: number[], where: string
 /** Counts must be >= 0. */
 export function checkNonNegative(x: number, where: string, line: number, column: number, title: string): void {
   if (x < 0) throw new InputError(`${where}: line ${line}, column ${column} (${title}): negative counts (${x})`);
+}
+
+/**
+ * The data rows of a tabular export, from line index `start` on (blank and
+ * `#` lines skipped): each row split by `split`, at least `need` cells
+ * (else "missing column", `needText` saying what was expected), the axis
+ * value (times `axisFactor`), every channel's count (a number ≥ 0, appended
+ * to `ch.values`), and the axis strictly increasing. Returns the axis values
+ * and the 1-based line of each row.
+ */
+export function readDataRows(opts: {
+  lines: string[];
+  start: number;
+  split: (line: string) => string[];
+  titles: string[];
+  need: number;
+  needText: string;
+  axisCol: number;
+  axisFactor: number;
+  channels: RawChannel[];
+  where: string;
+  /** what follows "no data rows after the header" in the error */
+  noRowsDetail: string;
+}): { axisVals: number[]; rowLines: number[] } {
+  const { lines, split, titles, need, axisCol, channels, where } = opts;
+  const axisVals: number[] = [];
+  const rowLines: number[] = [];
+  for (let i = opts.start; i < lines.length; i++) {
+    const raw = lines[i];
+    if (raw.trim() === '' || raw.trimStart().startsWith('#')) continue;
+    const row = split(raw);
+    const line = i + 1;
+    if (row.length < need)
+      throw new InputError(`${where}: line ${line}, column ${row.length + 1} (${titles[row.length]}): missing column (${row.length} cells, ${opts.needText})`);
+    axisVals.push(numberCell(row[axisCol], where, line, axisCol + 1, titles[axisCol]) * opts.axisFactor);
+    for (const ch of channels) {
+      const x = numberCell(row[ch.column - 1], where, line, ch.column, ch.label);
+      checkNonNegative(x, where, line, ch.column, ch.label);
+      ch.values.push(x);
+    }
+    rowLines.push(line);
+  }
+  if (axisVals.length === 0) throw new InputError(`${where}: no data rows after the header${opts.noRowsDetail}`);
+  checkIncreasing(axisVals, rowLines, where, axisCol + 1, titles[axisCol]);
+  return { axisVals, rowLines };
 }
