@@ -53,7 +53,7 @@ export function inventoryNm(stage: StageResult, faces: number[], species: string
   return s;
 }
 
-/** Values of `arr` at cells whose centre lies in [a, b] nm. */
+/** Indices of the cells whose centre lies in [a, b] nm. */
 export function window(stage: StageResult, a: number, b: number): number[] {
   const out: number[] = [];
   stage.depth_nm.forEach((x, i) => {
