@@ -263,8 +263,7 @@ class StageRunner {
     sys.pack(dens, psi, w.y0);
     this.initialPotential();
 
-    const inventory = (y: Float64Array, s: number) => sys.inventory(y, s);
-    const inv0 = Array.from({ length: S }, (_, s) => inventory(w.y0, s));
+    const inv0 = Array.from({ length: S }, (_, s) => sys.inventory(w.y0, s));
     const crossed = { front: new Float64Array(S), back: new Float64Array(S) };
 
     const stopQ = 'charge_C' in stage.stop ? stage.stop.charge_C : undefined;
@@ -302,6 +301,7 @@ class StageRunner {
     let lastProgress = 0;
     const progressEvery = opts.progressIntervalMs ?? 100;
     let secantTries = 0;
+    let lastFreeDt: number | undefined;
     const fail = (msg: string, at?: number): never => {
       const where: SolverError['where'] = { stage: stage.name, t_s: t };
       if (at !== undefined && at >= 0) {
@@ -405,14 +405,15 @@ class StageRunner {
       }
       const grow = r.err > 0 ? SAFETY * Math.pow(r.err, -1 / 3) : MAX_GROWTH;
       dt = dtTry * Math.min(MAX_GROWTH, Math.max(0.2, grow));
-      if (hitsTime) dt = Math.max(dt, this.lastFreeDt ?? dt);
-      else this.lastFreeDt = dt;
+      // after a step clamped to hit a time target, resume the step size of the last free step
+      if (hitsTime) dt = Math.max(dt, lastFreeDt ?? dt);
+      else lastFreeDt = dt;
     }
 
     sys.unpack(w.y0, dens, psi);
     const balance: StageResult['balance'] = {};
     sys.names.forEach((nm, s) => {
-      balance[nm] = { start: inv0[s], end: inventory(w.y0, s), inFront: crossed.front[s], outBack: crossed.back[s] };
+      balance[nm] = { start: inv0[s], end: sys.inventory(w.y0, s), inFront: crossed.front[s], outBack: crossed.back[s] };
     });
     const density: Record<string, number[]> = {};
     species.forEach((nm, k) => (density[nm] = Array.from(dens[k])));
@@ -431,8 +432,6 @@ class StageRunner {
       stats: { ...this.stats },
     };
   }
-
-  private lastFreeDt?: number;
 }
 
 /** Run every stage of a protocol with the f64 solver. */
