@@ -20,6 +20,7 @@ import { buildEnsembleFile, ENSEMBLE_SCHEMA, type EnsembleFile } from '../ensemb
 import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
 import { enteredSpecies, frontSpecies } from '../ensemble/summary.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
+import { ENGINES, makeEngine } from './engines.js';
 import { addProtocolOptions, loadProtocol, positiveInt, positiveNumber, type CliContext, checkParent } from './common.js';
 
 export interface EnsembleCliOptions {
@@ -42,8 +43,6 @@ export interface EnsembleCliOptions {
   quiet?: boolean;
 }
 
-/** Engines `--engine` accepts now. */
-export const ENGINES = ['cpu', 'webgpu'] as const;
 
 const HELP_AFTER = `
 What varies (any numeric field of the protocol, named by its dotted path; stages count from 0):
@@ -204,30 +203,6 @@ function checkOutputs(opts: EnsembleCliOptions, base: Protocol, profiles: Profil
   const sp = opts.plotSpecies;
   if (sp !== undefined && !(sp in base.species))
     throw new InputError(`--plot-species ${sp}: not a species of the protocol (${Object.keys(base.species).join(', ')})`);
-}
-
-/** The engine of --engine; the CPU engine (and with it the solver) is loaded only when a run needs it. */
-async function makeEngine(opts: EnsembleCliOptions, ctx: CliContext): Promise<{ engine: EnsembleEngine; close(): void }> {
-  if (!(ENGINES as readonly string[]).includes(opts.engine))
-    throw new InputError(`--engine ${opts.engine}: unknown engine; available: ${ENGINES.join(', ')}`);
-  if (opts.engine === 'webgpu') {
-    const { openNodeDevice, NODE_GPU_KINDS } = await import('../gpu/node.js');
-    const kind = NODE_GPU_KINDS.find((k) => k === opts.adapter.trim().toLowerCase());
-    if (!kind) throw new InputError(`--adapter ${opts.adapter}: unknown adapter; use one of ${NODE_GPU_KINDS.join(', ')}`);
-    const { loadNppQnShader } = await import('../gpu/node-shaders.js');
-    const { WebGpuEngine } = await import('../gpu/engine.js');
-    const gpu = await openNodeDevice(kind);
-    try {
-      return { engine: new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() }), close: () => gpu.close() };
-    } catch (e) {
-      gpu.close();
-      throw e;
-    }
-  }
-  const { CpuEngine } = await import('../ensemble/cpu.js');
-  // a stand-in solver (tests) runs in this thread; the real one on worker threads
-  if (ctx.simulate) return { engine: new CpuEngine({ mode: 'serial', simulate: ctx.simulate }), close: () => {} };
-  return { engine: new CpuEngine({ threads: opts.threads }), close: () => {} };
 }
 
 /** Progress on stderr: a bar on a terminal; otherwise a line per 10 % of members and per failed member (the first 10). */

@@ -15,6 +15,7 @@
 import type { Protocol } from '../config/schema.js';
 import type { Snapshot, StageResult, StageStats } from '../solver/types.js';
 import type { StageSummary } from './summary.js';
+import type { Observation, ObservationResidual } from '../fit/observe.js';
 
 /**
  * How much of each member's profiles is kept:
@@ -38,6 +39,14 @@ export interface EnsembleRequest {
   members: Protocol[];
   /** which profiles the results keep */
   profiles: ProfilesLevel;
+  /**
+   * Measured profiles to compare every member with (src/fit/observe.ts): the
+   * engine computes each member's residual per observation at the end of its
+   * stage (the WebGPU engine on the GPU) into MemberResult.residuals.
+   */
+  observations?: Observation[];
+  /** with observations: also return the model at the measured depths (ObservationResidual.model) */
+  keepModel?: boolean;
 }
 
 export type MemberStatus = 'ok' | 'failed';
@@ -77,6 +86,8 @@ export interface MemberResult {
   stages: MemberStage[];
   /** wall time spent on this member, s */
   wall_s: number;
+  /** one per request observation (same order), for an `ok` member when the request has observations */
+  residuals?: ObservationResidual[];
 }
 
 export interface EnsembleResult {
