@@ -1,0 +1,107 @@
+/**
+ * The fit result file `cait-fit/1`: written by `cait fit` (src/fit, src/cli/fit.ts),
+ * read by the browser explorer (src/web). Types only, platform-neutral.
+ *
+ * Conventions: parameters are dotted protocol paths (`stages.1.D.Cs.D_m2s`),
+ * values in the units of the field's name; a residual is the weighted sum of
+ * squares Σ_obs Σ_species w_s Σ_points (model − measured)² (src/fit/observe.ts),
+ * `null` for a failed member. Grid members are the cartesian product of
+ * `grid.axes` (the last parameter varies fastest), listed first in `members`
+ * in that order; `residual[i]` is grid member i's.
+ */
+import type { Protocol } from '../config/schema.js';
+import type { DepthResolution } from './observe.js';
+
+export const FIT_SCHEMA = 'cait-fit/1';
+
+/** Per species: values at the observation's measured depths (`measured.observations[k].depth_nm`). */
+export type SpeciesSeries = Record<string, number[]>;
+
+export interface FitProvenance {
+  software: string;
+  version: string;
+  date: string;
+  config_sha256: string;
+  engine: string;
+  adapter: string;
+  node?: string;
+  platform?: string;
+  /** the command line that made the file */
+  command?: string;
+  wall_s: number;
+}
+
+export interface FitObservation {
+  /** 0-based stage after which it was measured */
+  stage: number;
+  /** file name as given */
+  label: string;
+  species: string[];
+  weights: number[];
+  window_nm: [number, number];
+  resolution: DepthResolution;
+  /** measured depths inside the window, nm */
+  depth_nm: number[];
+  /** measured normalized densities at depth_nm */
+  target: SpeciesSeries;
+}
+
+export interface FitMember {
+  values: number[];
+  status: 'ok' | 'failed';
+  reason?: string;
+  /** total weighted SSR, null when failed */
+  residual: number | null;
+  /** where the member came from */
+  source: 'grid' | 'refine' | 'sensitivity';
+  /** per observation: species → weighted SSR part */
+  parts?: Record<string, number>[];
+  /** per observation: the model at the measured depths (omitted with --member-profiles none) */
+  model?: SpeciesSeries[];
+}
+
+export interface FitSensitivity {
+  path: string;
+  /** relative step of the central difference (e.g. 0.05 = ±5 %) */
+  step: number;
+  /** one-number summary: RMS over species and points of d model / d ln p (n/n0 per e-fold) */
+  rms: number;
+  /** per observation: d model / d ln p at the measured depths */
+  derivative: SpeciesSeries[];
+  /** per observation: the model with this parameter at best × 0.8 and × 1.2 (others at best) */
+  minus20: SpeciesSeries[];
+  plus20: SpeciesSeries[];
+  /** residuals of the ±20 % members */
+  residual_minus20: number | null;
+  residual_plus20: number | null;
+}
+
+export interface FitFile {
+  schema: typeof FIT_SCHEMA;
+  provenance: FitProvenance;
+  base: Protocol;
+  parameters: string[];
+  /** per parameter: how its axis is spaced (log for D, linear otherwise unless asked) */
+  scale: ('log' | 'linear')[];
+  grid: { axes: number[][]; size: number };
+  /** per grid member (grid order) */
+  residual: (number | null)[];
+  /** every evaluated member: the grid (in grid order), then refinement and sensitivity members */
+  members: FitMember[];
+  /** noise estimate from the best residual: s2 = residual / (points − parameters) */
+  noise: { s2: number; points: number; dof: number };
+  best: {
+    values: number[];
+    residual: number;
+    /** Δχ² = 1 (χ² = SSR / s2) profile-likelihood interval per parameter */
+    interval: [number, number][];
+    /** per observation: the best member's model at the measured depths */
+    model: SpeciesSeries[];
+    /** index into members */
+    member: number;
+  };
+  /** the k best members (ascending residual) */
+  top: { values: number[]; residual: number; member: number }[];
+  measured: { observations: FitObservation[] };
+  sensitivity?: FitSensitivity[];
+}
