@@ -1,0 +1,77 @@
+/**
+ * Browser-test helpers: Debian's Chromium through puppeteer (headless, WebGPU
+ * on SwiftShader allowed; flags from /work/shared/ENVIRONMENT.md) and the
+ * built explorer page (dist-web/) served from 127.0.0.1 by the project's own
+ * static server.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+import { startStaticServer, type StaticServer } from '../../src/serve/static.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export const DIST_WEB = join(REPO_ROOT, 'dist-web');
+export const CHROMIUM = process.env.CAIT_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Chromium flags: no sandbox (containers), WebGPU on SwiftShader, no background traffic. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
+
+/** Is there a Chromium to launch? (browser tests skip with a reason when not) */
+export function hasChromium(): boolean {
+  return existsSync(CHROMIUM);
+}
+
+/** Headless Chromium with the WebGPU/SwiftShader flags; close() it when done. */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  // SwiftShader's Vulkan ICD from Debian's chromium package (WebGPU without a GPU)
+  if (!env.VK_ICD_FILENAMES && existsSync('/usr/lib/chromium/vk_swiftshader_icd.json'))
+    env.VK_ICD_FILENAMES = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'cait-xdg-'));
+  return puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+    env,
+    protocolTimeout: 120_000,
+  });
+}
+
+/** Build dist-web/ with vite unless it is there already (or force). */
+export function buildPage(force = false): void {
+  if (!force && existsSync(join(DIST_WEB, 'index.html'))) return;
+  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** Serve dist-web/ (or another root) on 127.0.0.1, any free port. */
+export async function servePage(root: string = DIST_WEB): Promise<StaticServer> {
+  if (!existsSync(join(root, 'index.html'))) throw new Error(`${root}/index.html is missing: run npm run build (or vite build) first`);
+  return startStaticServer({ root });
+}
+
+/**
+ * Record every request the page makes; `foreign()` lists those that do not
+ * start with `origin` (data:/blob: URLs are local and allowed).
+ */
+export function watchRequests(page: Page, origin: string): { all: string[]; foreign: () => string[] } {
+  const all: string[] = [];
+  page.on('request', (req) => void all.push(req.url()));
+  return {
+    all,
+    foreign: () => all.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')),
+  };
+}
