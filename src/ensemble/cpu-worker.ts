@@ -17,6 +17,8 @@ port.on('message', (task: WorkerTask) => {
     profiles: task.profiles,
     progressIntervalMs: task.progressIntervalMs,
     summary: task.summary,
+    observations: task.observations,
+    keepModel: task.keepModel,
     onStage: (stage, fraction) => post({ type: 'stage', index: task.index, stage, fraction }),
   });
   post({ type: 'done', result });

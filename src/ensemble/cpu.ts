@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../config/schema.js';
 import { SolverError } from '../solver/types.js';
 import { runMember, type SimulateFn } from './member.js';
+import type { Observation } from '../fit/observe.js';
 import type { SummaryOptions } from './summary.js';
 import type {
   EnsembleEngine,
@@ -46,6 +47,8 @@ export interface WorkerTask {
   profiles: ProfilesLevel;
   progressIntervalMs: number;
   summary?: SummaryOptions;
+  observations?: Observation[];
+  keepModel?: boolean;
 }
 
 /** Worker → main thread. */
@@ -168,6 +171,8 @@ export class CpuEngine implements EnsembleEngine {
         simulate: this.opts.simulate,
         progressIntervalMs: this.opts.progressIntervalMs,
         summary: this.opts.summary,
+        observations: req.observations,
+        keepModel: req.keepModel,
         onStage: (stage) => tr.stage(i, stage),
       });
       tr.finished(r);
@@ -234,6 +239,10 @@ export class CpuEngine implements EnsembleEngine {
             progressIntervalMs,
           };
           if (this.opts.summary) task.summary = this.opts.summary;
+          if (req.observations?.length) {
+            task.observations = req.observations;
+            task.keepModel = !!req.keepModel;
+          }
           w.postMessage(task);
         };
         const died = (why: string) => {

@@ -16,6 +16,7 @@ import { gridOf, simulate as f64Simulate } from '../solver/simulate.js';
 import type { ProtocolResult, RunOptions, StageResult } from '../solver/types.js';
 import { summarizeStage, type SummaryOptions } from './summary.js';
 import type { MemberResult, MemberStage, ProfilesLevel } from './types.js';
+import { observationOperator, observationResidual, type Observation, type ObservationResidual } from '../fit/observe.js';
 
 export type SimulateFn = (protocol: Protocol, opts?: RunOptions) => ProtocolResult;
 
@@ -30,6 +31,10 @@ export interface MemberRunOptions {
   summary?: SummaryOptions;
   /** clock for wall_s, ms (default performance.now / Date.now) */
   now?: () => number;
+  /** measured profiles: the member's residual against each (src/fit/observe.ts) */
+  observations?: readonly Observation[];
+  /** with observations: keep the model at the measured depths */
+  keepModel?: boolean;
 }
 
 const clock = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -167,5 +172,27 @@ export function runMember(index: number, protocol: Protocol, values: readonly nu
   } catch (e) {
     return failed(`summary: ${memberFailureReason(e)}`, cells);
   }
-  return { index, values: [...values], status: 'ok', cells, stages, wall_s: (now() - t0) / 1000 };
+  let residuals: ObservationResidual[] | undefined;
+  if (opts.observations?.length) {
+    try {
+      residuals = memberResiduals(result, opts.observations, !!opts.keepModel);
+    } catch (e) {
+      return failed(`residual: ${memberFailureReason(e)}`, cells);
+    }
+  }
+  const out: MemberResult = { index, values: [...values], status: 'ok', cells, stages, wall_s: (now() - t0) / 1000 };
+  if (residuals) out.residuals = residuals;
+  return out;
+}
+
+/** The residual of each observation from the f64 result (the operator is built on this member's grid). */
+export function memberResiduals(result: ProtocolResult, observations: readonly Observation[], keepModel: boolean): ObservationResidual[] {
+  return observations.map((obs) => {
+    const st = result.stages[obs.stage];
+    if (!st) throw new Error(`observation ${obs.label} is attached to stage ${obs.stage + 1}, but the protocol has ${result.stages.length}`);
+    const op = observationOperator(result.grid.faces_nm, obs.depth_nm, obs.resolution);
+    const r = observationResidual(op, obs, st.density, keepModel);
+    if (!Number.isFinite(r.ssr)) throw new Error(`observation ${obs.label}: the residual is not finite`);
+    return r;
+  });
 }

@@ -19,7 +19,7 @@
  * const r = observationResidual(op, obs, stage.density); // r.ssr, r.parts.Rb
  */
 import { InputError } from '../config/validate.js';
-import { normCdf } from '../physics/special.js';
+import { erfcx, normCdf } from '../physics/special.js';
 
 /** Gaussian depth resolution (standard deviation σ, nm). */
 export interface GaussResolution {
@@ -115,20 +115,21 @@ export function resolutionCdf(res: DepthResolution): { G: (u: number) => number;
   const mixGauss = (u: number) => {
     const v = u + w;
     const a = s / w;
-    // (1/w) exp(a²/2 − v/w) Φ(v/s − a)
+    // (1/w) e^{a²/2 − v/w} Φ(v/s − a); where Φ is small, the same as (1/w) e^{−(v/s)²/2} erfcx(t/√2)/2 with t = a − v/s
     const arg = v / s - a;
-    if (arg < -37) return 0;
-    return (1 / w) * Math.exp(0.5 * a * a - v / w) * normCdf(arg);
+    if (arg >= 0) return (1 / w) * Math.exp(0.5 * a * a - v / w) * normCdf(arg);
+    return (1 / w) * Math.exp(-0.5 * (v / s) ** 2) * 0.5 * erfcx(-arg / Math.SQRT2);
   };
   const base = new Float64Array(n);
   for (let i = 0; i < n; i++) base[i] = mixGauss(lo + i * du);
-  // information depth: (1/λ) e^{v/λ} for v ≤ 0: g(u) = ∫_0^∞ (1/λ) e^{−t/λ} base(u + t) dt
+  // information depth: (1/λ) e^{v/λ} for v ≤ 0: g(u) = ∫_0^∞ (1/λ) e^{−t/λ} base(u + t) dt, each step
+  // [t_k, t_k + du] weighted exactly (1 − e^{−du/λ}) e^{−t_k/λ} with base at its midpoint (second order)
   const pdf = new Float64Array(n);
   const decay = Math.exp(-du / lam);
-  const c = (1 - decay) / du; // exact integral weight of an exponential over one step, per unit pdf
   let acc = 0;
   for (let i = n - 1; i >= 0; i--) {
-    acc = acc * decay + base[i] * du * c;
+    const mid = i + 1 < n ? 0.5 * (base[i] + base[i + 1]) : base[i];
+    acc = acc * decay + (1 - decay) * mid;
     pdf[i] = acc;
   }
   const cdf = new Float64Array(n);

@@ -80,7 +80,11 @@ export function erfc(x: number): number {
     return 1 - ((2 / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum);
   }
   if (x > 27) return 0;
-  // erfc(x) = e^{−x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))
+  return Math.exp(-x * x) * erfcxCf(x);
+}
+
+/** e^{x²} erfc(x) for x > 2: Laplace's continued fraction 1/(√π (x + (1/2)/(x + 1/(x + (3/2)/(x + …))))) (modified Lentz). */
+function erfcxCf(x: number): number {
   const tiny = 1e-300;
   let f = x;
   let C = x;
@@ -96,7 +100,13 @@ export function erfc(x: number): number {
     f *= delta;
     if (Math.abs(delta - 1) < 1e-16) break;
   }
-  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
+  return 1 / (Math.sqrt(Math.PI) * f);
+}
+
+/** The scaled complementary error function e^{x²} erfc(x), finite for large x (≈ 1/(x√π)). */
+export function erfcx(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  return x <= 2 ? Math.exp(x * x) * erfc(x) : erfcxCf(x);
 }
 
 /** Standard normal CDF Φ(x). */
