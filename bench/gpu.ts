@@ -13,7 +13,8 @@
  * members/s applied to every ensemble size (it scales linearly: each member
  * is an independent solve) — said so in the table. A GPU size whose time,
  * extrapolated from the previous size, would exceed `--budget` seconds is
- * skipped and listed as such.
+ * skipped and listed as such (linear extrapolation: pessimistic on a GPU, where
+ * members run in parallel until the device is full).
  *
  *   members/s      = members / wall time (device set-up excluded, pipeline
  *                    compilation included in the first size)
@@ -94,6 +95,8 @@ try {
     prev = { n, wall: g.wall };
     const rate = n / g.wall;
     rows.push([String(n), g.wall.toFixed(2), fmt(rate), fmt(g.updates / g.wall), `${fmt(rate / cpuRate)}x`, String(g.failed)]);
+    // each size as it finishes (a run cut short by a time limit still reports the sizes done)
+    process.stderr.write(`  ${n} members: ${g.wall.toFixed(2)} s, ${fmt(rate)} members/s, ${fmt(rate / cpuRate)}x the CPU engine, ${g.failed} failed\n`);
   }
 } finally {
   gpu.close();
