@@ -44,7 +44,8 @@ export interface EnsembleCliOptions {
 }
 
 
-const HELP_AFTER = `
+/** The help on --vary/--sample/--sweep (shared with `cait headless`). */
+export const VARY_HELP = `
 What varies (any numeric field of the protocol, named by its dotted path; stages count from 0):
   --vary PATH=a,b,c          the listed values
   --vary PATH=lo:hi:N        N points from lo to hi, evenly spaced (both ends included)
@@ -55,13 +56,18 @@ What varies (any numeric field of the protocol, named by its dotted path; stages
 Values are in the units of the field's name: _m2s = m²/s, _eV = eV, _K = K, _V = V, _C = C,
 _s = s, _m = m, grid lengths _nm = nm. List the paths with \`cait config --preset paper\`.
 The D(Cs+) of stage 2 of the paper preset is stages.1.D.Cs.D_m2s.
+`;
 
+const ENGINES_HELP = `
 Engines: --engine cpu (the f64 solver on --threads worker threads, default all cores);
 --engine webgpu (float32 WGSL kernels, one lattice per invocation, all members at once; the
 quasi-neutral formulation with D tabulated on 4096 θ points, checked against its f64 twin) on
 --adapter auto (a real GPU, else SwiftShader) | vulkan | swiftshader | null (validation only).
 A software adapter is for correctness, not speed: the paper preset takes minutes per member there.
+`;
 
+/** The help on the outputs, progress and exit status (shared with `cait headless`). */
+export const OUTPUTS_HELP = `
 Outputs (written only after the run, all together; an existing file is replaced atomically):
   --out FILE.json   "cait-ensemble/1": provenance (version, date, config sha256 of the base,
                     node, platform, engine, adapter, wall_s), the base protocol, the parameter
@@ -83,7 +89,9 @@ many members run each stage; otherwise a line per 10 % and one per failed member
 goes to stdout. A member that fails (its step control gives up, a stage cannot deliver its
 charge, a NaN/Inf) is flagged in the outputs and counted; the run still succeeds.
 Exit status: 0 ok (also with failed members), 2 bad input, 3 the engine failed.
+`;
 
+const EXAMPLES_HELP = `
 Examples:
   cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23 \\
       --out results/dcs.json --csv results/dcs.csv --plot results/dcs_rb.svg --plot-species Rb --plot-stage 2
@@ -93,30 +101,30 @@ Examples:
       --sample lhs:200 --seed 7 --profiles none --threads 8 --out results/lhs.json
   cait ensemble --sweep my-sweep.json --out results/sweep.json`;
 
+const HELP_AFTER = VARY_HELP + ENGINES_HELP + OUTPUTS_HELP + EXAMPLES_HELP;
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
 
 
-export function registerEnsemble(program: Command, ctx: CliContext): void {
-  addProtocolOptions(
-    program
-      .command('ensemble')
-      .summary('run a parameter sweep (grid, Latin hypercube or sweep file) as an ensemble')
-      .description(
-        'Run many members of a protocol that differ in numeric parameters, each with its own\n' +
-          'stops, and write one file with every member (failed members flagged with a reason).\n' +
-          'Units: depth nm, density n/n0, time s, charge C, current A (the summary shows h).',
-      ),
-  )
+/**
+ * The options of a sweep and its outputs (--sweep, --vary, --sample, --seed,
+ * --profiles, --out, --csv, --plot…, --quiet), shared by `cait ensemble`
+ * and `cait headless`; the engine options are each command's own.
+ */
+export function addSweepOptions(cmd: Command): Command {
+  return cmd
     .option('--sweep <file>', 'a sweep file (cait-sweep/1: base protocol and what varies) instead of --preset/--config and --vary')
     .option('--vary <PATH=SPEC>', 'vary a numeric field: PATH=a,b,c | lo:hi:N | lo:hi:N:log (with --sample: lo:hi[:log]); repeatable', collect, [])
     .option('--sample <lhs:N>', 'a Latin hypercube of N members over the --vary ranges instead of a grid')
-    .option('--seed <S>', 'seed of --sample (integer 0..4294967295, default 1)')
-    .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
-    .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, llvmpipe (refused by the engine), null', 'auto')
-    .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt)
+    .option('--seed <S>', 'seed of --sample (integer 0..4294967295, default 1)');
+}
+
+/** The output options of a sweep (see addSweepOptions). */
+export function addSweepOutputOptions(cmd: Command): Command {
+  return cmd
     .option('--profiles <level>', 'profiles kept per member: none (scalars only), final (end of each stage), all (+ current record, snapshots)', 'final')
     .requiredOption('-o, --out <file.json>', 'result file (cait-ensemble/1 JSON)')
     .option('--csv <file.csv>', 'also write the compact CSV (one row per member)')
@@ -124,7 +132,26 @@ export function registerEnsemble(program: Command, ctx: CliContext): void {
     .option('--plot-species <name>', 'species of --plot (default: the beam of the plotted stage)')
     .option('--plot-stage <k>', 'stage of --plot, 1-based (default: the last)', positiveInt)
     .option('--max-depth <nm>', 'depth range of --plot, nm', positiveNumber, 150)
-    .option('-q, --quiet', 'no progress output on stderr (the summary still goes to stdout)')
+    .option('-q, --quiet', 'no progress output on stderr (the summary still goes to stdout)');
+}
+
+export function registerEnsemble(program: Command, ctx: CliContext): void {
+  const cmd = addSweepOptions(
+    addProtocolOptions(
+      program
+        .command('ensemble')
+        .summary('run a parameter sweep (grid, Latin hypercube or sweep file) as an ensemble')
+        .description(
+          'Run many members of a protocol that differ in numeric parameters, each with its own\n' +
+            'stops, and write one file with every member (failed members flagged with a reason).\n' +
+            'Units: depth nm, density n/n0, time s, charge C, current A (the summary shows h).',
+        ),
+    ),
+  )
+    .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
+    .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, llvmpipe (refused by the engine), null', 'auto')
+    .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt);
+  addSweepOutputOptions(cmd)
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: EnsembleCliOptions) => {
       await runEnsemble(opts, ctx);
@@ -146,7 +173,7 @@ function fsReason(e: unknown): string {
 }
 
 /** Base protocol and specs from --sweep, or from --preset/--config and --vary/--sample/--seed. */
-function loadDefinition(opts: EnsembleCliOptions): Definition {
+function loadDefinition(opts: SweepCliOptions): Definition {
   if (opts.sweep !== undefined) {
     const clash = [
       opts.preset !== undefined && '--preset',
@@ -172,7 +199,7 @@ function loadDefinition(opts: EnsembleCliOptions): Definition {
 }
 
 
-function checkOutputs(opts: EnsembleCliOptions, base: Protocol, profiles: ProfilesLevel): void {
+function checkOutputs(opts: SweepCliOptions, base: Protocol, profiles: ProfilesLevel): void {
   const outs: [string, string | undefined][] = [
     ['--out', opts.out],
     ['--csv', opts.csv],
@@ -322,7 +349,22 @@ export function ensembleSummaryText(file: EnsembleFile, written: string[]): stri
   return out.join('');
 }
 
-export async function runEnsemble(opts: EnsembleCliOptions, ctx: CliContext): Promise<void> {
+/** An engine made for one run, and how to let it go (a browser session closes asynchronously). */
+export interface OpenedEngine {
+  engine: EnsembleEngine;
+  close(): void | Promise<void>;
+}
+
+/** The sweep options of runEnsemble; the engine options only when it makes the engine itself. */
+export type SweepCliOptions = Omit<EnsembleCliOptions, 'engine' | 'adapter' | 'threads'> & Partial<Pick<EnsembleCliOptions, 'engine' | 'adapter' | 'threads'>>;
+
+/**
+ * `cait ensemble`'s run: check the inputs, build the grid, run it, write the
+ * outputs, print the summary. `open` makes the engine after the inputs were
+ * checked (default: makeEngine from --engine/--adapter/--threads); `cait
+ * headless` passes its browser engine.
+ */
+export async function runEnsemble(opts: SweepCliOptions, ctx: CliContext, open?: () => Promise<OpenedEngine>): Promise<void> {
   if (!(PROFILES_LEVELS as readonly string[]).includes(opts.profiles))
     throw new InputError(`--profiles ${opts.profiles}: expected one of ${PROFILES_LEVELS.join(', ')}`);
   const profiles = opts.profiles as ProfilesLevel;
@@ -330,7 +372,9 @@ export async function runEnsemble(opts: EnsembleCliOptions, ctx: CliContext): Pr
   checkOutputs(opts, def.base, profiles);
   const grid = buildGrid(def.base, def.specs, def.sample);
   const req = requestFromGrid(grid, def.base, profiles);
-  const { engine, close } = await makeEngine(opts, ctx);
+  const { engine, close } = open
+    ? await open()
+    : await makeEngine({ engine: opts.engine ?? 'cpu', adapter: opts.adapter ?? 'auto', threads: opts.threads }, ctx);
 
   const reporter = new EnsembleReporter(ctx, !!opts.quiet);
   let result;
@@ -338,7 +382,7 @@ export async function runEnsemble(opts: EnsembleCliOptions, ctx: CliContext): Pr
     result = await engine.run(req, { onProgress: (p) => reporter.update(p) });
   } finally {
     reporter.stop();
-    close();
+    await close();
   }
 
   const file = buildEnsembleFile(req, result, ensembleProvenance(def.base, ctx.now()), { design: grid.design, seed: grid.seed });
