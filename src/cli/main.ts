@@ -10,6 +10,7 @@ import { registerConfig } from './config.js';
 import { registerPresets } from './presets.js';
 import { registerEnsemble } from './ensemble.js';
 import { registerSims } from './sims.js';
+import { registerHeadless } from './headless.js';
 
 const COMMANDS: RegisterCommand[] = [
   registerSimulate,
@@ -17,6 +18,7 @@ const COMMANDS: RegisterCommand[] = [
   registerPresets,
   registerEnsemble,
   registerSims,
+  registerHeadless,
 ];
 
 /** The whole program; tests pass a context to capture output and swap the solver. */

@@ -1,0 +1,94 @@
+/**
+ * `cait headless`: `cait ensemble` run inside headless Chromium — the same
+ * sweep options, outputs (cait-ensemble/1, CSV, figure) and progress, but
+ * the members run on the page's engine (the browser's WebGPU, or gpu.js on
+ * WebGL2) through puppeteer (src/headless/engine.ts BrowserEngine). The
+ * adapter recorded is the browser's. The browser and the page's server are
+ * closed after the run, after a failure and on Ctrl-C.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../config/validate.js';
+import { BrowserEngine } from '../headless/engine.js';
+import { defaultWebRoot } from '../headless/browser.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../web/run/protocol.js';
+import { addProtocolOptions, type CliContext } from './common.js';
+import { addSweepOptions, addSweepOutputOptions, OUTPUTS_HELP, runEnsemble, VARY_HELP, type OpenedEngine, type SweepCliOptions } from './ensemble.js';
+
+export interface HeadlessCliOptions extends SweepCliOptions {
+  browserEngine: string;
+  chromium?: string;
+  webRoot?: string;
+}
+
+const HEADLESS_HELP = `
+The browser: the page built by \`npm run build\` (dist-web/, or --web-root DIR) is served on
+http://127.0.0.1 (WebGPU needs a secure context) and opened in headless Chromium (--chromium
+PATH, default $CAIT_CHROMIUM or /usr/bin/chromium) with --enable-unsafe-webgpu; without a GPU
+its adapter is SwiftShader. --browser-engine webgpu runs the float32 WGSL engine (the same
+scheme as cait ensemble --engine webgpu), gpujs the gpu.js engine on WebGL2, auto WebGPU when
+the browser has an adapter, else gpu.js (said on stderr). The adapter recorded in the outputs is
+the browser's, e.g. "google swiftshader [google swiftshader, core, fallback] (Chrome 131 WebGPU)".
+`;
+
+const EXAMPLES = `
+Examples:
+  npm run build
+  cait headless --preset paper --vary stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23 \\
+      --out results/dcs-browser.json --csv results/dcs-browser.csv
+  cait headless --preset quick --vary stages.0.D.Rb.D_m2s=2e-22:3e-22:4 --profiles none \\
+      --browser-engine gpujs --out results/rb-gpujs.json`;
+
+export function registerHeadless(program: Command, ctx: CliContext): void {
+  const cmd = addSweepOptions(
+    addProtocolOptions(
+      program
+        .command('headless')
+        .summary('run a parameter sweep in headless Chromium (its WebGPU, else gpu.js) and write cait-ensemble/1')
+        .description(
+          'Like `cait ensemble`, but the members run inside headless Chromium on the page\'s engine\n' +
+            '(WebGPU, or gpu.js on WebGL2), driven through puppeteer; the outputs are the same.\n' +
+            'Units: depth nm, density n/n0, time s, charge C, current A (the summary shows h).',
+        ),
+    ),
+  )
+    .option('--browser-engine <name>', `engine in the page: ${ENGINE_CHOICES.join(', ')}`, 'auto')
+    .option('--chromium <path>', 'the Chromium binary (default $CAIT_CHROMIUM or /usr/bin/chromium)')
+    .option('--web-root <dir>', `the built page (default ${defaultWebRoot()})`);
+  addSweepOutputOptions(cmd)
+    .addHelpText('after', VARY_HELP + HEADLESS_HELP + OUTPUTS_HELP + EXAMPLES)
+    .action(async (opts: HeadlessCliOptions) => {
+      await runHeadless(opts, ctx);
+    });
+}
+
+/** The browser engine of the options, closed on Ctrl-C (exit 130) as well as by the caller. */
+export async function openHeadlessEngine(opts: HeadlessCliOptions, ctx: CliContext): Promise<OpenedEngine> {
+  const choice = opts.browserEngine.trim().toLowerCase();
+  if (!(ENGINE_CHOICES as readonly string[]).includes(choice))
+    throw new InputError(`--browser-engine ${opts.browserEngine}: unknown engine; use one of ${ENGINE_CHOICES.join(', ')}`);
+  if (!opts.quiet) ctx.stderr('cait: starting headless Chromium…\n');
+  const engine = await BrowserEngine.open({
+    engine: choice as EngineChoice,
+    ...(opts.chromium !== undefined ? { chromium: opts.chromium } : {}),
+    ...(opts.webRoot !== undefined ? { webRoot: opts.webRoot } : {}),
+    onPageError: (line) => ctx.stderr(`cait: browser: ${line}\n`),
+  });
+  const onSigint = () => {
+    ctx.stderr('cait: interrupted; closing the browser\n');
+    void engine.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  if (engine.fallbackReason) ctx.stderr(`cait: the browser has no usable WebGPU (${engine.fallbackReason}); running gpu.js instead\n`);
+  if (!opts.quiet) ctx.stderr(`cait: browser engine ${engine.name} on ${engine.adapter}\n`);
+  return {
+    engine,
+    close: async () => {
+      process.removeListener('SIGINT', onSigint);
+      await engine.close();
+    },
+  };
+}
+
+export async function runHeadless(opts: HeadlessCliOptions, ctx: CliContext): Promise<void> {
+  await runEnsemble(opts, ctx, () => openHeadlessEngine(opts, ctx));
+}
