@@ -1,0 +1,266 @@
+/**
+ * The gpu.js ensemble engine: the fallback where WebGPU is missing (browsers
+ * with WebGL2 only; Node without a WebGPU adapter, where gpu.js runs its
+ * WebAssembly kernels). Same scheme, same requests and same results as the
+ * WebGPU engine (src/gpu/engine.ts); its f64 twin is the same
+ * `simulate(tabulateProtocol(P with solver.formulation = 'quasineutral', K))`.
+ *
+ * What runs where (see src/gpujs/kernel.ts and src/gpujs/stage.ts):
+ * - gpu.js, f32, one thread per (member, face, species): D(n) from the ln D
+ *   tables, the Bernoulli function, the Scharfetter–Gummel flux and its
+ *   derivatives — every transcendental of the scheme;
+ * - host, f64, per member: the differences fed to the kernel, the twin's
+ *   residual and band-matrix rows summed from the fluxes, the banded LU with
+ *   partial pivoting, Newton, TR-BDF2, step control and charge landing.
+ * Each round gathers the flux requests of every running member into one
+ * kernel call (per species count), so members keep their own Δt.
+ *
+ * Platform-neutral (no Node imports): in a page pass `{ mode: 'webgl2' }`
+ * (or a GPU of your own); in Node gpu.js picks its WebAssembly backend.
+ *
+ * @example
+ * const engine = new GpuJsEngine({ mode: 'webgl2' });
+ * const res = await engine.run(request, { onProgress: (p) => console.log(`${p.done}/${p.total}`) });
+ * engine.adapter; // "gpu.js 2.24.1 (webgl2)"
+ */
+import { GPU } from 'gpu.js';
+import type { DModel, Protocol } from '../config/schema.js';
+import { InputError } from '../config/validate.js';
+import { makeDiffusivity } from '../physics/diffusion.js';
+import { TABLE_POINTS, tabulateProtocol } from '../physics/tabulate.js';
+import { gridOf } from '../solver/simulate.js';
+import type { Grid } from '../solver/grid.js';
+import { SolverError, type ProtocolResult, type StageResult } from '../solver/types.js';
+import { memberFailureReason, memberResiduals, memberStage, nonFiniteReason } from '../ensemble/member.js';
+import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
+import { S_MAX } from '../gpu/layout.js';
+import { varyingStructure } from '../gpu/engine.js';
+import { FluxKernels, GPUJS_VERSION } from './kernel.js';
+import { GpuJsStage, type FluxRequest } from './stage.js';
+
+const LN_M2_TO_NM2 = Math.log(1e18);
+
+export interface GpuJsEngineOptions {
+  /** gpu.js mode: 'webgl2', 'webgl', 'webasm', 'cpu', 'gpu' (gpu.js picks); default: gpu.js picks */
+  mode?: string;
+  /** a GPU instance of your own (its mode wins) */
+  gpu?: GPU;
+  /** D table points over θ ∈ [0, 1] (default TABLE_POINTS); the f64 twin must use the same */
+  tablePoints?: number;
+}
+
+/** What a member generator returns: its stages, or why it failed. */
+type MemberOutcome = { stages: StageResult[] };
+
+interface Running {
+  index: number;
+  protocol: Protocol;
+  gen: Generator<FluxRequest, MemberOutcome, void>;
+  pending?: FluxRequest;
+  stage: number;
+  t0: number;
+}
+
+export class GpuJsEngine implements EnsembleEngine {
+  readonly name = 'gpujs';
+  readonly gpu: GPU;
+  readonly kernels: FluxKernels;
+  private readonly K: number;
+  private readonly tableCache = new Map<string, Float32Array>();
+
+  constructor(opts: GpuJsEngineOptions = {}) {
+    this.gpu = opts.gpu ?? (opts.mode ? new GPU({ mode: opts.mode as never }) : new GPU());
+    this.kernels = new FluxKernels(this.gpu);
+    this.K = opts.tablePoints ?? TABLE_POINTS;
+  }
+
+  /** "gpu.js 2.24.1 (webasm)": the backend that ran the kernels (before a run: the one gpu.js chose). */
+  get adapter(): string {
+    const chosen = (this.gpu as unknown as { Kernel?: { mode?: string } }).Kernel?.mode;
+    const mode = this.kernels.time.calls > 0 ? this.kernels.mode : (chosen ?? this.gpu.mode);
+    return `gpu.js ${GPUJS_VERSION} (${mode})`;
+  }
+
+  /** Checks a request can run here; returns the shared grid. Throws InputError naming what varies or is unsupported. */
+  check(req: EnsembleRequest): Grid {
+    const ms = req.members;
+    if (ms.length === 0) throw new InputError('the request has no members');
+    for (let i = 1; i < ms.length; i++) {
+      const v = varyingStructure(ms[0], ms[i]);
+      if (v) throw new InputError(`gpujs engine: all members must share species, stages and grid; member ${i} differs from member 0 at ${v}`);
+    }
+    ms.forEach((p, i) => {
+      if (p.solver.face_D !== 'arithmetic') throw new InputError(`member ${i}: solver.face_D: the gpujs engine implements the arithmetic face average only`);
+      p.stages.forEach((st, k) => {
+        if (st.record.times_s.length || st.record.charges_C.length)
+          throw new InputError(`member ${i}: stages.${k}.record: the gpujs engine records no snapshots (leave times_s and charges_C empty)`);
+        const names = Object.keys(st.D);
+        if (names.length < 2 || names.length > S_MAX) throw new InputError(`member ${i}: stages.${k}.D: the gpujs engine needs 2..${S_MAX} species per stage`);
+        for (const nm of names) {
+          const d = st.D[nm];
+          if ((d.model === 'sed' || d.model === 'table') && d.nref === 'stageStart')
+            throw new InputError(`member ${i}: stages.${k}.D.${nm}.nref: the gpujs engine supports nref = bulk only`);
+          if (d.model === 'table') {
+            const n = d.theta.length;
+            const uniform = n >= 2 && d.theta.every((t, j) => Math.abs(t - j / (n - 1)) <= 1e-12);
+            if (!uniform) throw new InputError(`member ${i}: stages.${k}.D.${nm}: the gpujs engine needs table models on a uniform θ grid from 0 to 1`);
+          }
+        }
+      });
+    });
+    return gridOf(ms[0]);
+  }
+
+  /** ln D (nm²/s) table of a model of the twin's (tabulated) protocol: K points, or 1 for a constant D. Shared between members. */
+  private table(model: DModel, T_K: number): Float32Array {
+    const key = `${T_K}|${JSON.stringify(model)}`;
+    let t = this.tableCache.get(key);
+    if (!t) {
+      t =
+        model.model === 'table'
+          ? Float32Array.from(model.D_m2s, (d) => Math.log(d) + LN_M2_TO_NM2)
+          : Float32Array.of(Math.log(makeDiffusivity(model, T_K).D1) + LN_M2_TO_NM2);
+      this.tableCache.set(key, t);
+    }
+    return t;
+  }
+
+  /** The twin's protocol of a member: quasi-neutral, every D model tabulated on K points. */
+  twinProtocol(p: Protocol): Protocol {
+    const q = structuredClone(p);
+    q.solver.formulation = 'quasineutral';
+    return tabulateProtocol(q, this.K);
+  }
+
+  /** All stages of one member, yielding its flux requests. */
+  private *member(m: Running, grid: Grid): Generator<FluxRequest, MemberOutcome, void> {
+    const twin = this.twinProtocol(m.protocol);
+    const species = Object.keys(twin.species);
+    const dens = species.map((nm) => new Float64Array(grid.N).fill(twin.species[nm].initial));
+    const stages: StageResult[] = [];
+    for (let k = 0; k < twin.stages.length; k++) {
+      m.stage = k;
+      const stage = twin.stages[k];
+      species.forEach((nm, j) => {
+        if (!(nm in stage.D) && dens[j].some((v) => v > 1e-12))
+          throw new SolverError(`species ${nm} is present at the start of stage "${stage.name}" but the stage has no D model for it`, { stage: stage.name, species: nm });
+      });
+      const active = species.filter((nm) => nm in stage.D);
+      const tables = active.map((nm) => this.table(stage.D[nm], stage.T_K));
+      const runner = new GpuJsStage(twin, stage, grid, species, dens, tables);
+      stages.push(yield* runner.run(dens));
+    }
+    return { stages };
+  }
+
+  async run(req: EnsembleRequest, opts: EnsembleRunOptions = {}): Promise<EnsembleResult> {
+    const t0 = now();
+    const grid = this.check(req);
+    const total = req.members.length;
+    const nStages = req.base.stages.length;
+    const invd = Float64Array.from(grid.d, (d) => 1 / d);
+    const gridInfo: ProtocolResult['grid'] = {
+      cells: grid.N,
+      h_min_nm: Math.min(...grid.h),
+      h_max_nm: Math.max(...grid.h),
+      faces_nm: Array.from(grid.faces),
+    };
+    const results: MemberResult[] = new Array(total);
+    let done = 0;
+    let failed = 0;
+    const running: Running[] = [];
+    const finish = (m: Running, outcome: { stages: StageResult[] } | { reason: string }) => {
+      const values = [...(req.values[m.index] ?? [])];
+      const wall_s = (now() - m.t0) / 1000;
+      let res: MemberResult;
+      if ('reason' in outcome) res = { index: m.index, values, status: 'failed', reason: outcome.reason, cells: grid.N, stages: [], wall_s };
+      else res = this.memberResult(m, outcome.stages, values, gridInfo, req, wall_s);
+      results[m.index] = res;
+      done++;
+      if (res.status === 'failed') failed++;
+      opts.onProgress?.({
+        done,
+        total,
+        failed,
+        elapsed_s: (now() - t0) / 1000,
+        runningByStage: Array.from({ length: nStages }, (_, k) => running.filter((r) => r.pending && r.stage === k).length),
+        finished: { index: m.index, status: res.status, ...(res.reason ? { reason: res.reason } : {}) },
+      });
+    };
+    const advance = (m: Running) => {
+      try {
+        const r = m.gen.next();
+        if (r.done) {
+          m.pending = undefined;
+          finish(m, r.value);
+        } else m.pending = r.value;
+      } catch (e) {
+        m.pending = undefined;
+        finish(m, { reason: memberFailureReason(e) });
+      }
+    };
+    for (let i = 0; i < total; i++) {
+      const m: Running = { index: i, protocol: req.members[i], stage: 0, t0: now(), gen: undefined as never };
+      m.gen = this.member(m, grid);
+      running.push(m);
+    }
+    for (const m of running) advance(m);
+    let lastYield = now();
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const live = running.filter((m) => m.pending);
+      if (live.length === 0) break;
+      // one kernel call per species count (members in different stages may differ)
+      const groups = new Map<string, Running[]>();
+      for (const m of live) {
+        const key = `${m.pending!.S}|${m.pending!.F}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = []));
+        g.push(m);
+      }
+      for (const g of groups.values()) {
+        const { S, F } = g[0].pending!;
+        const outs = this.kernels.evaluate({ S, F, inputs: g.map((m) => m.pending!.inputs), tables: g.map((m) => m.pending!.tables), invd });
+        g.forEach((m, j) => (m.pending!.out = outs[j]));
+      }
+      for (const m of live) advance(m);
+      // let timers, progress handlers and an abort get a turn
+      if (now() - lastYield > 50) {
+        await new Promise((r) => setTimeout(r, 0));
+        lastYield = now();
+      }
+    }
+    opts.signal?.throwIfAborted();
+    return { engine: this.name, adapter: this.adapter, members: results, wall_s: (now() - t0) / 1000 };
+  }
+
+  /** An `ok` member's result (or `failed` for a non-finite number, a bad summary or residual), like runMember. */
+  private memberResult(m: Running, stages: StageResult[], values: number[], grid: ProtocolResult['grid'], req: EnsembleRequest, wall_s: number): MemberResult {
+    const failed = (reason: string): MemberResult => ({ index: m.index, values, status: 'failed', reason, cells: grid.cells, stages: [], wall_s });
+    const result: ProtocolResult = { species: Object.keys(m.protocol.species), grid, stages };
+    const bad = nonFiniteReason(result);
+    if (bad) return failed(bad);
+    let out: MemberStage[];
+    try {
+      out = stages.map((st, k) => memberStage(st, m.protocol, k, req.profiles));
+    } catch (e) {
+      return failed(`summary: ${memberFailureReason(e)}`);
+    }
+    const res: MemberResult = { index: m.index, values, status: 'ok', cells: grid.cells, stages: out, wall_s };
+    if (req.observations?.length) {
+      try {
+        res.residuals = memberResiduals(result, req.observations, !!req.keepModel);
+      } catch (e) {
+        return failed(`residual: ${memberFailureReason(e)}`);
+      }
+    }
+    return res;
+  }
+
+  /** Releases gpu.js's kernels (and the GPU instance if this engine made it). */
+  destroy(): void {
+    this.kernels.destroy();
+  }
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
