@@ -1,0 +1,703 @@
+/**
+ * Fitting ensembles to measured profiles (platform-neutral: no Node imports,
+ * so the CLI, a headless runner and the browser page drive it with any
+ * {@link EnsembleEngine}).
+ *
+ * {@link runFit}:
+ *  1. the grid of the `--vary` specs (cartesian product), one engine batch
+ *     with the observations: every member's residual (src/fit/observe.ts);
+ *  2. refinement off the grid: `refine` rounds of finer 3-point-per-axis
+ *     grids centred on the best member(s), each shrinking the spacing 3×
+ *     (in ln p on log axes), one batch per round, inside the grid's range;
+ *  3. noise s² = SSR_best / (points − parameters), χ² = SSR / s²; a local
+ *     quadratic model of SSR (least squares in scaled coordinates, ln p on
+ *     log axes) over the members near the best gives the Δχ² = 1 profile
+ *     intervals; up to two "interval rounds" evaluate the members where the
+ *     model puts the interval ends and refit with them; the discrete profile
+ *     (per evaluated value, the minimum over the others) cross-checks it;
+ *  4. the top k members;
+ *  5. sensitivity around the best: per parameter the central difference
+ *     ±step (default 5 %) → d model / d ln p at the measured depths, its RMS,
+ *     the ±20 % members, and the linearised (Gauss–Newton) intervals.
+ * Every extra member runs in an engine batch (one request per round),
+ * recorded with source `refine` or `sensitivity`.
+ *
+ * @example
+ * const fit = await runFit({ base, specs: [parseVary('stages.1.D.Cs.D_m2s=1e-23:1e-22:5:log')], observations, engine });
+ * fit.best.values; fit.best.interval; // [[lo, hi]] in m²/s
+ */
+import type { Protocol } from '../config/schema.js';
+import { InputError, fmtNum } from '../config/validate.js';
+import { axisValues, designValues, makeMember } from '../sweep/grid.js';
+import { checkSpecs, type VarySpec } from '../sweep/spec.js';
+import { getAtPath } from '../sweep/paths.js';
+import type { EnsembleEngine, EnsembleRequest, MemberResult } from '../ensemble/types.js';
+import { observationOperator, observationResidual, type Observation, type ObservationResidual } from './observe.js';
+import type { FitFile, FitMember, FitObservation, FitSensitivity, SpeciesSeries } from './schema.js';
+import { discreteProfileInterval, fitQuadratic, profileEndpoints, quadraticIntervals, spdInverse, type QuadraticModel } from './quadratic.js';
+
+export type AxisScale = 'log' | 'linear';
+
+/** Progress of a fit: one phase (round) after the other, members done within it. */
+export interface FitProgress {
+  /** `grid`, `refine 1`, …, `interval 1`, …, `sensitivity` */
+  phase: string;
+  /** members done / total in this phase */
+  done: number;
+  total: number;
+  failed: number;
+  /** members evaluated so far in all phases (this one included) */
+  evaluated: number;
+  elapsed_s: number;
+}
+
+export interface FitOptions {
+  base: Protocol;
+  /** what varies: lists or ranges with a point count (a grid; no LHS) */
+  specs: VarySpec[];
+  observations: Observation[];
+  /** per observation: the depth window the data were cut to (recorded; default the measured depths' extent) */
+  windows?: [number, number][];
+  engine: EnsembleEngine;
+  /** refinement rounds (default 2) */
+  refine?: number;
+  /** centres of each refinement round: the best n distinct members (default 1) */
+  refineCentres?: number;
+  /** interval rounds: members at the model's interval ends, refit (default 2, 0 = none) */
+  intervalRounds?: number;
+  /** top-k members (default 10) */
+  topK?: number;
+  /** sensitivity around the best (default true; step = relative ±step of the central difference, default 0.05) */
+  sensitivity?: boolean | { step?: number };
+  /** keep every member's model at the measured depths in `members` (default true) */
+  memberModels?: boolean;
+  onProgress?(p: FitProgress): void;
+  signal?: AbortSignal;
+  /** clock in ms (default performance.now) */
+  now?: () => number;
+}
+
+/** What a fit found: a FitFile without schema and provenance, plus how it ran. */
+export type FitOutcome = Omit<FitFile, 'schema' | 'provenance'> & {
+  engine: string;
+  adapter: string;
+  wall_s: number;
+  /** things the user should know (best at the grid edge, intervals that disagree, …) */
+  warnings: string[];
+  /** per phase: members and wall time */
+  phases: { phase: string; members: number; failed: number; wall_s: number }[];
+};
+
+/** The scale of a spec's axis: a range's own; a list is log for a diffusion coefficient (…D_m2s, …D0_m2s) with all values > 0, else linear. */
+export function specScale(spec: VarySpec): AxisScale {
+  if (spec.kind === 'range') return spec.scale;
+  return /D0?_m2s$/.test(spec.path) && spec.values.every((v) => v > 0) ? 'log' : 'linear';
+}
+
+/** Scaled coordinate of a value: ln p on a log axis, p on a linear one. */
+export function toScaled(v: number, scale: AxisScale): number {
+  return scale === 'log' ? Math.log(v) : v;
+}
+
+export function fromScaled(t: number, scale: AxisScale): number {
+  return scale === 'log' ? Math.exp(t) : t;
+}
+
+/** Data points of the observations: Σ points × species. */
+export function dataPoints(observations: readonly Observation[]): number {
+  return observations.reduce((s, o) => s + o.depth_nm.length * o.species.length, 0);
+}
+
+/** Cell faces from cell centres (faces start at 0; each centre is the middle of its cell). */
+export function facesFromCentres(centres: ArrayLike<number>): number[] {
+  const f = [0];
+  for (let i = 0; i < centres.length; i++) f.push(2 * centres[i] - f[i]);
+  return f;
+}
+
+/**
+ * The residuals of a member computed here from its final profiles, for an
+ * engine that does not return `residuals` (a stand-in); engines compute
+ * them themselves (same operator, src/fit/observe.ts).
+ */
+export function residualsFromProfiles(m: MemberResult, observations: readonly Observation[], keepModel: boolean): ObservationResidual[] {
+  return observations.map((obs) => {
+    const st = m.stages[obs.stage];
+    if (!st?.density || !st.depth_nm) throw new Error(`member ${m.index}: no final profiles of stage ${obs.stage + 1} to compare with ${obs.label}`);
+    const op = observationOperator(facesFromCentres(st.depth_nm), obs.depth_nm, obs.resolution);
+    return observationResidual(op, obs, st.density, keepModel);
+  });
+}
+
+/** One evaluated member, internally. */
+interface Evaluated {
+  index: number;
+  values: number[];
+  /** scaled coordinates */
+  t: number[];
+  ssr: number | null;
+  source: FitMember['source'];
+  residuals?: ObservationResidual[];
+  reason?: string;
+}
+
+function abortError(): Error {
+  const e = new Error('the fit was aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** Runs batches of members through the engine and keeps every result. */
+class Evaluator {
+  readonly all: Evaluated[] = [];
+  readonly phases: FitOutcome['phases'] = [];
+  private fallback = false;
+  engineName = '';
+  adapter = '';
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly o: FitOptions,
+    private readonly parameters: string[],
+    private readonly scale: AxisScale[],
+    private readonly lengths: number[],
+    private readonly t0: () => number,
+    private readonly now: () => number,
+  ) {}
+
+  key(t: number[]): string {
+    return t.map((v, j) => (this.lengths[j] > 0 ? Math.round((v / this.lengths[j]) * 1e6) : Math.round(v * 1e9))).join(',');
+  }
+
+  has(values: number[]): boolean {
+    return this.seen.has(this.key(values.map((v, j) => toScaled(v, this.scale[j]))));
+  }
+
+  /** Run one batch; rows already evaluated are skipped unless `force` (the grid keeps its order). */
+  async batch(rows: number[][], source: FitMember['source'], phase: string, force = false): Promise<Evaluated[]> {
+    const todo = force ? rows : rows.filter((r) => !this.has(r));
+    const start = this.now();
+    const out: Evaluated[] = [];
+    const runRows: number[][] = [];
+    const runProtocols: Protocol[] = [];
+    const runAt: number[] = [];
+    for (const row of todo) {
+      const ev: Evaluated = {
+        index: this.all.length,
+        values: row.slice(),
+        t: row.map((v, j) => toScaled(v, this.scale[j])),
+        ssr: null,
+        source,
+      };
+      this.seen.add(this.key(ev.t));
+      this.all.push(ev);
+      out.push(ev);
+      try {
+        runProtocols.push(makeMember(this.o.base, this.parameters, row, this.parameters, ev.index));
+        runRows.push(row);
+        runAt.push(out.length - 1);
+      } catch (e) {
+        if (source === 'grid' || !(e instanceof InputError)) throw e;
+        ev.reason = `not a valid protocol: ${(e as Error).message}`;
+      }
+    }
+    if (this.o.signal?.aborted) throw abortError();
+    let failed = out.length - runRows.length;
+    if (runRows.length > 0) {
+      const req: EnsembleRequest = {
+        base: this.o.base,
+        parameters: this.parameters,
+        values: runRows,
+        members: runProtocols,
+        profiles: this.fallback ? 'final' : 'none',
+        observations: this.o.observations,
+        keepModel: true,
+      };
+      const evaluated = this.o.onProgress ? this.all.length - out.length : 0;
+      const report = (done: number, failedNow: number) =>
+        this.o.onProgress?.({
+          phase,
+          done,
+          total: out.length,
+          failed: failedNow,
+          evaluated: evaluated + done,
+          elapsed_s: (this.now() - this.t0()) / 1000,
+        });
+      report(out.length - runRows.length, failed);
+      const skipped = out.length - runRows.length;
+      let res = await this.o.engine.run(req, {
+        signal: this.o.signal,
+        onProgress: (p) => report(skipped + p.done, skipped + p.failed),
+      });
+      this.engineName = res.engine;
+      this.adapter = res.adapter;
+      if (!this.fallback && res.members.some((m) => m.status === 'ok' && !m.residuals)) {
+        // an engine without residuals (a stand-in): again with final profiles, compared here
+        this.fallback = true;
+        res = await this.o.engine.run({ ...req, profiles: 'final' }, { signal: this.o.signal });
+      }
+      res.members.forEach((m, k) => {
+        const ev = out[runAt[k]];
+        if (m.status !== 'ok') {
+          ev.reason = m.reason ?? 'failed (no reason given)';
+          failed++;
+          return;
+        }
+        let residuals = m.residuals;
+        if (!residuals) {
+          try {
+            residuals = residualsFromProfiles(m, this.o.observations, true);
+          } catch (e) {
+            ev.reason = `residual: ${(e as Error).message}`;
+            failed++;
+            return;
+          }
+        }
+        const ssr = residuals.reduce((s, r) => s + r.ssr, 0);
+        if (!Number.isFinite(ssr)) {
+          ev.reason = 'the residual is not finite';
+          failed++;
+          return;
+        }
+        ev.ssr = ssr;
+        ev.residuals = residuals;
+      });
+    }
+    this.phases.push({ phase, members: out.length, failed, wall_s: (this.now() - start) / 1000 });
+    return out;
+  }
+}
+
+function checkObservations(o: FitOptions): void {
+  if (o.observations.length === 0) throw new InputError('a fit needs at least one measured profile (--measured FILE)');
+  const n = o.base.stages.length;
+  for (const obs of o.observations)
+    if (!(Number.isInteger(obs.stage) && obs.stage >= 0 && obs.stage < n))
+      throw new InputError(`${obs.label}: stage ${obs.stage + 1} does not exist (the protocol has stages 1..${n})`);
+}
+
+function toFitObservation(obs: Observation, window?: [number, number]): FitObservation {
+  const target: SpeciesSeries = {};
+  obs.species.forEach((sp, s) => (target[sp] = obs.target[s].slice()));
+  return {
+    stage: obs.stage,
+    label: obs.label,
+    species: obs.species.slice(),
+    weights: obs.weights.slice(),
+    window_nm: window ?? [obs.depth_nm[0], obs.depth_nm[obs.depth_nm.length - 1]],
+    resolution: obs.resolution,
+    depth_nm: obs.depth_nm.slice(),
+    target,
+  };
+}
+
+function fitMember(ev: Evaluated, memberModels: boolean): FitMember {
+  const m: FitMember = { values: ev.values, status: ev.ssr === null ? 'failed' : 'ok', residual: ev.ssr, source: ev.source };
+  if (ev.reason) m.reason = ev.reason;
+  if (ev.residuals) {
+    m.parts = ev.residuals.map((r) => ({ ...r.parts }));
+    if (memberModels && ev.residuals.every((r) => r.model)) m.model = ev.residuals.map((r) => r.model!);
+  }
+  return m;
+}
+
+/** Refinement points around a centre: 3 per free axis (full design up to 4 free axes, else a star), inside [min, max]. */
+function refineRows(centre: Evaluated, step: number[], free: number[], bounds: [number, number][], scale: AxisScale[]): number[][] {
+  const rows: number[][] = [];
+  const offsets: number[][] = [];
+  if (free.length <= 4) {
+    const n = 3 ** free.length;
+    for (let i = 0; i < n; i++) {
+      const o = new Array<number>(centre.t.length).fill(0);
+      let r = i;
+      for (const j of free) {
+        o[j] = (r % 3) - 1;
+        r = Math.floor(r / 3);
+      }
+      offsets.push(o);
+    }
+  } else {
+    offsets.push(new Array<number>(centre.t.length).fill(0));
+    for (const j of free)
+      for (const s of [-1, 1]) {
+        const o = new Array<number>(centre.t.length).fill(0);
+        o[j] = s;
+        offsets.push(o);
+      }
+  }
+  for (const o of offsets) {
+    const t = centre.t.map((v, j) => v + o[j] * step[j]);
+    if (t.some((v, j) => v < bounds[j][0] - 1e-12 * Math.abs(bounds[j][0]) || v > bounds[j][1] + 1e-12 * Math.abs(bounds[j][1]))) continue;
+    rows.push(t.map((v, j) => fromScaled(v, scale[j])));
+  }
+  return rows;
+}
+
+/** The quadratic model over the lowest-χ² members (scaled coordinates; free parameters only). */
+function localQuadratic(evs: Evaluated[], free: number[], lengths: number[], s2: number): QuadraticModel | undefined {
+  const d = free.length;
+  const ncoef = 1 + d + (d * (d + 1)) / 2;
+  const ok = evs.filter((e) => e.ssr !== null).sort((a, b) => a.ssr! - b.ssr!);
+  if (ok.length < ncoef) return undefined;
+  const best = ok[0].ssr!;
+  for (const nSel of [Math.max(2 * ncoef, ncoef + 4), 4 * ncoef, ok.length]) {
+    const sel = ok.slice(0, Math.min(nSel, ok.length));
+    const w = sel.map((e) => 1 / Math.max(1, s2 > 0 ? (e.ssr! - best) / s2 : 1));
+    const q = fitQuadratic(
+      sel.map((e) => free.map((j) => e.t[j])),
+      sel.map((e) => e.ssr!),
+      free.map((j) => lengths[j]),
+      { weights: w },
+    );
+    if (q?.positive) return q;
+    if (nSel >= ok.length) return q;
+  }
+  return undefined;
+}
+
+function bestOf(evs: Evaluated[]): Evaluated | undefined {
+  let b: Evaluated | undefined;
+  for (const e of evs) if (e.ssr !== null && (!b || e.ssr < b.ssr!)) b = e;
+  return b;
+}
+
+/** RMS of a list of series lists. */
+function rmsOf(series: SpeciesSeries[]): number {
+  let s = 0;
+  let n = 0;
+  for (const obs of series)
+    for (const v of Object.values(obs))
+      for (const x of v) {
+        s += x * x;
+        n++;
+      }
+  return n ? Math.sqrt(s / n) : 0;
+}
+
+export interface SensitivityResult {
+  sensitivity: FitSensitivity[];
+  /** Gauss–Newton Δχ² = 1 intervals from the derivatives (parameter units), or undefined when singular */
+  linearized?: [number, number][];
+}
+
+/**
+ * Sensitivity around `centre` (values of `parameters`): per parameter the
+ * members centre × (1 ± step) and × (0.8, 1.2), one batch; d model / d ln p
+ * = (m₊ − m₋) / ln((1 + step)/(1 − step)).
+ */
+async function sensitivityAround(
+  ev: Evaluator,
+  o: FitOptions,
+  parameters: string[],
+  centre: Evaluated,
+  step: number,
+  s2: number,
+  warnings: string[],
+): Promise<SensitivityResult> {
+  const usable = parameters.map((_, j) => centre.values[j] > 0);
+  parameters.forEach((p, j) => {
+    if (!usable[j]) warnings.push(`sensitivity: ${p} = ${fmtNum(centre.values[j])} is not > 0, so d/d ln p is undefined; skipped`);
+  });
+  const factors = [1 + step, 1 - step, 0.8, 1.2];
+  const rows: number[][] = [];
+  parameters.forEach((_, j) => {
+    if (!usable[j]) return;
+    for (const f of factors) rows.push(centre.values.map((v, k) => (k === j ? v * f : v)));
+  });
+  const res = await ev.batch(rows, 'sensitivity', 'sensitivity', true);
+  const out: FitSensitivity[] = [];
+  const nObs = o.observations.length;
+  const jac: number[][] = []; // per free parameter: the weighted derivative flattened
+  let r = 0;
+  parameters.forEach((path, j) => {
+    if (!usable[j]) return;
+    const [plus, minus, m80, m120] = res.slice(r, r + 4);
+    r += 4;
+    const models = (e: Evaluated): SpeciesSeries[] | undefined =>
+      e.ssr !== null && e.residuals?.every((x) => x.model) ? e.residuals.map((x) => x.model!) : undefined;
+    const mp = models(plus);
+    const mm = models(minus);
+    const empty = (): SpeciesSeries[] => Array.from({ length: nObs }, () => ({}));
+    const derivative: SpeciesSeries[] = empty();
+    if (mp && mm) {
+      const dl = Math.log((1 + step) / (1 - step));
+      o.observations.forEach((obs, k) => {
+        for (const sp of obs.species) derivative[k][sp] = mp[k][sp].map((v, i) => (v - mm[k][sp][i]) / dl);
+      });
+      const flat: number[] = [];
+      o.observations.forEach((obs, k) => obs.species.forEach((sp, s) => derivative[k][sp].forEach((x) => flat.push(Math.sqrt(obs.weights[s]) * x))));
+      jac.push(flat);
+    } else warnings.push(`sensitivity: a ±${fmtNum(step * 100)} % member of ${path} failed (${plus.reason ?? minus.reason ?? 'no model'}); no derivative`);
+    out.push({
+      path,
+      step,
+      rms: rmsOf(derivative),
+      derivative,
+      minus20: models(m80) ?? empty(),
+      plus20: models(m120) ?? empty(),
+      residual_minus20: m80.ssr,
+      residual_plus20: m120.ssr,
+    });
+  });
+  let linearized: [number, number][] | undefined;
+  if (jac.length === usable.filter(Boolean).length && jac.length === parameters.length && jac.length > 0) {
+    const JtJ = jac.map((a) => jac.map((b) => a.reduce((s, x, i) => s + x * b[i], 0)));
+    const inv = spdInverse(JtJ);
+    if (inv)
+      linearized = parameters.map((_, j) => {
+        const d = Math.sqrt(s2 * inv[j][j]);
+        return [centre.values[j] * Math.exp(-d), centre.values[j] * Math.exp(d)];
+      });
+  }
+  return linearized ? { sensitivity: out, linearized } : { sensitivity: out };
+}
+
+/** Top k evaluated members (ascending residual) among `evs`. */
+function topOf(evs: Evaluated[], k: number): FitFile['top'] {
+  return evs
+    .filter((e) => e.ssr !== null)
+    .sort((a, b) => a.ssr! - b.ssr!)
+    .slice(0, k)
+    .map((e) => ({ values: e.values, residual: e.ssr!, member: e.index }));
+}
+
+/** Run a fit: grid, refinement, intervals, top-k and sensitivity (see the file comment). */
+export async function runFit(o: FitOptions): Promise<FitOutcome> {
+  const now = o.now ?? (() => performance.now());
+  const tStart = now();
+  checkObservations(o);
+  checkSpecs(o.specs);
+  if (o.specs.length === 0) throw new InputError('a fit needs at least one --vary PATH=… (what to fit)');
+  const refine = o.refine ?? 2;
+  const topK = o.topK ?? 10;
+  const intervalRounds = o.intervalRounds ?? 2;
+  const sensOpt = o.sensitivity ?? true;
+  const step = typeof sensOpt === 'object' ? (sensOpt.step ?? 0.05) : 0.05;
+  if (!(step > 0 && step < 0.5)) throw new InputError(`sensitivity step ${step}: must be between 0 and 0.5 (relative)`);
+  const memberModels = o.memberModels ?? true;
+  const parameters = o.specs.map((s) => s.path);
+  const scale = o.specs.map(specScale);
+  const axes = o.specs.map(axisValues);
+  axes.forEach((ax, j) => {
+    if (scale[j] === 'log' && ax.some((v) => !(v > 0))) throw new InputError(`${o.specs[j].source}: a log axis needs values > 0`);
+  });
+  const bounds: [number, number][] = axes.map((ax, j) => {
+    const t = ax.map((v) => toScaled(v, scale[j]));
+    return [Math.min(...t), Math.max(...t)];
+  });
+  // grid spacing per axis in scaled coordinates (the fit's unit length); 0 for a single value (fixed)
+  const spacing = axes.map((ax, j) => (ax.length > 1 ? (bounds[j][1] - bounds[j][0]) / (ax.length - 1) : 0));
+  const free = spacing.map((h, j) => (h > 0 ? j : -1)).filter((j) => j >= 0);
+  const lengths = spacing.map((h, j) => (h > 0 ? h : Math.max(1e-300, Math.abs(bounds[j][0]) || 1)));
+  const ev = new Evaluator(o, parameters, scale, lengths, () => tStart, now);
+  const warnings: string[] = [];
+
+  // 1. the grid
+  const { values: gridRows } = designValues(o.specs);
+  const grid = await ev.batch(gridRows, 'grid', 'grid', true);
+  if (!bestOf(grid)) throw new InputError(`no grid member could be compared with the data: ${grid[0]?.reason ?? 'no members'}`);
+
+  // 2. refinement rounds
+  const points = dataPoints(o.observations);
+  const stepNow = spacing.slice();
+  for (let r = 1; r <= refine && free.length > 0; r++) {
+    for (const j of free) stepNow[j] /= 3;
+    const ranked = ev.all.filter((e) => e.ssr !== null && e.source !== 'sensitivity').sort((a, b) => a.ssr! - b.ssr!);
+    const centres = ranked.slice(0, Math.max(1, o.refineCentres ?? 1));
+    const rows = centres.flatMap((c) => refineRows(c, stepNow, free, bounds, scale));
+    const uniq = new Map<string, number[]>();
+    for (const row of rows) uniq.set(ev.key(row.map((v, j) => toScaled(v, scale[j]))), row);
+    await ev.batch([...uniq.values()], 'refine', `refine ${r}`);
+  }
+
+  // 3. noise and intervals
+  const fitted = () => ev.all.filter((e) => e.source !== 'sensitivity');
+  let best = bestOf(fitted())!;
+  const dof = points - free.length;
+  if (dof <= 0) warnings.push(`${points} data points for ${free.length} parameters: no degrees of freedom left for the noise estimate`);
+  let s2 = dof > 0 ? best.ssr! / dof : NaN;
+  let q: QuadraticModel | undefined;
+  if (free.length > 0 && Number.isFinite(s2)) {
+    q = localQuadratic(fitted(), free, lengths, s2);
+    for (let r = 1; r <= intervalRounds && q?.positive; r++) {
+      const rows: number[][] = [];
+      free.forEach((j, a) => {
+        const ends = profileEndpoints(q!, s2, a);
+        if (!ends) return;
+        for (const e of ends) {
+          const t = best.t.slice();
+          free.forEach((jj, b) => (t[jj] = Math.min(bounds[jj][1] + spacing[jj], Math.max(bounds[jj][0] - spacing[jj], e[b]))));
+          rows.push(t.map((v, k) => fromScaled(v, scale[k])));
+        }
+      });
+      const got = await ev.batch(rows, 'refine', `interval ${r}`);
+      best = bestOf(fitted())!;
+      s2 = best.ssr! / dof;
+      const qPrev: QuadraticModel = q;
+      q = localQuadratic(fitted(), free, lengths, s2);
+      // stop once the members at the predicted ends sit near Δχ² = 1
+      const dchi = got.filter((e) => e.ssr !== null).map((e) => (e.ssr! - (qPrev.ssrMin ?? best.ssr!)) / s2);
+      if (dchi.length && dchi.every((x) => x > 0.5 && x < 2)) break;
+    }
+  }
+  for (const j of free) {
+    const at = best.t[j];
+    if (Math.abs(at - bounds[j][0]) < 1e-9 * lengths[j] || Math.abs(at - bounds[j][1]) < 1e-9 * lengths[j])
+      warnings.push(`the best ${parameters[j]} = ${fmtNum(best.values[j])} lies at the edge of its grid: widen the range`);
+  }
+
+  const intervals: [number, number][] = parameters.map((_, j) => [best.values[j], best.values[j]]);
+  const profileIv: ([number, number] | null)[] = parameters.map(() => null);
+  const chi2 = (e: Evaluated) => e.ssr! / s2;
+  const okFitted = fitted().filter((e) => e.ssr !== null);
+  const qiv = q && Number.isFinite(s2) ? quadraticIntervals(q, s2) : undefined;
+  free.forEach((j, a) => {
+    const dp = Number.isFinite(s2)
+      ? discreteProfileInterval(
+          okFitted.map((e) => e.t),
+          okFitted.map(chi2),
+          j,
+          1e-6 * lengths[j],
+        )
+      : { lo: null, hi: null };
+    if (dp.lo !== null && dp.hi !== null) profileIv[j] = [fromScaled(dp.lo, scale[j]), fromScaled(dp.hi, scale[j])];
+    if (qiv) {
+      intervals[j] = [fromScaled(qiv[a][0], scale[j]), fromScaled(qiv[a][1], scale[j])];
+      if (dp.lo !== null && dp.hi !== null) {
+        const wq = qiv[a][1] - qiv[a][0];
+        const wd = dp.hi - dp.lo;
+        if (wd > 2 * wq || wd < 0.5 * wq)
+          warnings.push(
+            `${parameters[j]}: the Δχ² = 1 interval of the quadratic model (${fmtNum(intervals[j][0])} … ${fmtNum(intervals[j][1])}) and of the discrete profile (${fmtNum(profileIv[j]![0])} … ${fmtNum(profileIv[j]![1])}) differ by more than 2×`,
+          );
+      }
+    } else {
+      const lo = dp.lo ?? bounds[j][0];
+      const hi = dp.hi ?? bounds[j][1];
+      intervals[j] = [fromScaled(lo, scale[j]), fromScaled(hi, scale[j])];
+      warnings.push(
+        `${parameters[j]}: no local quadratic minimum; the interval is the discrete profile's${dp.lo === null || dp.hi === null ? ' (open: it reaches the evaluated range)' : ''}`,
+      );
+    }
+  });
+
+  // 5. sensitivity
+  let sens: SensitivityResult | undefined;
+  if (sensOpt !== false) sens = await sensitivityAround(ev, o, parameters, best, step, s2, warnings);
+
+  const members = ev.all.map((e) => fitMember(e, memberModels));
+  const bestModel = best.residuals!.map((r) => r.model ?? {});
+  const outcome: FitOutcome = {
+    base: o.base,
+    parameters,
+    scale,
+    grid: { axes, size: gridRows.length },
+    residual: grid.map((e) => e.ssr),
+    members,
+    noise: { s2, points, dof },
+    best: {
+      values: best.values,
+      residual: best.ssr!,
+      interval: intervals,
+      model: bestModel,
+      member: best.index,
+    },
+    top: topOf(fitted(), topK),
+    measured: { observations: o.observations.map((obs, k) => toFitObservation(obs, o.windows?.[k])) },
+    engine: ev.engineName || o.engine.name,
+    adapter: ev.adapter || o.engine.adapter,
+    wall_s: (now() - tStart) / 1000,
+    warnings,
+    phases: ev.phases,
+  };
+  const extra = outcome.best as FitOutcome['best'] & Record<string, unknown>;
+  extra.interval_profile = profileIv;
+  if (q?.positive && q.tMin)
+    extra.quadratic = {
+      centre: parameters.map((_, j) => {
+        const a = free.indexOf(j);
+        return a >= 0 ? fromScaled(q!.tMin![a], scale[j]) : best.values[j];
+      }),
+      residual: q.ssrMin,
+      points: q.points,
+      free: free.map((j) => parameters[j]),
+      hessian_scaled: q.A,
+    };
+  if (sens) {
+    outcome.sensitivity = sens.sensitivity;
+    if (sens.linearized) extra.interval_linearized = sens.linearized;
+  }
+  return outcome;
+}
+
+export interface SensitivityOptions {
+  base: Protocol;
+  /** the point: path → value */
+  at: { path: string; value: number }[];
+  observations: Observation[];
+  windows?: [number, number][];
+  engine: EnsembleEngine;
+  /** relative step of the central difference (default 0.05) */
+  step?: number;
+  onProgress?(p: FitProgress): void;
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+/**
+ * The sensitivity view alone: the member at `at`, its residual, and per
+ * parameter d model / d ln p and the ±20 % members. The interval is the
+ * linearised (Gauss–Newton) one, s² from the member's residual.
+ */
+export async function runSensitivity(o: SensitivityOptions): Promise<FitOutcome> {
+  const now = o.now ?? (() => performance.now());
+  const tStart = now();
+  const fo: FitOptions = { base: o.base, specs: [], observations: o.observations, engine: o.engine, onProgress: o.onProgress, signal: o.signal };
+  checkObservations(fo);
+  if (o.at.length === 0) throw new InputError('cait sensitivity needs at least one --at PATH=VALUE');
+  const parameters = o.at.map((a) => a.path);
+  const seenPaths = new Set<string>();
+  for (const a of o.at) {
+    if (seenPaths.has(a.path)) throw new InputError(`--at ${a.path}: given twice`);
+    seenPaths.add(a.path);
+    if (typeof getAtPath(o.base, a.path) !== 'number') throw new InputError(`--at ${a.path}: not a numeric field of the protocol`);
+  }
+  const values = o.at.map((a) => a.value);
+  const scale: AxisScale[] = o.at.map((a) => (/D0?_m2s$/.test(a.path) && a.value > 0 ? 'log' : 'linear'));
+  const lengths = values.map((v) => Math.abs(v) || 1);
+  const ev = new Evaluator(fo, parameters, scale, lengths, () => tStart, now);
+  const [centre] = await ev.batch([values], 'grid', 'member', true);
+  if (centre.ssr === null) throw new InputError(`the member at ${o.at.map((a) => `${a.path}=${fmtNum(a.value)}`).join(', ')} failed: ${centre.reason}`);
+  const points = dataPoints(o.observations);
+  const dof = points - parameters.length;
+  const s2 = dof > 0 ? centre.ssr / dof : NaN;
+  const warnings: string[] = [];
+  const sens = await sensitivityAround(ev, fo, parameters, centre, o.step ?? 0.05, s2, warnings);
+  const out: FitOutcome = {
+    base: o.base,
+    parameters,
+    scale,
+    grid: { axes: values.map((v) => [v]), size: 1 },
+    residual: [centre.ssr],
+    members: ev.all.map((e) => fitMember(e, true)),
+    noise: { s2, points, dof },
+    best: {
+      values,
+      residual: centre.ssr,
+      interval: sens.linearized ?? values.map((v) => [v, v] as [number, number]),
+      model: centre.residuals!.map((r) => r.model ?? {}),
+      member: 0,
+    },
+    top: topOf([centre], 1),
+    measured: { observations: o.observations.map((obs, k) => toFitObservation(obs, o.windows?.[k])) },
+    sensitivity: sens.sensitivity,
+    engine: ev.engineName || o.engine.name,
+    adapter: ev.adapter || o.engine.adapter,
+    wall_s: (now() - tStart) / 1000,
+    warnings,
+    phases: ev.phases,
+  };
+  if (sens.linearized) (out.best as Record<string, unknown>).interval_linearized = sens.linearized;
+  else warnings.push('the derivatives are linearly dependent (or a member failed): no linearised interval; best.interval is the point itself');
+  return out;
+}
