@@ -53,3 +53,17 @@ export function measuredProfileCsv(p: MeasuredProfile, comments: readonly string
   for (let i = 0; i < p.depth_nm.length; i++) out.push([num(p.depth_nm[i]), ...p.elements.map((e) => num(p.c[e][i]))].join(','));
   return out.join('\n') + '\n';
 }
+export {
+  synthesizeSims,
+  syntheticSimsText,
+  syntheticCsv,
+  syntheticIontof,
+  syntheticCameca,
+  syntheticParamsOf,
+  ISOTOPES,
+  type SyntheticOptions,
+  type SyntheticSims,
+  type SyntheticChannel,
+  type SyntheticDetector,
+  type Isotope,
+} from './synthetic.js';
