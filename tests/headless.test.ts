@@ -1,0 +1,281 @@
+/**
+ * The ensemble engine in the browser: `cait headless` (BrowserEngine over
+ * window.caitRunner in headless Chromium) and the page's live-sweep panel,
+ * against the Node WebGPU engine on the same adapter (SwiftShader). Same f32
+ * scheme, so the results must agree far inside PHYSICS.md §6 (blurred
+ * profiles to 0.01, fronts to 0.5 nm); cancel must stop a run.
+ * The page is built into a temporary folder (vite build --outDir), so this
+ * file never races the page's own tests over dist-web/.
+ * CI-sized: the reduced two-stage paper protocol of tests/gpu-engine.test.ts
+ * (~100 cells, 0.63 + 0.57 mC), two members.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'puppeteer';
+import { compareProfiles } from '../src/analysis/profiles.js';
+import { runCli } from '../src/cli/main.js';
+import { getPreset } from '../src/config/presets.js';
+import type { EnsembleFile } from '../src/ensemble/output.js';
+import { requestFromGrid } from '../src/ensemble/types.js';
+import { BrowserEngine } from '../src/headless/engine.js';
+import { configSha256 } from '../src/io/result.js';
+import { SWIFTSHADER_ICD } from '../src/gpu/node.js';
+import { startStaticServer, type StaticServer } from '../src/serve/static.js';
+import { buildGrid, parseVary } from '../src/sweep/index.js';
+import { decodeResult, decodeValue, encodeResult, encodeValue } from '../src/web/run/codec.js';
+import { hasChromium, launchChromium, REPO_ROOT } from './helpers/web.js';
+
+const REQUIRE = !!process.env.CI || process.env.CAIT_REQUIRE_SWIFTSHADER === '1';
+const canRun = REQUIRE || (hasChromium() && existsSync(SWIFTSHADER_ICD));
+const OUT = join(REPO_ROOT, 'tests', 'output');
+
+/** The reduced paper protocol of tests/gpu-engine.test.ts as --vary settings, then D(Cs+) of stage 2 (m²/s). */
+const REDUCED = [
+  'grid.h_fine_nm=1',
+  'grid.x_fine_nm=60',
+  'grid.growth=1.3',
+  'stages.0.stop.charge_C=0.63e-3',
+  'stages.1.stop.charge_C=0.57e-3',
+];
+const D_CS = 'stages.1.D.Cs.D_m2s=2.4e-23,3.8e-23';
+const SWEEP = [...REDUCED, D_CS];
+const varyArgs = SWEEP.flatMap((v) => ['--vary', v]);
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    ctx: { stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s), stderrIsTTY: false },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+/**
+ * The two files describe the same members with results equal within §6:
+ * every stage's blurred profiles (1 nm, 2–150 nm) to `tol`, the Li front to
+ * 0.5 nm, durations and charges to 1e-4 relative. Returns the worst profile difference.
+ */
+function expectAgreement(a: EnsembleFile, b: EnsembleFile, tol = 0.01): number {
+  expect(a.parameters).toEqual(b.parameters);
+  expect(a.members.map((m) => m.values)).toEqual(b.members.map((m) => m.values));
+  let worst = 0;
+  a.members.forEach((m, i) => {
+    const n = b.members[i];
+    expect(m.status, m.reason).toBe('ok');
+    expect(n.status, n.reason).toBe('ok');
+    expect(m.stages.length).toBe(b.base.stages.length);
+    m.stages.forEach((st, k) => {
+      const ref = n.stages[k];
+      const c = compareProfiles({ depth_nm: st.depth_nm!, density: st.density! }, { depth_nm: ref.depth_nm!, density: ref.density! });
+      worst = Math.max(worst, c.worst);
+      expect(c.worst, `member ${i} stage ${k + 1} blurred profiles`).toBeLessThanOrEqual(tol);
+      expect(c.front.diff, `member ${i} stage ${k + 1} Li front`).toBeLessThanOrEqual(0.5);
+      expect(Math.abs(st.duration_s / ref.duration_s - 1), `member ${i} stage ${k + 1} duration`).toBeLessThan(1e-4);
+      expect(Math.abs(st.charge_C / ref.charge_C - 1), `member ${i} stage ${k + 1} charge`).toBeLessThan(1e-4);
+      for (const s of Object.keys(ref.front_nm)) {
+        const x = st.front_nm[s];
+        const y = ref.front_nm[s];
+        if (y === null || y === undefined || !Number.isFinite(y)) expect(x ?? null).toBe(y ?? null);
+        else expect(Math.abs((x as number) - y), `member ${i} stage ${k + 1} ${s} front`).toBeLessThanOrEqual(0.5);
+      }
+    });
+  });
+  return worst;
+}
+
+describe('codec: the text between Node and the page', () => {
+  it('a result round-trips with NaN, ±Infinity and typed arrays, in pieces no larger than asked', async () => {
+    const member = (index: number) => ({
+      index,
+      values: [index * 1e-23],
+      status: 'ok' as const,
+      cells: 3,
+      wall_s: 0.5,
+      stages: [{ x: Float64Array.of(1, NaN, -Infinity), y: Infinity, front_nm: { Li: NaN, Rb: 2.5 } }],
+    });
+    const result = { engine: 'webgpu', adapter: 'test', wall_s: 1.5, members: [0, 1, 2, 3, 4].map(member) };
+    const pieces = await encodeResult(result as never, { maxPieceChars: 150 });
+    expect(pieces.length).toBeGreaterThan(2); // a header and several member groups
+    for (const p of pieces.slice(1)) expect(Array.isArray(JSON.parse(p))).toBe(true);
+    const back = decodeResult(pieces);
+    expect(back.members.length).toBe(5);
+    const st = back.members[3].stages[0] as unknown as { x: number[]; y: number; front_nm: { Li: number; Rb: number } };
+    expect(st.x[0]).toBe(1);
+    expect(st.x[1]).toBeNaN();
+    expect(st.x[2]).toBe(-Infinity);
+    expect(st.y).toBe(Infinity);
+    expect(st.front_nm.Li).toBeNaN();
+    expect(back.members[3].values[0]).toBe(3e-23);
+    expect(decodeValue(encodeValue({ a: [NaN, 1] }))).toEqual({ a: [NaN, 1] });
+  });
+});
+
+describe('cait headless without the page', () => {
+  it('names npm run build when the page is not built, and writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-headless-'));
+    const c = capture();
+    const code = await runCli(['headless', '--preset', 'quick', '--web-root', join(dir, 'none'), '--out', join(dir, 'x.json')], c.ctx);
+    expect(code).toBe(2);
+    expect(c.err()).toMatch(/npm run build/);
+    expect(existsSync(join(dir, 'x.json'))).toBe(false);
+  });
+
+  it('refuses an unknown --browser-engine', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-headless-'));
+    const c = capture();
+    const code = await runCli(['headless', '--preset', 'quick', '--browser-engine', 'cuda', '--out', join(dir, 'x.json')], c.ctx);
+    expect(code).toBe(2);
+    expect(c.err()).toMatch(/--browser-engine cuda: unknown engine; use one of auto, webgpu, gpujs/);
+  });
+});
+
+describe.skipIf(!canRun)('the ensemble engine in headless Chromium (WebGPU on SwiftShader)', () => {
+  let webRoot: string;
+  let work: string;
+  /** the Node WebGPU engine on SwiftShader: the reference for every browser run */
+  let nodeFile: EnsembleFile;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'cait-headless-'));
+    webRoot = join(work, 'web');
+    mkdirSync(OUT, { recursive: true });
+    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', webRoot, '--emptyOutDir', '--logLevel', 'warn'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const c = capture();
+    const out = join(work, 'node.json');
+    const code = await runCli(['ensemble', '--preset', 'paper', ...varyArgs, '--engine', 'webgpu', '--adapter', 'swiftshader', '-q', '--out', out], c.ctx);
+    expect(code, c.err()).toBe(0);
+    nodeFile = JSON.parse(readFileSync(out, 'utf8')) as EnsembleFile;
+    expect(nodeFile.members.length).toBe(2);
+    expect(nodeFile.members[0].cells).toBeGreaterThan(80);
+    expect(nodeFile.members[0].cells).toBeLessThan(130);
+  });
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("(a) cait headless writes the cait-ensemble/1 of cait ensemble --engine webgpu --adapter swiftshader, recording the browser's adapter", async () => {
+    const c = capture();
+    const out = join(work, 'headless.json');
+    const csv = join(work, 'headless.csv');
+    const code = await runCli(['headless', '--preset', 'paper', ...varyArgs, '--browser-engine', 'webgpu', '--web-root', webRoot, '--out', out, '--csv', csv], c.ctx);
+    expect(code, c.err()).toBe(0);
+    const file = JSON.parse(readFileSync(out, 'utf8')) as EnsembleFile;
+    expect(file.schema).toBe('cait-ensemble/1');
+    expect(file.engine).toBe('webgpu');
+    expect(file.adapter).toMatch(/swiftshader/i);
+    expect(file.adapter).toMatch(/\((Chrome|Chromium) \d+ WebGPU\)$/);
+    expect(file.provenance.adapter).toBe(file.adapter);
+    expect(file.adapter).not.toBe(nodeFile.adapter);
+    expect(file.provenance.config_sha256).toBe(nodeFile.provenance.config_sha256);
+    expect(file.profiles).toBe('final');
+    expect(c.err()).toMatch(/browser engine webgpu on .*WebGPU\)/);
+    expect(c.err()).toMatch(/ensemble 2\/2 members \(100%\)/);
+    expect(c.out()).toMatch(/ensemble: 2 members, 2 ok, 0 failed/);
+    expect(readFileSync(csv, 'utf8')).toMatch(/Chrome \d+ WebGPU/);
+    const worst = expectAgreement(file, nodeFile);
+    console.log(`[headless] cait headless vs Node webgpu (both SwiftShader): worst blurred profile difference ${worst.toExponential(2)}`);
+  });
+
+  describe('the live-sweep panel of the page', () => {
+    let browser: Browser;
+    let server: StaticServer;
+    let page: Page;
+    beforeAll(async () => {
+      server = await startStaticServer({ root: webRoot });
+      browser = await launchChromium();
+      page = await browser.newPage();
+      await page.setViewport({ width: 1200, height: 1400 });
+      await page.goto(server.url, { waitUntil: 'load' });
+      await page.waitForSelector('[data-cait="run"]', { timeout: 20_000 });
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    /** Fill the form as a user would: preset, one box per --vary, profiles, engine. */
+    async function fill(preset: string, varies: string[], engine: string): Promise<void> {
+      await page.select('[data-cait="preset"]', preset);
+      // drop the example box(es), then add one per parameter
+      await page.$$eval('.cait-vary', (rows) => rows.forEach((r) => r.remove()));
+      for (const v of varies) {
+        await page.click('[data-cait="add-vary"]');
+        await page.type('.cait-vary:last-child input[data-cait="vary"]', v);
+      }
+      await page.select('[data-cait="profiles"]', 'final');
+      await page.select('[data-cait="engine"]', engine);
+    }
+
+    const state = () => page.$eval('form.cait-live-sweep', (f) => (f as HTMLFormElement).dataset.state ?? '');
+
+    it("(b) a sweep started from the form runs on the page's WebGPU and matches the Node engine on SwiftShader", async () => {
+      await fill('paper', SWEEP, 'webgpu');
+      await page.click('[data-cait="run"]');
+      await page.waitForFunction(() => document.querySelector<HTMLFormElement>('form.cait-live-sweep')?.dataset.state === 'running');
+      await page.screenshot({ path: join(OUT, 'live-sweep-running.png'), fullPage: true });
+      await page.waitForFunction(() => document.querySelector<HTMLFormElement>('form.cait-live-sweep')?.dataset.state !== 'running', { timeout: 90_000 });
+      await page.screenshot({ path: join(OUT, 'live-sweep-done.png'), fullPage: true });
+      const status = await page.$eval('[data-cait="status"]', (e) => e.textContent ?? '');
+      expect(await state(), status).toBe('done');
+      expect(status).toMatch(/2 members, 2 ok, 0 failed/);
+      expect(await page.$eval('[data-cait="progress-text"]', (e) => e.textContent ?? '')).toMatch(/^2\/2 members/);
+      // the file the page offers for download
+      const text = await page.$eval('[data-cait="download"]', async (a) => (await fetch((a as HTMLAnchorElement).href)).text());
+      const file = JSON.parse(text) as EnsembleFile;
+      expect(file.schema).toBe('cait-ensemble/1');
+      expect(file.engine).toBe('webgpu');
+      expect(file.adapter).toMatch(/swiftshader/i);
+      expect(file.adapter).toMatch(/WebGPU\)$/);
+      expect(file.provenance.node).toMatch(/^browser: /);
+      // the page's sha256 of the canonical protocol is Node's
+      expect(file.provenance.config_sha256).toBe(configSha256(getPreset('paper')));
+      expect(file.provenance.config_sha256).toBe(nodeFile.provenance.config_sha256);
+      const worst = expectAgreement(file, nodeFile);
+      console.log(`[headless] live sweep (page WebGPU) vs Node webgpu: worst blurred profile difference ${worst.toExponential(2)}`);
+    });
+
+    it('(d) Cancel stops a live sweep; the form can run again', async () => {
+      // the full paper protocol, three members: minutes on SwiftShader, so it is still running when cancelled
+      await fill('paper', ['stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23'], 'webgpu');
+      await page.click('[data-cait="run"]');
+      await page.waitForFunction(() => document.querySelector<HTMLFormElement>('form.cait-live-sweep')?.dataset.state === 'running');
+      await new Promise((r) => setTimeout(r, 1500));
+      await page.screenshot({ path: join(OUT, 'live-sweep-cancelling.png'), fullPage: true });
+      expect(await state()).toBe('running');
+      const t = performance.now();
+      await page.click('[data-cait="cancel"]');
+      await page.waitForFunction(() => document.querySelector<HTMLFormElement>('form.cait-live-sweep')?.dataset.state !== 'running', { timeout: 20_000 });
+      const stopS = (performance.now() - t) / 1000;
+      expect(await state()).toBe('cancelled');
+      expect(await page.$eval('[data-cait="status"]', (e) => e.textContent)).toBe('cancelled');
+      expect(await page.$eval('[data-cait="run"]', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
+      expect(await page.$eval('[data-cait="cancel"]', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+      // nothing is left running in the page
+      expect(await page.evaluate(() => window.caitRunner!.cancel())).toBe(0);
+      console.log(`[headless] live sweep stopped ${stopS.toFixed(2)} s after Cancel`);
+    });
+  });
+
+  it('(d) aborting a BrowserEngine run rejects it and stops the page', async () => {
+    const engine = await BrowserEngine.open({ webRoot, engine: 'webgpu' });
+    try {
+      const base = getPreset('paper');
+      const req = requestFromGrid(buildGrid(base, [parseVary('stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23')]), base, 'none');
+      const ctl = new AbortController();
+      setTimeout(() => ctl.abort(), 1500);
+      const t = performance.now();
+      await expect(engine.run(req, { signal: ctl.signal })).rejects.toThrow(/aborted/);
+      expect((performance.now() - t) / 1000).toBeLessThan(20);
+      expect(await engine.session.page.evaluate(() => window.caitRunner!.cancel())).toBe(0);
+    } finally {
+      await engine.close();
+    }
+  });
+});
