@@ -11,6 +11,7 @@ import { registerPresets } from './presets.js';
 import { registerEnsemble } from './ensemble.js';
 import { registerSims } from './sims.js';
 import { registerHeadless } from './headless.js';
+import { registerServe } from './serve.js';
 
 const COMMANDS: RegisterCommand[] = [
   registerSimulate,
@@ -19,6 +20,7 @@ const COMMANDS: RegisterCommand[] = [
   registerEnsemble,
   registerSims,
   registerHeadless,
+  registerServe,
 ];
 
 /** The whole program; tests pass a context to capture output and swap the solver. */
