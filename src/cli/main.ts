@@ -10,6 +10,7 @@ import { registerConfig } from './config.js';
 import { registerPresets } from './presets.js';
 import { registerEnsemble } from './ensemble.js';
 import { registerSims } from './sims.js';
+import { registerFit, registerSensitivity } from './fit.js';
 import { registerHeadless } from './headless.js';
 import { registerServe } from './serve.js';
 
@@ -19,6 +20,8 @@ const COMMANDS: RegisterCommand[] = [
   registerPresets,
   registerEnsemble,
   registerSims,
+  registerFit,
+  registerSensitivity,
   registerHeadless,
   registerServe,
 ];

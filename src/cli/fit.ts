@@ -1,0 +1,458 @@
+/**
+ * `cait fit` and `cait sensitivity`: fit protocol parameters to measured
+ * depth profiles with an ensemble engine, and write the `cait-fit/1` file,
+ * CSV exports and figures into one directory, all in one atomic batch (an
+ * existing output survives a failed run).
+ *
+ * `runFitCommand(opts, ctx, engine?)` and `runSensitivityCommand` are the
+ * programmatic entry points: a headless runner passes its own EnsembleEngine.
+ */
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { InputError, fmtNum } from '../config/validate.js';
+import { parseSweepArgs, parseNumber } from '../sweep/index.js';
+import { getAtPath, PATH_PATTERN } from '../sweep/paths.js';
+import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
+import { makeProvenance } from '../io/result.js';
+import type { EnsembleEngine } from '../ensemble/types.js';
+import { runFit, runSensitivity, type FitOutcome, type FitProgress } from '../fit/fit.js';
+import { loadObservations, parseMeasuredArgs, DEFAULT_SIGMA_NM, DEFAULT_WINDOW_NM, type MeasuredArgs } from '../fit/measured.js';
+import { buildFitFile, membersCsv, bestFitCsv, sensitivityCsv, mapCsv } from '../fit/output.js';
+import { mapPairs, residualMap, type MapMode } from '../fit/map.js';
+import type { FitFile } from '../fit/schema.js';
+import { bestFitSvg, plusMinus20Svg, residualMapSvg, sensitivitySvg, fmtLabel } from '../plot/fit.js';
+import { ENGINES, makeEngine } from './engines.js';
+import { addProtocolOptions, loadProtocol, positiveInt, checkParent, type CliContext } from './common.js';
+import { InvalidArgumentError } from 'commander';
+
+/** Options shared by `cait fit` and `cait sensitivity`. */
+export interface FitCommonOptions extends Omit<MeasuredArgs, 'measured'> {
+  preset?: string;
+  config?: string;
+  measured: string[];
+  engine: string;
+  adapter: string;
+  threads?: number;
+  sensStep: number;
+  out: string;
+  quiet?: boolean;
+}
+
+export interface FitCliOptions extends FitCommonOptions {
+  vary: string[];
+  refine: number;
+  refineCentres: number;
+  top: number;
+  sens: boolean;
+  memberProfiles: string;
+  mapMode: string;
+}
+
+export interface SensitivityCliOptions extends FitCommonOptions {
+  at: string[];
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function nonNegativeInt(v: string): number {
+  const t = v.trim();
+  const x = /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isInteger(x)) throw new InvalidArgumentError('must be an integer >= 0');
+  return x;
+}
+
+function relativeStep(v: string): number {
+  const x = Number(v);
+  if (!(Number.isFinite(x) && x > 0 && x < 0.5)) throw new InvalidArgumentError('must be a relative step between 0 and 0.5 (0.05 = ±5 %)');
+  return x;
+}
+
+const MEASURED_HELP = `
+Measured profiles (repeatable; stages count from 1 as in the protocol: 1 = the Rb+ stage of
+the paper preset, 2 = the Cs+ stage):
+  --measured FILE               a profile measured after the last stage
+  --measured K:FILE             a profile measured after stage K
+A file is what \`cait sims\` reads: a normalized CSV (depth_nm,Li,Rb,Cs) or raw counts (CSV/TSV,
+IONTOF ASCII, Cameca), processed with --shots, --crater-depth, --sputter-rate, --sensitivity.
+Per-measurement options: written K:VALUE they apply to the files of stage K, else to all
+(a stage-specific one wins):
+  --sigma [K:]NM                Gaussian depth resolution σ in nm (default ${DEFAULT_SIGMA_NM}); roughness grows
+                                after stage 2, e.g. --sigma 2 --sigma 2:20
+  --mri [K:]W,SIGMA,LAMBDA      Hofmann MRI depth resolution instead: mixing length, roughness,
+                                information depth, nm
+  --window [K:]FROM:TO          depth window compared, nm (default ${DEFAULT_WINDOW_NM[0]}:${DEFAULT_WINDOW_NM[1]}; excludes surface artefacts)
+  --weights [K:]Li=1,Rb=1,Cs=1  weight of each species' squared differences (0 leaves it out)
+The model is the simulated n/n0 seen through the depth resolution (mirrored at the surface) at
+the measured depths; residual = Σ_observations Σ_species w Σ_points (model − measured)².`;
+
+const FIT_HELP = `${MEASURED_HELP}
+
+What is fitted (dotted paths; stages count from 0 in paths; units of the field's name:
+_m2s = m²/s, _eV = eV, _K = K, _V = V):
+  --vary PATH=a,b,c | lo:hi:N | lo:hi:N:log    the grid (cartesian product), as in cait ensemble
+D(Cs+) of stage 2 is stages.1.D.Cs.D_m2s; the Rb+ SED width (populated FWHM) in stage 2 is
+stages.1.D.Rb.width.value_eV. A list of D values (…_m2s) is treated as a log axis.
+
+The fit: (1) the grid, one engine batch; (2) --refine N rounds of 3 points per axis around the
+best member, the spacing shrinking 3× per round (in ln p on log axes), inside the grid's range;
+(3) noise s² = residual_best / (points − parameters), χ² = residual / s²; Δχ² = 1 profile
+intervals from a local quadratic model of the residual (least squares in ln p / p), refined by
+evaluating the members at the predicted interval ends, cross-checked against the discrete
+profile; (4) the --top K members; (5) sensitivity at the best: d model / d ln p by ±--sens-step
+central differences, and each parameter at 0.8× and 1.2× (skip with --no-sens).
+
+Outputs in --out DIR (written together at the end; existing files are replaced atomically):
+  fit.json              cait-fit/1: provenance (version, date, config sha256, engine, adapter,
+                        command, wall_s), base protocol, parameters, grid axes and residuals, every
+                        member (values, source grid|refine|sensitivity, status, residual, parts,
+                        model at the measured depths unless --member-profiles none), noise, best
+                        (values, residual, intervals, model), top, measured data, sensitivity
+  members.csv           one row per member: parameters, source, status, reason, residual, χ², parts
+  best_fit_<k>.csv      observation k: depth (nm), measured and model n/n0 per species
+  sensitivity_<k>.csv   observation k: d(n/n0)/d ln p per parameter and species
+  map_<a>_<b>.csv/.svg  residual map of parameters a and b (1-based), others minimised over
+                        (--map-mode min) or at the best grid member (--map-mode fixed)
+  best_fit.svg, sensitivity.svg, pm20.svg    figures
+
+Engines: --engine cpu (f64, --threads workers) | webgpu (--adapter auto|vulkan|swiftshader).
+Exit status: 0 ok, 2 bad input, 3 the engine failed.
+
+Examples:
+  cait fit --preset paper --measured 1:rb.csv --measured 2:cs.csv --sigma 2 --sigma 2:20 \\
+      --vary stages.1.D.Cs.D_m2s=1.5e-23:6e-23:7:log --vary stages.1.D.Rb.width.value_eV=0.18:0.27:7 \\
+      --refine 2 --out results/fit
+  cait fit --preset paper --measured cs_raw.txt --shots 500 --crater-depth 250 --window 5:120 \\
+      --vary stages.1.D.Cs.D_m2s=1e-23,2e-23,4e-23,8e-23 --engine webgpu --out results/fit-cs`;
+
+const SENS_HELP = `${MEASURED_HELP}
+
+The point: --at PATH=VALUE (repeatable; --at PATH takes the protocol's own value). Per
+parameter: d model / d ln p by ±--sens-step central differences, and the model at 0.8× and
+1.2× of it, the others at the point (one engine batch). The interval in fit.json is the
+linearised (Gauss–Newton) Δχ² = 1 interval, s² = residual / (points − parameters).
+
+Outputs in --out DIR: fit.json (cait-fit/1 with one grid member), members.csv,
+best_fit_<k>.csv, sensitivity_<k>.csv, best_fit.svg, sensitivity.svg, pm20.svg.
+
+Example:
+  cait sensitivity --preset paper --measured 1:rb.csv --measured 2:cs.csv \\
+      --at stages.1.D.Cs.D_m2s=3.1e-23 --at stages.1.D.Rb.width.value_eV --out results/sens`;
+
+function addMeasuredOptions(cmd: Command): Command {
+  return cmd
+    .option('--measured <[K:]FILE>', 'a measured profile after stage K (1-based; default the last); repeatable', collect, [])
+    .option('--sigma <[K:]NM>', `Gaussian depth resolution σ, nm (default ${DEFAULT_SIGMA_NM}); repeatable per stage`, collect, [])
+    .option('--mri <[K:]W,SIGMA,LAMBDA>', 'Hofmann MRI depth resolution (nm) instead of the Gaussian', collect, [])
+    .option('--window <[K:]FROM:TO>', `depth window compared, nm (default ${DEFAULT_WINDOW_NM.join(':')})`, collect, [])
+    .option('--weights <[K:]Li=1,Rb=1>', 'species weights of the residual (default 1)', collect, [])
+    .option('--shots <[K:]N>', 'SIMS: primary-ion shots per point (Poisson dead-time correction)', collect, [])
+    .option('--crater-depth <[K:]NM>', 'SIMS: crater depth, nm (depth = t · crater / total time)', collect, [])
+    .option('--sputter-rate <[K:]NM_PER_S>', 'SIMS: constant sputter rate, nm/s', collect, [])
+    .option('--sensitivity <[K:]Li=1,Cs=2.6>', 'SIMS: relative sensitivity factors (default 1)', collect, [])
+    .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
+    .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, null', 'auto')
+    .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt)
+    .option('--sens-step <fraction>', 'relative step of the central differences (default 0.05 = ±5 %)', relativeStep, 0.05)
+    .requiredOption('-o, --out <dir>', 'output directory (created if missing)')
+    .option('-q, --quiet', 'no progress output on stderr');
+}
+
+export function registerFit(program: Command, ctx: CliContext): void {
+  addMeasuredOptions(
+    addProtocolOptions(
+      program
+        .command('fit')
+        .summary('fit protocol parameters to measured SIMS profiles (grid, refinement, intervals, sensitivity)')
+        .description(
+          'Fit numeric protocol parameters (D values, SED widths, …) to measured depth profiles:\n' +
+            'an ensemble over a grid, refinement around the best, Δχ² = 1 intervals, sensitivity.\n' +
+            'Units: depth nm, density n/n0 (normalized), parameters in the units of their path.',
+        ),
+    ),
+  )
+    .option('--vary <PATH=SPEC>', 'a fitted parameter and its grid: PATH=a,b,c | lo:hi:N | lo:hi:N:log; repeatable', collect, [])
+    .option('--refine <N>', 'refinement rounds around the best (default 2; 0 = the grid only)', nonNegativeInt, 2)
+    .option('--refine-centres <N>', 'refine around the best N members (default 1)', positiveInt, 1)
+    .option('--top <K>', 'the K best members in the summary and fit.json (default 10)', positiveInt, 10)
+    .option('--no-sens', 'skip the sensitivity members (derivatives and ±20 %)')
+    .option('--member-profiles <all|none>', 'keep every member\'s model at the measured depths in fit.json (default all)', 'all')
+    .option('--map-mode <min|fixed>', 'residual maps: other parameters minimised over (min) or at the best grid member (fixed)', 'min')
+    .addHelpText('after', FIT_HELP)
+    .action(async (opts: FitCliOptions) => {
+      await runFitCommand(opts, ctx);
+    });
+}
+
+export function registerSensitivity(program: Command, ctx: CliContext): void {
+  addMeasuredOptions(
+    addProtocolOptions(
+      program
+        .command('sensitivity')
+        .summary('sensitivity of the modelled profiles to parameters at one point (d model / d ln p, ±20 %)')
+        .description(
+          'At one point of parameter space: the residual against measured profiles, d model / d ln p\n' +
+            'per parameter at the measured depths, the ±20 % profiles and linearised intervals.\n' +
+            'Units: depth nm, density n/n0 (normalized), parameters in the units of their path.',
+        ),
+    ),
+  )
+    .option('--at <PATH[=VALUE]>', 'a parameter and its value (default: the protocol\'s); repeatable', collect, [])
+    .addHelpText('after', SENS_HELP)
+    .action(async (opts: SensitivityCliOptions) => {
+      await runSensitivityCommand(opts, ctx);
+    });
+}
+
+/** --out must be a directory (or not exist yet); refuse a file. */
+function checkOutDir(out: string): void {
+  if (!out.trim()) throw new InputError('--out: needs a directory name');
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`--out ${out}: is a file, not a directory`);
+  checkParent(join(out, 'fit.json'), '--out');
+}
+
+/** Progress on stderr: a bar per phase on a terminal, else a line per finished phase. */
+class FitReporter {
+  private bar?: cliProgress.SingleBar;
+  private phase = '';
+  private lastLine = '';
+
+  constructor(
+    private readonly ctx: CliContext,
+    private readonly quiet: boolean,
+  ) {}
+
+  update(p: FitProgress): void {
+    if (this.quiet) return;
+    if (this.ctx.stderrIsTTY) {
+      if (p.phase !== this.phase) {
+        this.stop();
+        this.phase = p.phase;
+        this.bar = new cliProgress.SingleBar(
+          { stream: process.stderr, format: `${p.phase.padEnd(12)} |{bar}| {value}/{total} members | {failed} failed | {evaluated} so far`, hideCursor: true, barsize: 30 },
+          cliProgress.Presets.shades_classic,
+        );
+        this.bar.start(p.total, p.done, { failed: p.failed, evaluated: p.evaluated });
+      } else this.bar?.update(p.done, { failed: p.failed, evaluated: p.evaluated });
+      return;
+    }
+    if (p.done === p.total) {
+      const line = `cait: fit ${p.phase}: ${p.total} members, ${p.failed} failed (${p.evaluated} evaluated, ${p.elapsed_s.toFixed(1)} s)\n`;
+      if (line !== this.lastLine) this.ctx.stderr(line);
+      this.lastLine = line;
+    }
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
+
+function measuredArgs(o: FitCommonOptions): MeasuredArgs {
+  return {
+    measured: o.measured,
+    sigma: o.sigma,
+    mri: o.mri,
+    window: o.window,
+    weights: o.weights,
+    shots: o.shots,
+    craterDepth: o.craterDepth,
+    sputterRate: o.sputterRate,
+    sensitivity: o.sensitivity,
+  };
+}
+
+/** The command line of the options, for provenance. */
+function commandLine(name: string, o: Record<string, unknown>): string {
+  const parts = [`cait ${name}`];
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined || k === 'quiet') continue;
+    if (Array.isArray(v)) for (const x of v) parts.push(flag(k), String(x));
+    else if (typeof v === 'boolean') {
+      if (k === 'sens' && !v) parts.push('--no-sens');
+      else if (v && k !== 'sens') parts.push(flag(k));
+    } else parts.push(flag(k), String(v));
+  }
+  return parts.map((p) => (/[\s"'$`\\]/.test(p) ? `'${p.replace(/'/g, `'\\''`)}'` : p)).join(' ');
+}
+
+/** Every output file of a fit (JSON, CSVs, figures), named inside `dir`. */
+export function fitOutputFiles(file: FitFile, dir: string, mapMode: MapMode): OutputFile[] {
+  const files: OutputFile[] = [{ path: join(dir, 'fit.json'), data: JSON.stringify(file, null, 1) + '\n' }];
+  files.push({ path: join(dir, 'members.csv'), data: membersCsv(file) });
+  file.measured.observations.forEach((_, k) => {
+    files.push({ path: join(dir, `best_fit_${k + 1}.csv`), data: bestFitCsv(file, k) });
+    const s = sensitivityCsv(file, k);
+    if (s) files.push({ path: join(dir, `sensitivity_${k + 1}.csv`), data: s });
+  });
+  for (const [a, b] of mapPairs(file)) {
+    const map = residualMap(file, a, b, mapMode);
+    files.push({ path: join(dir, `map_${a + 1}_${b + 1}.csv`), data: mapCsv(file, map) });
+    files.push({ path: join(dir, `map_${a + 1}_${b + 1}.svg`), data: residualMapSvg(file, map) });
+  }
+  files.push({ path: join(dir, 'best_fit.svg'), data: bestFitSvg(file) });
+  const sens = sensitivitySvg(file);
+  if (sens) files.push({ path: join(dir, 'sensitivity.svg'), data: sens });
+  const pm = plusMinus20Svg(file);
+  if (pm) files.push({ path: join(dir, 'pm20.svg'), data: pm });
+  return files;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
+  return rows.map((r) => r.map((c, j) => (c ?? '').padStart(widths[j])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** The summary printed after a fit. */
+export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: FitOutcome['phases'] }, written: string[], top = 10): string {
+  const out: string[] = [];
+  const p = file.provenance;
+  const count = (s: string) => file.members.filter((m) => m.source === s).length;
+  const failed = file.members.filter((m) => m.status === 'failed').length;
+  out.push(
+    `fit: ${file.members.length} members (grid ${count('grid')}, refine ${count('refine')}, sensitivity ${count('sensitivity')}), ${failed} failed; wall time ${p.wall_s.toFixed(1)} s; engine ${p.engine} (${p.adapter})\n`,
+  );
+  out.push(
+    `data: ${file.measured.observations.map((o) => `${o.label} after stage ${o.stage + 1} (${o.species.join(', ')}, ${o.depth_nm.length} points in ${o.window_nm[0]}-${o.window_nm[1]} nm)`).join('; ')}\n`,
+  );
+  out.push(`noise: s² = ${fmtNum(file.noise.s2)} (residual ${fmtNum(file.best.residual)} / (${file.noise.points} points − parameters) = / ${file.noise.dof}); χ² = residual / s²\n`);
+  const extra = file.best as Record<string, unknown>;
+  const prof = extra.interval_profile as ([number, number] | null)[] | undefined;
+  const lin = extra.interval_linearized as [number, number][] | undefined;
+  out.push(`best: member ${file.best.member}, residual ${fmtNum(file.best.residual)}\n`);
+  const rows = [['parameter', 'best', 'Δχ²=1 interval', 'discrete profile', 'linearised']];
+  file.parameters.forEach((path, j) => {
+    const iv = file.best.interval[j];
+    rows.push([
+      path,
+      fmtLabel(file.best.values[j]),
+      `[${fmtLabel(iv[0])}, ${fmtLabel(iv[1])}]`,
+      prof?.[j] ? `[${fmtLabel(prof[j]![0])}, ${fmtLabel(prof[j]![1])}]` : '-',
+      lin?.[j] ? `[${fmtLabel(lin[j][0])}, ${fmtLabel(lin[j][1])}]` : '-',
+    ]);
+  });
+  out.push(table(rows));
+  if (file.top.length > 1) {
+    out.push(`top ${Math.min(top, file.top.length)}:\n`);
+    const t = [['rank', 'member', ...file.parameters.map((s) => s.split('.').slice(-2).join('.')), 'residual', 'Δχ²']];
+    file.top.slice(0, top).forEach((m, i) =>
+      t.push([String(i + 1), String(m.member), ...m.values.map(fmtLabel), fmtLabel(m.residual), file.noise.s2 > 0 ? fmtLabel((m.residual - file.best.residual) / file.noise.s2) : '-']),
+    );
+    out.push(table(t));
+  }
+  if (file.sensitivity?.length)
+    out.push(
+      `sensitivity (RMS of d(n/n0)/d ln p; residual at 0.8× / 1.2×): ${file.sensitivity.map((s) => `${s.path} ${fmtLabel(s.rms)} (${s.residual_minus20 === null ? 'failed' : fmtLabel(s.residual_minus20)} / ${s.residual_plus20 === null ? 'failed' : fmtLabel(s.residual_plus20)})`).join('; ')}\n`,
+    );
+  for (const w of file.warnings ?? []) out.push(`warning: ${w}\n`);
+  out.push(...written.map((w) => `wrote ${w}\n`));
+  return out.join('');
+}
+
+async function withEngine<T>(opts: FitCommonOptions, ctx: CliContext, given: EnsembleEngine | undefined, f: (e: EnsembleEngine) => Promise<T>): Promise<T> {
+  if (given) return f(given);
+  const { engine, close } = await makeEngine(opts, ctx);
+  try {
+    return await f(engine);
+  } finally {
+    close();
+  }
+}
+
+function writeOutputs(file: FitFile, out: string, mapMode: MapMode): string[] {
+  const files = fitOutputFiles(file, out, mapMode);
+  try {
+    writeFilesAtomic(files);
+  } catch (e) {
+    throw new Error(`cannot write the outputs: ${(e as Error).message}`);
+  }
+  return files.map((f) => f.path);
+}
+
+/** `cait fit`, callable with any engine (a headless runner passes its own; it is not closed here). */
+export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine?: EnsembleEngine): Promise<FitFile> {
+  if (!['all', 'none'].includes(opts.memberProfiles)) throw new InputError(`--member-profiles ${opts.memberProfiles}: expected all or none`);
+  if (!['min', 'fixed'].includes(opts.mapMode)) throw new InputError(`--map-mode ${opts.mapMode}: expected min or fixed`);
+  checkOutDir(opts.out);
+  const base = loadProtocol(opts);
+  const measured = parseMeasuredArgs(measuredArgs(opts));
+  if (opts.vary.length === 0) throw new InputError('--vary PATH=SPEC is required: what to fit (e.g. --vary stages.1.D.Cs.D_m2s=1e-23:1e-22:7:log)');
+  const { specs } = parseSweepArgs({ vary: opts.vary });
+  const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));
+  const reporter = new FitReporter(ctx, !!opts.quiet);
+  let outcome: FitOutcome;
+  try {
+    outcome = await withEngine(opts, ctx, engine, (e) =>
+      runFit({
+        base,
+        specs,
+        observations: loaded.map((l) => l.observation),
+        windows: loaded.map((l) => l.window_nm),
+        engine: e,
+        refine: opts.refine,
+        refineCentres: opts.refineCentres,
+        topK: opts.top,
+        sensitivity: opts.sens ? { step: opts.sensStep } : false,
+        memberModels: opts.memberProfiles === 'all',
+        onProgress: (p) => reporter.update(p),
+      }),
+    );
+  } finally {
+    reporter.stop();
+  }
+  const prov = makeProvenance(base, ctx.now());
+  const file = buildFitFile(outcome, prov, commandLine('fit', opts as unknown as Record<string, unknown>));
+  const written = writeOutputs(file, opts.out, opts.mapMode as MapMode);
+  ctx.stdout(fitSummaryText(file, written, opts.top));
+  return file;
+}
+
+function parseAt(list: string[], base: unknown): { path: string; value: number }[] {
+  return list.map((arg) => {
+    const eq = arg.indexOf('=');
+    const path = (eq < 0 ? arg : arg.slice(0, eq)).trim();
+    if (!PATH_PATTERN.test(path)) throw new InputError(`--at ${arg}: a path is dotted segments like stages.1.D.Cs.D_m2s`);
+    const own = getAtPath(base, path);
+    if (typeof own !== 'number') throw new InputError(`--at ${arg}: ${path} is not a numeric field of the protocol (list them with \`cait config --preset paper\`)`);
+    const value = eq < 0 ? own : parseNumber(arg.slice(eq + 1), `--at ${path}`);
+    return { path, value };
+  });
+}
+
+/** `cait sensitivity`, callable with any engine. */
+export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: CliContext, engine?: EnsembleEngine): Promise<FitFile> {
+  checkOutDir(opts.out);
+  const base = loadProtocol(opts);
+  const measured = parseMeasuredArgs(measuredArgs(opts));
+  if (opts.at.length === 0) throw new InputError('--at PATH[=VALUE] is required: the parameters to differentiate by');
+  const at = parseAt(opts.at, base);
+  const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));
+  const reporter = new FitReporter(ctx, !!opts.quiet);
+  let outcome: FitOutcome;
+  try {
+    outcome = await withEngine(opts, ctx, engine, (e) =>
+      runSensitivity({
+        base,
+        at,
+        observations: loaded.map((l) => l.observation),
+        windows: loaded.map((l) => l.window_nm),
+        engine: e,
+        step: opts.sensStep,
+        onProgress: (p) => reporter.update(p),
+      }),
+    );
+  } finally {
+    reporter.stop();
+  }
+  const file = buildFitFile(outcome, makeProvenance(base, ctx.now()), commandLine('sensitivity', opts as unknown as Record<string, unknown>));
+  const written = writeOutputs(file, opts.out, 'min');
+  ctx.stdout(fitSummaryText(file, written, 1));
+  return file;
+}
+
