@@ -1,0 +1,208 @@
+/**
+ * The residual heatmap (d3, SVG): one <rect class="cell"> per map cell with
+ * data-i (x index), data-j (y index), data-member (grid member, -1 if none)
+ * and data-value (residual); a colour legend (log or linear residual scale);
+ * the best member's cell outlined (.best-marker) and the Δχ² = 1 region
+ * (χ² = residual / noise.s2 ≤ χ²_min + 1, χ²_min of the whole grid) marked
+ * on its cells (data-region="1", .region-marker outlines). Hover and click
+ * are delegated from the cell group (one listener for 10 000 cells).
+ */
+import * as d3 from 'd3';
+import type { FitFile } from '../fit/schema.js';
+import type { ResidualMap } from './map.js';
+import { csvCell, fmtNum, newSvg, shortPath } from './plots.js';
+
+export type ResidualScale = 'log' | 'linear';
+
+export interface HeatmapOptions {
+  x: number;
+  y: number;
+  scale: ResidualScale;
+  selected: number | null;
+  onHover(member: number | null, ev: MouseEvent): void;
+  onSelect(member: number): void;
+}
+
+/** χ²_min + 1 in residual units: the Δχ² = 1 threshold of the whole grid. */
+export function regionThreshold(fit: FitFile): number {
+  let min = Infinity;
+  for (const r of fit.residual) if (r !== null && r < min) min = r;
+  if (fit.best && Number.isFinite(fit.best.residual)) min = Math.min(min, fit.best.residual);
+  return min + fit.noise.s2;
+}
+
+function tickIndices(n: number, max = 8): number[] {
+  const step = Math.max(1, Math.ceil(n / max));
+  const out: number[] = [];
+  for (let k = 0; k < n; k += step) out.push(k);
+  return out;
+}
+
+export function drawHeatmap(host: HTMLElement, fit: FitFile, map: ResidualMap, o: HeatmapOptions): SVGSVGElement {
+  const { nx, ny } = map;
+  const ax = fit.grid.axes[o.x];
+  const ay = o.y >= 0 ? fit.grid.axes[o.y] : [NaN];
+  const plot = 520;
+  const cw = Math.max(1, Math.min(60, plot / nx));
+  const ch = Math.max(1, Math.min(60, plot / Math.max(ny, 1)));
+  const m = { l: 78, t: 16, r: 110, b: 52 };
+  const W = m.l + nx * cw + m.r;
+  const H = m.t + ny * ch + m.b;
+  const svg = newSvg(host, W, H, 'heatmap');
+  svg.append('rect').attr('width', W).attr('height', H).attr('fill', 'white');
+  const useLog = o.scale === 'log' && map.min > 0;
+  const lo = Number.isFinite(map.min) ? map.min : 0;
+  const hi = Number.isFinite(map.max) && map.max > lo ? map.max : lo + 1;
+  const colour = useLog
+    ? d3.scaleSequentialLog(d3.interpolateViridis).domain([lo, hi])
+    : d3.scaleSequential(d3.interpolateViridis).domain([lo, hi]);
+  svg.attr('data-scale', useLog ? 'log' : 'linear');
+  const thr = regionThreshold(fit);
+
+  // cells: build the rects in one pass (faster than a d3 join for 10k cells)
+  const cells = svg.append('g').attr('class', 'cells').attr('shape-rendering', 'crispEdges');
+  const gNode = cells.node()!;
+  const frag = document.createDocumentFragment();
+  const region: [number, number][] = [];
+  let best: [number, number] | null = null;
+  let sel: [number, number] | null = null;
+  for (let j = 0; j < ny; j++)
+    for (let i = 0; i < nx; i++) {
+      const c = j * nx + i;
+      const v = map.values[c];
+      const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+      r.setAttribute('class', 'cell');
+      r.setAttribute('x', String(m.l + i * cw));
+      r.setAttribute('y', String(m.t + (ny - 1 - j) * ch));
+      r.setAttribute('width', String(cw));
+      r.setAttribute('height', String(ch));
+      r.setAttribute('fill', Number.isFinite(v) ? colour(v) : '#ddd');
+      r.setAttribute('data-i', String(i));
+      r.setAttribute('data-j', String(j));
+      r.setAttribute('data-member', String(map.member[c]));
+      r.setAttribute('data-value', Number.isFinite(v) ? String(v) : '');
+      if (Number.isFinite(v) && v <= thr) {
+        r.setAttribute('data-region', '1');
+        region.push([i, j]);
+      }
+      if (map.member[c] === fit.best.member) best = [i, j];
+      if (o.selected !== null && map.member[c] === o.selected) sel = [i, j];
+      frag.appendChild(r);
+    }
+  gNode.appendChild(frag);
+
+  const marks = svg.append('g').attr('class', 'marks').attr('pointer-events', 'none').attr('fill', 'none');
+  const at = ([i, j]: [number, number]) => ({ x: m.l + i * cw, y: m.t + (ny - 1 - j) * ch });
+  for (const c of region)
+    marks
+      .append('rect')
+      .attr('class', 'region-marker')
+      .attr('data-i', c[0])
+      .attr('data-j', c[1])
+      .attr('x', at(c).x + 1)
+      .attr('y', at(c).y + 1)
+      .attr('width', Math.max(cw - 2, 0.5))
+      .attr('height', Math.max(ch - 2, 0.5))
+      .attr('stroke', 'white')
+      .attr('stroke-dasharray', '3 2')
+      .attr('stroke-width', 1.5);
+  if (best)
+    marks
+      .append('rect')
+      .attr('class', 'best-marker')
+      .attr('data-i', best[0])
+      .attr('data-j', best[1])
+      .attr('x', at(best).x)
+      .attr('y', at(best).y)
+      .attr('width', cw)
+      .attr('height', ch)
+      .attr('stroke', '#e31a1c')
+      .attr('stroke-width', 2.5);
+  if (sel)
+    marks
+      .append('rect')
+      .attr('class', 'selected-marker')
+      .attr('data-i', sel[0])
+      .attr('data-j', sel[1])
+      .attr('x', at(sel).x - 1)
+      .attr('y', at(sel).y - 1)
+      .attr('width', cw + 2)
+      .attr('height', ch + 2)
+      .attr('stroke', '#ff7f00')
+      .attr('stroke-width', 2);
+
+  // axes: grid values at their cells
+  const xs = d3.scaleBand<number>().domain(d3.range(nx)).range([m.l, m.l + nx * cw]);
+  const ys = d3.scaleBand<number>().domain(d3.range(ny)).range([m.t + ny * ch, m.t]);
+  svg
+    .append('g')
+    .attr('transform', `translate(0,${m.t + ny * ch})`)
+    .call(d3.axisBottom(xs).tickValues(tickIndices(nx)).tickFormat((k) => fmtNum(ax[k])));
+  if (o.y >= 0)
+    svg
+      .append('g')
+      .attr('transform', `translate(${m.l},0)`)
+      .call(d3.axisLeft(ys).tickValues(tickIndices(ny)).tickFormat((k) => fmtNum(ay[k])));
+  svg.append('text').attr('class', 'xlabel').attr('x', m.l + (nx * cw) / 2).attr('y', H - 12).attr('text-anchor', 'middle').text(shortPath(fit.parameters[o.x]));
+  if (o.y >= 0)
+    svg
+      .append('text')
+      .attr('class', 'ylabel')
+      .attr('transform', `translate(14,${m.t + (ny * ch) / 2}) rotate(-90)`)
+      .attr('text-anchor', 'middle')
+      .text(shortPath(fit.parameters[o.y]));
+
+  // colour legend
+  const lx = m.l + nx * cw + 24;
+  const lh = Math.max(80, ny * ch);
+  const grad = svg.append('defs').append('linearGradient').attr('id', 'cait-legend-grad').attr('x1', 0).attr('x2', 0).attr('y1', 1).attr('y2', 0);
+  for (let k = 0; k <= 20; k++) {
+    const t = k / 20;
+    const v = useLog ? lo * Math.pow(hi / lo, t) : lo + (hi - lo) * t;
+    grad.append('stop').attr('offset', `${t * 100}%`).attr('stop-color', colour(v));
+  }
+  const legend = svg.append('g').attr('class', 'colour-legend');
+  legend.append('rect').attr('x', lx).attr('y', m.t).attr('width', 14).attr('height', lh).attr('fill', 'url(#cait-legend-grad)');
+  const ls = (useLog ? d3.scaleLog() : d3.scaleLinear()).domain([lo, hi]).range([m.t + lh, m.t]);
+  legend
+    .append('g')
+    .attr('transform', `translate(${lx + 14},0)`)
+    .call(d3.axisRight(ls as d3.AxisScale<number>).ticks(5, useLog ? '.1e' : undefined).tickFormat((v) => fmtNum(Number(v))));
+  legend
+    .append('text')
+    .attr('transform', `translate(${lx - 6},${m.t + lh / 2}) rotate(-90)`)
+    .attr('text-anchor', 'middle')
+    .text(`residual (${useLog ? 'log' : 'linear'})`);
+
+  // one delegated listener for hover and click
+  const memberOf = (ev: Event): number | null => {
+    const t = ev.target as Element | null;
+    if (!t || !t.classList.contains('cell')) return null;
+    const k = Number(t.getAttribute('data-member'));
+    return k >= 0 ? k : null;
+  };
+  gNode.addEventListener('mousemove', (ev) => o.onHover(memberOf(ev), ev as MouseEvent));
+  gNode.addEventListener('mouseleave', (ev) => o.onHover(null, ev as MouseEvent));
+  gNode.addEventListener('click', (ev) => {
+    const k = memberOf(ev);
+    if (k !== null) o.onSelect(k);
+  });
+  return svg.node()!;
+}
+
+/** The map's data as CSV: i, j, the axis values, member, residual, χ² (= residual / s2). */
+export function heatmapCsv(fit: FitFile, map: ResidualMap, x: number, y: number, mode: string): string {
+  const px = fit.parameters[x];
+  const py = y >= 0 ? fit.parameters[y] : '';
+  const out = [`# cait explorer heatmap: mode ${mode}; chi2 = residual / noise.s2 (s2 = ${fit.noise.s2})`];
+  out.push(['i', 'j', csvCell(px), ...(y >= 0 ? [csvCell(py)] : []), 'member', 'residual', 'chi2'].join(','));
+  for (let j = 0; j < map.ny; j++)
+    for (let i = 0; i < map.nx; i++) {
+      const c = j * map.nx + i;
+      const v = map.values[c];
+      out.push(
+        [i, j, fit.grid.axes[x][i], ...(y >= 0 ? [fit.grid.axes[y][j]] : []), map.member[c], Number.isFinite(v) ? v : '', Number.isFinite(v) ? v / fit.noise.s2 : ''].join(','),
+      );
+    }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,611 @@
+/// <reference types="vite/client" />
+/**
+ * The explorer page: load a fit (cait-fit/1), an ensemble (cait-ensemble/1)
+ * or a measured SIMS profile (file picker, drag and drop, or `?file=URL` of
+ * the same origin), and look at it:
+ *   fit:      residual heatmap over any two parameters (others fixed or
+ *             minimized), hover values, click a cell → that member's profiles
+ *             beside the best fit, sensitivity bars, d model/d ln p, ±20 %;
+ *   ensemble: member table (pages of 100) and the selected members' profiles;
+ *   SIMS:     the imported profile (shots / crater depth / rate / sensitivity).
+ * Every view exports SVG, PNG and CSV. The state (file, axes, mode, fixed
+ * indices, selected cell, scale, selected members) lives in the URL.
+ * The live-sweep panel (src/web/run/panel.ts) mounts in #live-sweep.
+ *
+ * For scripts and tests: window.caitExplorer (see ExplorerApi).
+ */
+import type { EnsembleFile } from '../ensemble/output.js';
+import type { FitFile } from '../fit/schema.js';
+import { loadedFromObject, parseLoaded, type Loaded, type SimsInputs } from './data.js';
+import { download, svgText, svgToPng } from './export.js';
+import { drawHeatmap, heatmapCsv, regionThreshold } from './heatmap.js';
+import { indexOfValues, residualMap, type ResidualMap } from './map.js';
+import { csvCell, drawPanels, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
+import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
+import { derivativePanels, drawSensitivityBars, ensemblePanels, memberPanels, plusMinusPanels, sensitivityCsv, simsPanels } from './views.js';
+
+interface ViewEntry {
+  svg: () => SVGSVGElement | null;
+  csv: () => string;
+}
+
+export interface ExplorerApi {
+  /** load a file's text as if picked (name decides nothing; content does) */
+  loadText(text: string, name: string): Promise<void>;
+  state(): PageState;
+  views(): string[];
+  exportSvg(view: string): string;
+  exportCsv(view: string): string;
+  /** PNG as a data: URL */
+  exportPng(view: string): Promise<string>;
+  /** milliseconds of the last full render */
+  lastRenderMs(): number;
+}
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`page element #${id} is missing`);
+  return e as T;
+};
+
+let loaded: Loaded | null = null;
+let state: PageState = { ...DEFAULT_STATE };
+let currentMap: ResidualMap | null = null;
+let lastRender = 0;
+const views = new Map<string, ViewEntry>();
+let ensemblePage = 0;
+const PAGE_ROWS = 100;
+
+function setStatus(text: string, error = false): void {
+  const s = $('status');
+  s.textContent = text;
+  s.classList.toggle('error', error);
+  if (error) s.setAttribute('role', 'alert');
+  else s.removeAttribute('role');
+}
+
+function writeUrl(): void {
+  const search = stateSearch(state);
+  if (search !== location.search) history.replaceState(null, '', location.pathname + search + location.hash);
+}
+
+function simsInputs(): SimsInputs {
+  const num = (id: string): number | undefined => {
+    const v = ($(id) as HTMLInputElement).value.trim();
+    if (!v) return undefined;
+    const x = Number(v);
+    if (!Number.isFinite(x) || x <= 0) throw new Error(`${id.replace('sims-', '')}: "${v}" is not a positive number`);
+    return x;
+  };
+  const out: SimsInputs = {};
+  const shots = num('sims-shots');
+  if (shots !== undefined) {
+    if (!Number.isInteger(shots)) throw new Error(`shots: ${shots} is not an integer`);
+    out.shots = shots;
+  }
+  const crater = num('sims-crater');
+  if (crater !== undefined) out.craterDepth_nm = crater;
+  const rate = num('sims-rate');
+  if (rate !== undefined) out.sputterRate_nm_s = rate;
+  const sens = ($('sims-sens') as HTMLInputElement).value.trim();
+  if (sens) {
+    out.sensitivity = {};
+    for (const part of sens.split(',')) {
+      const m = /^\s*([A-Z][a-z]?)\s*=\s*(\S+)\s*$/.exec(part);
+      const x = m ? Number(m[2]) : NaN;
+      if (!m || !(x > 0)) throw new Error(`sensitivity: "${part.trim()}" is not ELEMENT=POSITIVE_NUMBER (e.g. Li=1,Rb=2.6)`);
+      out.sensitivity[m[1]] = x;
+    }
+  }
+  return out;
+}
+
+// ---- loading --------------------------------------------------------------------------------------
+
+async function loadText(text: string, name: string, fromUrl: string | null = null, keepState = false): Promise<void> {
+  setStatus(`reading ${name} …`);
+  // let the status paint before a large parse
+  await new Promise((r) => setTimeout(r, 0));
+  let l: Loaded;
+  try {
+    l = parseLoaded(text, name, simsInputs());
+  } catch (e) {
+    setStatus((e as Error).message, true);
+    document.body.dataset.loaded = 'error';
+    return;
+  }
+  await showLoaded(l, fromUrl, keepState);
+}
+
+/** Show a loaded file: fresh state (or the URL's, when it named this file), URL updated, every view drawn. */
+async function showLoaded(l: Loaded, fromUrl: string | null, keepState: boolean): Promise<void> {
+  loaded = l;
+  const prev = state;
+  state = keepState ? { ...prev, file: fromUrl } : { ...DEFAULT_STATE, file: fromUrl };
+  ensemblePage = 0;
+  initState();
+  writeUrl();
+  await renderAll();
+}
+
+function initState(): void {
+  if (!loaded) return;
+  if (loaded.kind === 'fit') {
+    const fit = loaded.fit;
+    const P = fit.parameters.length;
+    const xi = state.x ? fit.parameters.indexOf(state.x) : -1;
+    let yi = state.y ? fit.parameters.indexOf(state.y) : -1;
+    const x = xi >= 0 ? xi : 0;
+    if (yi < 0 || yi === x) yi = P > 1 ? (x === 0 ? 1 : 0) : -1;
+    state.x = fit.parameters[x];
+    state.y = yi >= 0 ? fit.parameters[yi] : null;
+    const bestIdx = indexOfValues(fit.grid.axes, fit.best.values);
+    if (!state.fixed || state.fixed.length !== P || state.fixed.some((v, k) => v >= fit.grid.axes[k].length)) state.fixed = bestIdx;
+    if (state.cell === null || state.cell >= fit.members.length) state.cell = fit.best.member;
+  } else if (loaded.kind === 'ensemble') {
+    const ens = loaded.ens;
+    state.members = state.members.filter((i) => i < ens.members.length);
+    if (!state.members.length) {
+      const first = ens.members.findIndex((m) => m.status === 'ok');
+      if (first >= 0) state.members = [first];
+    }
+  }
+}
+
+async function loadFromUrl(file: string): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(file, location.href);
+  } catch {
+    return setStatus(`file: "${file}" is not a URL`, true);
+  }
+  if (url.origin !== location.origin) return setStatus(`file: ${file} is not on this server (${location.origin}); the page loads only local files`, true);
+  setStatus(`fetching ${file} …`);
+  let text: string;
+  try {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    text = await r.text();
+  } catch (e) {
+    return setStatus(`file: could not fetch ${file} (${(e as Error).message})`, true);
+  }
+  await loadText(text, url.pathname.split('/').pop() || file, file, true);
+}
+
+// ---- rendering -------------------------------------------------------------------------------------
+
+function show(id: string, on: boolean): void {
+  $(id).hidden = !on;
+}
+
+async function renderAll(): Promise<void> {
+  const t0 = performance.now();
+  views.clear();
+  show('fit-views', loaded?.kind === 'fit');
+  show('ensemble-views', loaded?.kind === 'ensemble');
+  show('sims-views', loaded?.kind === 'sims');
+  if (!loaded) return;
+  if (loaded.kind === 'fit') renderFit(loaded.fit);
+  else if (loaded.kind === 'ensemble') renderEnsemble(loaded.ens);
+  else renderSims();
+  lastRender = performance.now() - t0;
+  setStatus(statusLine());
+  document.body.dataset.loaded = loaded.kind;
+  document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
+}
+
+function statusLine(): string {
+  if (!loaded) return '';
+  if (loaded.kind === 'fit') {
+    const f = loaded.fit;
+    return `${loaded.name}: cait-fit/1, ${f.parameters.length} parameters, grid ${f.grid.axes.map((a) => a.length).join(' × ')} (${f.grid.size} members), ${f.members.length} evaluated; ${f.provenance?.engine ?? '?'} on ${f.provenance?.adapter ?? '?'}`;
+  }
+  if (loaded.kind === 'ensemble') {
+    const e = loaded.ens;
+    return `${loaded.name}: cait-ensemble/1, ${e.counts?.members ?? e.members.length} members (${e.counts?.failed ?? 0} failed), profiles ${e.profiles}; ${e.engine} on ${e.adapter}`;
+  }
+  const m = loaded.measured;
+  return `${loaded.name}: ${m.format} SIMS profile, ${m.depth_nm.length} points, elements ${m.elements.join(', ')}${m.warnings.length ? `; ${m.warnings.length} warning(s): ${m.warnings.join('; ')}` : ''}`;
+}
+
+function fillSelect(sel: HTMLSelectElement, options: { value: string; label: string }[], value: string): void {
+  sel.replaceChildren(
+    ...options.map((o) => {
+      const e = document.createElement('option');
+      e.value = o.value;
+      e.textContent = o.label;
+      return e;
+    }),
+  );
+  sel.value = value;
+}
+
+function axisIndices(fit: FitFile): { x: number; y: number } {
+  return { x: fit.parameters.indexOf(state.x!), y: state.y ? fit.parameters.indexOf(state.y) : -1 };
+}
+
+function renderFit(fit: FitFile): void {
+  const P = fit.parameters.length;
+  const { x, y } = axisIndices(fit);
+  const opts = fit.parameters.map((p) => ({ value: p, label: shortPath(p) }));
+  fillSelect($('axis-x') as HTMLSelectElement, opts, state.x!);
+  fillSelect($('axis-y') as HTMLSelectElement, P > 1 ? opts : [{ value: '', label: '(none)' }], state.y ?? '');
+  ($('mode') as HTMLSelectElement).value = state.mode;
+  ($('scale') as HTMLSelectElement).value = state.scale;
+  // fixed values of the other parameters
+  const fixedBox = $('fixed-controls');
+  fixedBox.replaceChildren();
+  fit.parameters.forEach((p, k) => {
+    if (k === x || k === y) return;
+    const label = document.createElement('label');
+    label.textContent = `${shortPath(p)} `;
+    const sel = document.createElement('select');
+    sel.dataset.param = String(k);
+    sel.disabled = state.mode !== 'fixed';
+    fillSelect(
+      sel,
+      fit.grid.axes[k].map((v, n) => ({ value: String(n), label: fmtNum(v) })),
+      String(state.fixed![k]),
+    );
+    label.append(sel);
+    fixedBox.append(label);
+  });
+  renderHeatmap(fit);
+  renderProfiles(fit);
+  renderSensitivity(fit);
+  renderBest(fit);
+}
+
+function renderBest(fit: FitFile): void {
+  const rows = fit.parameters.map(
+    (p, k) => `<tr><td>${shortPath(p)}</td><td>${fmtNum(fit.best.values[k])}</td><td>${fmtNum(fit.best.interval?.[k]?.[0] ?? NaN)} … ${fmtNum(fit.best.interval?.[k]?.[1] ?? NaN)}</td></tr>`,
+  );
+  $('best-table').innerHTML =
+    `<tr><th>parameter</th><th>best</th><th>Δχ² = 1 interval</th></tr>${rows.join('')}` +
+    `<tr><td>residual</td><td>${fmtNum(fit.best.residual)}</td><td>s² = ${fmtNum(fit.noise.s2)} (${fit.noise.points} points, ${fit.noise.dof} dof)</td></tr>`;
+}
+
+function renderHeatmap(fit: FitFile): void {
+  const { x, y } = axisIndices(fit);
+  const map = residualMap(fit, { x, y, mode: state.mode, fixed: state.fixed! });
+  currentMap = map;
+  const host = $('heatmap-plot');
+  const svg = drawHeatmap(host, fit, map, {
+    x,
+    y,
+    scale: state.scale,
+    selected: state.cell,
+    onHover: (m, ev) => showTooltip(fit, m, ev),
+    onSelect: (m) => {
+      state.cell = m;
+      writeUrl();
+      renderHeatmapMarkOnly(fit);
+      renderProfiles(fit);
+    },
+  });
+  const inRegion = svg.querySelectorAll('.cell[data-region="1"]').length;
+  const hasBest = !!svg.querySelector('.best-marker');
+  $('heatmap-caption').textContent =
+    `${map.nx} × ${map.ny} cells; ${state.mode === 'min' ? 'other parameters minimized over' : 'other parameters fixed'}; ` +
+    `red: best member${hasBest ? '' : ' (not in this slice)'}; dashed white: Δχ² ≤ 1 (residual ≤ ${fmtNum(regionThreshold(fit))}, ${inRegion} cell${inRegion === 1 ? '' : 's'}); orange: selected`;
+  views.set('heatmap', { svg: () => host.querySelector('svg'), csv: () => heatmapCsv(fit, map, x, y, state.mode) });
+}
+
+/** Move the selected-cell outline without redrawing 10 000 cells. */
+function renderHeatmapMarkOnly(fit: FitFile): void {
+  const svg = $('heatmap-plot').querySelector('svg');
+  if (!svg || !currentMap) return renderHeatmap(fit);
+  svg.querySelector('.selected-marker')?.remove();
+  const cell = state.cell === null ? null : svg.querySelector<SVGRectElement>(`.cell[data-member="${state.cell}"]`);
+  if (!cell) return;
+  const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+  const w = Number(cell.getAttribute('width'));
+  const h = Number(cell.getAttribute('height'));
+  r.setAttribute('class', 'selected-marker');
+  r.setAttribute('data-i', cell.getAttribute('data-i')!);
+  r.setAttribute('data-j', cell.getAttribute('data-j')!);
+  r.setAttribute('x', String(Number(cell.getAttribute('x')) - 1));
+  r.setAttribute('y', String(Number(cell.getAttribute('y')) - 1));
+  r.setAttribute('width', String(w + 2));
+  r.setAttribute('height', String(h + 2));
+  r.setAttribute('stroke', '#ff7f00');
+  r.setAttribute('stroke-width', '2');
+  svg.querySelector('.marks')?.append(r);
+}
+
+function showTooltip(fit: FitFile, member: number | null, ev: MouseEvent): void {
+  const tip = $('tooltip');
+  if (member === null) {
+    tip.hidden = true;
+    return;
+  }
+  const m = fit.members[member];
+  const r = fit.residual[member];
+  const chi = r === null ? null : r / fit.noise.s2;
+  const chiMin = (regionThreshold(fit) - fit.noise.s2) / fit.noise.s2;
+  tip.dataset.member = String(member);
+  tip.innerHTML =
+    `<b>member ${member}</b><br>` +
+    fit.parameters.map((p, k) => `${shortPath(p)} = <span data-param="${k}">${fmtNum(m.values[k])}</span>`).join('<br>') +
+    `<br>residual = <span data-field="residual">${r === null ? 'failed' : fmtNum(r)}</span>` +
+    (chi === null ? `<br>${m.reason ?? ''}` : `<br>χ² = ${fmtNum(chi)} (Δχ² = ${fmtNum(chi - chiMin)})`);
+  tip.hidden = false;
+  tip.style.left = `${ev.clientX + 14}px`;
+  tip.style.top = `${ev.clientY + 14}px`;
+}
+
+function renderProfiles(fit: FitFile): void {
+  const panels = memberPanels(fit, state.cell);
+  const m = state.cell !== null ? fit.members[state.cell] : null;
+  const title =
+    m && state.cell !== null
+      ? `member ${state.cell} (${fit.parameters.map((p, k) => `${shortPath(p)} = ${fmtNum(m.values[k])}`).join(', ')}; residual ${m.residual === null ? 'failed' : fmtNum(m.residual)})${m.model ? '' : ' — no model profiles stored for this member'}`
+      : 'best fit';
+  drawPanels($('profiles-plot'), panels, {
+    view: 'profiles',
+    title,
+    cols: Math.min(panels.length, 2),
+    legend: [
+      { label: 'measured', kind: 'points' },
+      { label: 'best fit', kind: 'line', dash: '5 3' },
+      { label: `member ${state.cell ?? ''}`, kind: 'line', width: 2 },
+    ],
+  });
+  views.set('profiles', { svg: () => $('profiles-plot').querySelector('svg'), csv: () => panelsCsv(panels, 'depth_nm', 'n_over_n0') });
+}
+
+function renderSensitivity(fit: FitFile): void {
+  const has = !!fit.sensitivity?.length;
+  show('sensitivity-views', has);
+  if (!has) return;
+  drawSensitivityBars($('sensitivity-plot'), fit);
+  views.set('sensitivity', { svg: () => $('sensitivity-plot').querySelector('svg'), csv: () => sensitivityCsv(fit) });
+  const pm = plusMinusPanels(fit);
+  const nObs = fit.measured.observations.length;
+  drawPanels($('pm20-plot'), pm, {
+    view: 'pm20',
+    title: 'each parameter at best × 0.8 and × 1.2 (others at best)',
+    cols: Math.max(1, nObs),
+    legend: [
+      { label: 'measured', kind: 'points' },
+      { label: 'best', kind: 'line' },
+      { label: '× 0.8', kind: 'line', dash: '2 2', width: 1 },
+      { label: '× 1.2', kind: 'line', dash: '6 3', width: 1 },
+    ],
+  });
+  views.set('pm20', { svg: () => $('pm20-plot').querySelector('svg'), csv: () => panelsCsv(pm, 'depth_nm', 'n_over_n0') });
+  const dp = derivativePanels(fit);
+  drawPanels($('derivative-plot'), dp, { view: 'derivative', title: 'd model / d ln p at the best member', cols: Math.max(1, nObs), panelH: 200 });
+  views.set('derivative', { svg: () => $('derivative-plot').querySelector('svg'), csv: () => panelsCsv(dp, 'depth_nm', 'dmodel_dlnp') });
+}
+
+function renderEnsemble(ens: EnsembleFile): void {
+  const table = $('member-table') as HTMLTableElement;
+  const pages = Math.max(1, Math.ceil(ens.members.length / PAGE_ROWS));
+  ensemblePage = Math.min(ensemblePage, pages - 1);
+  const from = ensemblePage * PAGE_ROWS;
+  const to = Math.min(ens.members.length, from + PAGE_ROWS);
+  const sel = new Set(state.members);
+  const stages = ens.base?.stages?.length ?? 0;
+  const head =
+    '<tr><th></th><th>#</th>' +
+    ens.parameters.map((p) => `<th title="${p}">${shortPath(p)}</th>`).join('') +
+    '<th>status</th>' +
+    Array.from({ length: stages }, (_, k) => `<th>stage ${k + 1}: duration (h)</th><th>stage ${k + 1}: fronts (nm)</th>`).join('') +
+    '</tr>';
+  const rows: string[] = [];
+  for (let i = from; i < to; i++) {
+    const m = ens.members[i];
+    const cells = Array.from({ length: stages }, (_, k) => {
+      const s = m.stages[k];
+      if (!s) return '<td></td><td></td>';
+      const fronts = Object.entries(s.front_nm ?? {})
+        .filter(([, v]) => v !== null)
+        .map(([sp, v]) => `${sp} ${fmtNum(v as number)}`)
+        .join(', ');
+      return `<td>${fmtNum(s.duration_s / 3600)}</td><td>${fronts}</td>`;
+    }).join('');
+    rows.push(
+      `<tr data-member="${i}" class="${m.status}"><td><input type="checkbox" data-member="${i}"${sel.has(i) ? ' checked' : ''}${m.status === 'ok' ? '' : ' disabled'}></td><td>${i}</td>` +
+        m.values.map((v) => `<td>${fmtNum(v)}</td>`).join('') +
+        `<td title="${(m.reason ?? '').replace(/"/g, '&quot;')}">${m.status}</td>${cells}</tr>`,
+    );
+  }
+  table.innerHTML = head + rows.join('');
+  $('member-page').textContent = `members ${from}–${to - 1} of ${ens.members.length} (page ${ensemblePage + 1}/${pages})`;
+  renderEnsembleProfiles(ens);
+  views.set('members', { svg: () => null, csv: () => ensembleMembersCsv(ens) });
+}
+
+function ensembleMembersCsv(ens: EnsembleFile): string {
+  const out = [['member', ...ens.parameters.map(csvCell), 'status', 'reason'].join(',')];
+  ens.members.forEach((m, i) => out.push([i, ...m.values, m.status, csvCell(m.reason ?? '')].join(',')));
+  return out.join('\n') + '\n';
+}
+
+function renderEnsembleProfiles(ens: EnsembleFile): void {
+  const host = $('ensemble-profiles-plot');
+  if (ens.profiles === 'none') {
+    host.textContent = 'This ensemble has no profiles (run cait ensemble with --profiles final to see them here).';
+    views.delete('ensemble-profiles');
+    return;
+  }
+  const maxDepth = Number(($('ensemble-depth') as HTMLInputElement).value) || 150;
+  const panels: Panel[] = ensemblePanels(ens, state.members, maxDepth);
+  drawPanels(host, panels, { view: 'ensemble-profiles', title: `members ${state.members.join(', ') || '(none selected)'}`, cols: Math.min(2, panels.length) });
+  views.set('ensemble-profiles', { svg: () => host.querySelector('svg'), csv: () => panelsCsv(panels, 'depth_nm', 'n_over_n0') });
+}
+
+function renderSims(): void {
+  if (loaded?.kind !== 'sims') return;
+  const panels = simsPanels(loaded.measured, loaded.name);
+  drawPanels($('sims-plot'), panels, { view: 'sims', cols: 1, panelW: 640, panelH: 320 });
+  views.set('sims', { svg: () => $('sims-plot').querySelector('svg'), csv: () => panelsCsv(panels, 'depth_nm', 'c') });
+}
+
+// ---- export ----------------------------------------------------------------------------------------
+
+function viewEntry(name: string): ViewEntry {
+  const v = views.get(name);
+  if (!v) throw new Error(`no view "${name}" (views: ${[...views.keys()].join(', ') || 'none'})`);
+  return v;
+}
+
+function exportSvg(name: string): string {
+  const svg = viewEntry(name).svg();
+  if (!svg) throw new Error(`view "${name}" has no figure`);
+  return svgText(svg);
+}
+
+async function exportPngBlob(name: string): Promise<Blob> {
+  const svg = viewEntry(name).svg();
+  if (!svg) throw new Error(`view "${name}" has no figure`);
+  return svgToPng(svg);
+}
+
+function baseName(): string {
+  return (loaded?.name ?? 'cait').replace(/\.[^.]+$/, '');
+}
+
+async function onExportClick(ev: Event): Promise<void> {
+  const b = (ev.target as HTMLElement).closest<HTMLButtonElement>('button[data-export]');
+  if (!b) return;
+  const view = b.dataset.view!;
+  const kind = b.dataset.export!;
+  try {
+    const stem = `${baseName()}-${view}`;
+    if (kind === 'svg') download(new Blob([exportSvg(view)], { type: 'image/svg+xml' }), `${stem}.svg`);
+    else if (kind === 'png') download(await exportPngBlob(view), `${stem}.png`);
+    else download(new Blob([viewEntry(view).csv()], { type: 'text/csv' }), `${stem}.csv`);
+  } catch (e) {
+    setStatus(`export: ${(e as Error).message}`, true);
+  }
+}
+
+// ---- wiring ----------------------------------------------------------------------------------------
+
+function onControlsChange(): void {
+  if (loaded?.kind !== 'fit') return;
+  const fit = loaded.fit;
+  const nx = ($('axis-x') as HTMLSelectElement).value;
+  let ny: string | null = ($('axis-y') as HTMLSelectElement).value || null;
+  if (ny === nx) ny = fit.parameters.find((p) => p !== nx) ?? null; // two different axes
+  state.x = nx;
+  state.y = ny;
+  state.mode = ($('mode') as HTMLSelectElement).value === 'fixed' ? 'fixed' : 'min';
+  state.scale = ($('scale') as HTMLSelectElement).value === 'linear' ? 'linear' : 'log';
+  for (const sel of $('fixed-controls').querySelectorAll<HTMLSelectElement>('select[data-param]')) state.fixed![Number(sel.dataset.param)] = Number(sel.value);
+  writeUrl();
+  renderFit(fit);
+}
+
+async function readFile(file: File): Promise<void> {
+  await loadText(await file.text(), file.name);
+}
+
+function wire(): void {
+  $('file-input').addEventListener('change', (ev) => {
+    const f = (ev.target as HTMLInputElement).files?.[0];
+    if (f) void readFile(f);
+  });
+  const drop = document.body;
+  drop.addEventListener('dragover', (ev) => {
+    ev.preventDefault();
+    document.body.classList.add('dragging');
+  });
+  drop.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+  drop.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    document.body.classList.remove('dragging');
+    const f = ev.dataTransfer?.files?.[0];
+    if (f) void readFile(f);
+  });
+  for (const id of ['axis-x', 'axis-y', 'mode', 'scale']) $(id).addEventListener('change', onControlsChange);
+  $('fixed-controls').addEventListener('change', onControlsChange);
+  for (const id of ['sims-shots', 'sims-crater', 'sims-rate', 'sims-sens'])
+    $(id).addEventListener('change', () => {
+      if (loaded?.kind === 'sims') void loadText(loaded.text, loaded.name, state.file);
+    });
+  document.addEventListener('click', (ev) => void onExportClick(ev));
+  $('member-table').addEventListener('change', (ev) => {
+    const t = ev.target as HTMLInputElement;
+    if (loaded?.kind !== 'ensemble' || t.type !== 'checkbox') return;
+    const i = Number(t.dataset.member);
+    const set = new Set(state.members);
+    if (t.checked) set.add(i);
+    else set.delete(i);
+    state.members = [...set].sort((a, b) => a - b);
+    writeUrl();
+    renderEnsembleProfiles(loaded.ens);
+  });
+  $('ensemble-depth').addEventListener('change', () => loaded?.kind === 'ensemble' && renderEnsembleProfiles(loaded.ens));
+  $('member-prev').addEventListener('click', () => {
+    if (loaded?.kind !== 'ensemble') return;
+    ensemblePage = Math.max(0, ensemblePage - 1);
+    renderEnsemble(loaded.ens);
+  });
+  $('member-next').addEventListener('click', () => {
+    if (loaded?.kind !== 'ensemble') return;
+    ensemblePage++;
+    renderEnsemble(loaded.ens);
+  });
+}
+
+/** The live-sweep panel of src/web/run/panel.ts, if it is part of this build. */
+async function mountLive(): Promise<void> {
+  const host = $('live-sweep');
+  const mods = import.meta.glob('./run/panel.ts');
+  const load = mods['./run/panel.ts'];
+  if (!load) {
+    host.dataset.state = 'absent';
+    host.textContent = 'The live sweep is not part of this build.';
+    return;
+  }
+  try {
+    const mod = (await load()) as { mountLiveSweep(el: HTMLElement, onResult: (file: FitFile | EnsembleFile) => void): void };
+    host.replaceChildren();
+    mod.mountLiveSweep(host, (file) => {
+      const name = `live sweep (${file.schema})`;
+      try {
+        void showLoaded(loadedFromObject(file, name), null, false);
+      } catch (e) {
+        setStatus((e as Error).message, true);
+      }
+    });
+    host.dataset.state = 'mounted';
+  } catch (e) {
+    host.dataset.state = 'failed';
+    host.textContent = `The live sweep could not start: ${(e as Error).message}`;
+  }
+}
+
+async function start(): Promise<void> {
+  wire();
+  const api: ExplorerApi = {
+    loadText: (text, name) => loadText(text, name),
+    state: () => structuredClone(state),
+    views: () => [...views.keys()],
+    exportSvg,
+    exportCsv: (v) => viewEntry(v).csv(),
+    exportPng: async (v) => {
+      const blob = await exportPngBlob(v);
+      return await new Promise<string>((ok, fail) => {
+        const r = new FileReader();
+        r.onload = () => ok(r.result as string);
+        r.onerror = () => fail(r.error);
+        r.readAsDataURL(blob);
+      });
+    },
+    lastRenderMs: () => lastRender,
+  };
+  (window as unknown as { caitExplorer: ExplorerApi }).caitExplorer = api;
+  const live = mountLive();
+  const initial = readState(location.search);
+  state = initial;
+  if (initial.file) await loadFromUrl(initial.file);
+  else setStatus('Open a cait-fit/1 or cait-ensemble/1 JSON file, or a SIMS depth profile (or drop it on the page).');
+  await live;
+  document.body.dataset.ready = '1';
+}
+
+void start();
