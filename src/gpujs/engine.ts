@@ -40,8 +40,24 @@ import { GpuJsStage, type FluxRequest } from './stage.js';
 
 const LN_M2_TO_NM2 = Math.log(1e18);
 
+/** The gpu.js modes the engine takes: 'gpu' lets gpu.js pick the best available backend. */
+export const GPUJS_MODES = ['gpu', 'webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu'] as const;
+
+/** The modes that work in this environment (gpu.js's own support checks). */
+export function gpujsModes(): (typeof GPUJS_MODES)[number][] {
+  const ok: Record<(typeof GPUJS_MODES)[number], boolean> = {
+    gpu: true,
+    webgl2: GPU.isWebGL2Supported,
+    webgl: GPU.isWebGLSupported,
+    headlessgl: GPU.isHeadlessGLSupported,
+    webasm: GPU.isWebAssemblySupported,
+    cpu: true,
+  };
+  return GPUJS_MODES.filter((m) => ok[m]);
+}
+
 export interface GpuJsEngineOptions {
-  /** gpu.js mode: 'webgl2', 'webgl', 'webasm', 'cpu', 'gpu' (gpu.js picks); default: gpu.js picks */
+  /** gpu.js mode (GPUJS_MODES; default 'gpu': gpu.js picks, in Node without headless-gl its WebAssembly kernels) */
   mode?: string;
   /** a GPU instance of your own (its mode wins) */
   gpu?: GPU;
@@ -69,6 +85,13 @@ export class GpuJsEngine implements EnsembleEngine {
   private readonly tableCache = new Map<string, Float32Array>();
 
   constructor(opts: GpuJsEngineOptions = {}) {
+    if (!opts.gpu && opts.mode !== undefined) {
+      const available = gpujsModes();
+      if (!GPUJS_MODES.includes(opts.mode as (typeof GPUJS_MODES)[number]))
+        throw new InputError(`gpujs engine: unknown gpu.js mode '${opts.mode}'; use one of ${GPUJS_MODES.join(', ')}`);
+      if (!available.includes(opts.mode as (typeof GPUJS_MODES)[number]))
+        throw new InputError(`gpujs engine: gpu.js mode '${opts.mode}' is not available here (available: ${available.join(', ')})`);
+    }
     this.gpu = opts.gpu ?? (opts.mode ? new GPU({ mode: opts.mode as never }) : new GPU());
     this.kernels = new FluxKernels(this.gpu);
     this.K = opts.tablePoints ?? TABLE_POINTS;
@@ -76,9 +99,7 @@ export class GpuJsEngine implements EnsembleEngine {
 
   /** "gpu.js 2.24.1 (webasm)": the backend that ran the kernels (before a run: the one gpu.js chose). */
   get adapter(): string {
-    const chosen = (this.gpu as unknown as { Kernel?: { mode?: string } }).Kernel?.mode;
-    const mode = this.kernels.time.calls > 0 ? this.kernels.mode : (chosen ?? this.gpu.mode);
-    return `gpu.js ${GPUJS_VERSION} (${mode})`;
+    return `gpu.js ${GPUJS_VERSION} (${this.kernels.mode})`;
   }
 
   /** Checks a request can run here; returns the shared grid. Throws InputError naming what varies or is unsupported. */

@@ -26,7 +26,7 @@
  * text, and a bundler's minifier would otherwise rewrite it into forms
  * gpu.js does not parse. Platform-neutral (no Node imports).
  */
-import { GPU, type IKernelRunShortcut } from 'gpu.js';
+import { CPUKernel, GPU, HeadlessGLKernel, WebAssemblyKernel, WebGL2Kernel, WebGLKernel, type IKernelRunShortcut } from 'gpu.js';
 
 /** Numbers per output element: J, ∂J/∂n_L, ∂J/∂n_R, ∂J/∂Δ. */
 export const FLUX_OUT = 4;
@@ -135,14 +135,13 @@ export class FluxKernels {
 
   constructor(readonly gpu: GPU) {}
 
-  /** The backend gpu.js runs the kernels on (after the first call: what actually ran). */
+  /** The backend gpu.js runs the kernels on (after the first call: what actually ran, fallbacks included). */
   get mode(): string {
     for (const k of this.kernels.values()) {
-      const inner = (k as unknown as { kernel?: { constructor?: { mode?: string } } }).kernel;
-      const m = inner?.constructor?.mode;
+      const m = backendOf((k as unknown as { kernel?: unknown }).kernel);
       if (m) return m;
     }
-    return this.gpu.mode;
+    return backendOf(undefined, (this.gpu as unknown as { Kernel?: unknown }).Kernel) ?? this.gpu.mode;
   }
 
   private kernelFor(S: number, F: number, M: number): IKernelRunShortcut {
@@ -212,6 +211,23 @@ export class FluxKernels {
     for (const k of this.kernels.values()) k.destroy?.();
     this.kernels.clear();
   }
+}
+
+/** gpu.js names every GL backend 'gpu' (Kernel.mode): tell them apart by class, most derived first. */
+export function backendOf(kernel: unknown, Kernel?: unknown): string | undefined {
+  const classes: [string, unknown][] = [
+    ['headlessgl', HeadlessGLKernel],
+    ['webgl2', WebGL2Kernel],
+    ['webgl', WebGLKernel],
+    ['webasm', WebAssemblyKernel],
+    ['cpu', CPUKernel],
+  ];
+  for (const [name, C] of classes) {
+    if (typeof C !== 'function') continue;
+    if (kernel !== undefined && kernel instanceof (C as new () => unknown)) return name;
+    if (Kernel !== undefined && (Kernel === C || (typeof Kernel === 'function' && (Kernel as { prototype: unknown }).prototype instanceof (C as new () => unknown)))) return name;
+  }
+  return undefined;
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());

@@ -1,0 +1,339 @@
+/**
+ * The gpu.js ensemble engine (src/gpujs) against its f64 twin
+ * simulate(tabulateProtocol(quasi-neutral member, K)) — the same twin as the
+ * WebGPU engine's (PHYSICS.md §6: blurred profiles to 0.01, fronts to
+ * 0.5 nm) — in gpu.js's Node backend (WebAssembly kernels, f32). Also: the
+ * f32 flux kernel against the f64 flux of src/solver/npp.ts, a failing
+ * member, observations, abort, the refusals, and the throughput beside the
+ * WebGPU engine on SwiftShader (logged).
+ */
+import { existsSync } from 'node:fs';
+import { GPU } from 'gpu.js';
+import { describe, expect, it } from 'vitest';
+import { compareProfiles } from '../src/analysis/profiles.js';
+import { getPreset } from '../src/config/presets.js';
+import type { Protocol } from '../src/config/schema.js';
+import { memberResiduals } from '../src/ensemble/member.js';
+import type { EnsembleRequest, EnsembleResult } from '../src/ensemble/types.js';
+import { makeObservation } from '../src/fit/observe.js';
+import { GpuJsEngine, gpujsModes } from '../src/gpujs/engine.js';
+import { FLUX_IN, FLUX_OUT, FluxKernels } from '../src/gpujs/kernel.js';
+import { makeDiffusivity } from '../src/physics/diffusion.js';
+import { TABLE_POINTS, tabulateModel, tabulateProtocol } from '../src/physics/tabulate.js';
+import { sgFlux } from '../src/solver/npp.js';
+import { gridOf, simulate } from '../src/solver/simulate.js';
+import type { ProtocolResult } from '../src/solver/types.js';
+
+const K = TABLE_POINTS;
+const D_CS = [2.4e-23, 3.1e-23, 3.8e-23];
+
+/** The reduced two-stage paper protocol of tests/gpu-engine.test.ts: coarse grid (~100 cells), 0.63 + 0.57 mC. */
+function reduced(): Protocol {
+  const p = structuredClone(getPreset('paper'));
+  p.grid = { h_fine_nm: 1, x_fine_nm: 60, growth: 1.3 };
+  (p.stages[0].stop as { charge_C: number }).charge_C = 0.63e-3;
+  (p.stages[1].stop as { charge_C: number }).charge_C = 0.57e-3;
+  return p;
+}
+
+function member(base: Protocol, Dcs: number): Protocol {
+  const p = structuredClone(base);
+  (p.stages[1].D.Cs as { D_m2s: number }).D_m2s = Dcs;
+  return p;
+}
+
+function request(members: Protocol[], values: number[][]): EnsembleRequest {
+  return { base: members[0], parameters: ['stages.1.D.Cs.D_m2s'], values, members, profiles: 'final' };
+}
+
+const twins = new Map<string, ProtocolResult>();
+function twin(p: Protocol): ProtocolResult {
+  const key = JSON.stringify(p);
+  let r = twins.get(key);
+  if (!r) {
+    const q = structuredClone(p);
+    q.solver.formulation = 'quasineutral';
+    r = simulate(tabulateProtocol(q, K));
+    twins.set(key, r);
+  }
+  return r;
+}
+
+/** Asserts every ok member of a result against its twin (§6); returns the worst blurred difference. */
+function expectTwins(res: EnsembleResult, members: Protocol[], which: number[], tag: string): number {
+  let worst = 0;
+  for (const i of which) {
+    const r = res.members[i];
+    expect(r.reason).toBeUndefined();
+    expect(r.status).toBe('ok');
+    const tw = twin(members[i]);
+    for (let k = 0; k < members[i].stages.length; k++) {
+      const g = r.stages[k];
+      const f = tw.stages[k];
+      const c = compareProfiles({ depth_nm: g.depth_nm!, density: g.density! }, f);
+      const dDur = Math.abs(g.duration_s / f.duration_s - 1);
+      const dQ = Math.abs(g.charge_C / f.charge_C - 1);
+      console.log(
+        `[gpujs] ${tag} member ${i} stage ${k + 1}: blurred max diff ${c.worst.toExponential(2)}, Li front ${c.front.a.toFixed(3)} vs ${c.front.b.toFixed(3)} nm, ` +
+          `duration ${dDur.toExponential(1)}, charge ${dQ.toExponential(1)}; steps ${g.stats.steps}/${g.stats.rejected} twin ${f.stats.steps}/${f.stats.rejected}`,
+      );
+      expect(c.worst).toBeLessThanOrEqual(0.01);
+      expect(c.front.diff).toBeLessThanOrEqual(0.5);
+      expect(dDur).toBeLessThanOrEqual(1e-3);
+      expect(dQ).toBeLessThanOrEqual(1e-3);
+      // the same scheme: the same accepted and rejected steps as the twin
+      expect(Math.abs(g.stats.steps - f.stats.steps)).toBeLessThanOrEqual(2);
+      expect(Math.abs(g.stats.rejected - f.stats.rejected)).toBeLessThanOrEqual(2);
+      worst = Math.max(worst, c.worst);
+    }
+  }
+  return worst;
+}
+
+describe('gpu.js in Node', () => {
+  it('gpu.js picks its WebAssembly backend here (no headless-gl, no WebGL), and the engine names it', () => {
+    const modes = gpujsModes();
+    expect(modes).toContain('webasm');
+    expect(modes).not.toContain('webgl2');
+    const engine = new GpuJsEngine();
+    expect(engine.name).toBe('gpujs');
+    expect(engine.adapter).toBe('gpu.js 2.24.1 (webasm)');
+    expect(new GpuJsEngine({ mode: 'cpu' }).adapter).toBe('gpu.js 2.24.1 (cpu)');
+  });
+
+  it('the f32 flux kernel matches the f64 Scharfetter–Gummel flux of src/solver/npp.ts with the twin\'s D table', () => {
+    // the paper's stage-2 Rb+ SED (fall-off at θ = 0.1) tabulated as the twin does, beside a constant D
+    const p = getPreset('paper');
+    const st = p.stages[1];
+    const sedTable = tabulateModel(st.D.Rb, st.T_K, K);
+    const models = [sedTable, st.D.Cs];
+    const diff = models.map((m) => makeDiffusivity(m, st.T_K));
+    const tables = models.map((m) =>
+      m.model === 'table' ? Float32Array.from(m.D_m2s, (d) => Math.log(d * 1e18)) : Float32Array.of(Math.log(makeDiffusivity(m, st.T_K).D1 * 1e18)),
+    );
+    const S = 2;
+    const F = 400;
+    const invd = Float64Array.from({ length: F }, (_, k) => 1 / (0.25 + 0.01 * k));
+    // deterministic pseudo-random densities over (0, 1.02) and drops over ±30 kT/e, some in the series range |Δ| < 0.5
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const inputs = new Float64Array(F * S * FLUX_IN);
+    for (let k = 0; k < F; k++)
+      for (let s = 0; s < S; s++) {
+        const e = (k * S + s) * FLUX_IN;
+        const nL = 1.02 * rnd();
+        const nR = k % 3 === 0 ? nL * (1 + 1e-4 * (rnd() - 0.5)) : 1.02 * rnd();
+        inputs[e] = nL;
+        inputs[e + 1] = nR;
+        inputs[e + 2] = nL - nR;
+        inputs[e + 3] = k % 4 === 0 ? 1e-3 * (rnd() - 0.5) : k % 4 === 1 ? rnd() - 0.5 : 60 * (rnd() - 0.5);
+      }
+    const kernels = new FluxKernels(new GPU());
+    const [out] = kernels.evaluate({ S, F, inputs: [inputs], tables: [tables], invd });
+    expect(kernels.mode).toBe('webasm');
+    const avg = new Float64Array(3);
+    const ref = new Float64Array(4);
+    const t2 = new Float64Array(2);
+    const worst = [0, 0, 0, 0];
+    for (let k = 1; k < F - 1; k++)
+      for (let s = 0; s < S; s++) {
+        const e = (k * S + s) * FLUX_IN;
+        const [nL, nR, , Delta] = inputs.subarray(e, e + 4);
+        diff[s].eval(nL, t2);
+        const DL = t2[0] * 1e18;
+        const dDL = t2[1] * 1e18;
+        diff[s].eval(nR, t2);
+        const DR = t2[0] * 1e18;
+        const dDR = t2[1] * 1e18;
+        sgFlux('arithmetic', DL, DR, dDL, dDR, nL, nR, 1, Delta, invd[k], avg, ref);
+        // errors relative to the size of the terms each quantity is a sum of
+        const Df = 0.5 * (DL + DR);
+        const B = Math.abs(Delta) < 1e-8 ? 1 : Delta / Math.expm1(Delta);
+        const g = Math.abs(B * (nL - nR)) + Math.abs(Delta * nR);
+        const scale = [Df * g, Df * B + 0.5 * Math.abs(dDL) * g, Df * (B + Math.abs(Delta)) + 0.5 * Math.abs(dDR) * g, Df * (nL + nR)].map((v) => v * invd[k]);
+        for (let q = 0; q < 4; q++) {
+          const got = out[(k * S + s) * FLUX_OUT + q];
+          const err = Math.abs(got - ref[q]) / scale[q];
+          if (q === 1 || q === 2) {
+            // dD/dn: an f32-rounded n next to a table node may take the neighbouring interval's slope; count only the rest
+            const x = (q === 1 ? nL : nR) * (K - 1);
+            if (Math.abs(x - Math.round(x)) < 1e-3) continue;
+          }
+          worst[q] = Math.max(worst[q], err);
+        }
+      }
+    console.log(`[gpujs] flux kernel (webasm, f32) vs f64 sgFlux, relative to the terms: J ${worst[0].toExponential(2)}, dJ/dnL ${worst[1].toExponential(2)}, dJ/dnR ${worst[2].toExponential(2)}, dJ/dΔ ${worst[3].toExponential(2)}`);
+    // J and ∂J/∂Δ (the residual and the potential columns): a few f32 ulps through exp of ln D (|ln D| ≲ 16) and B(Δ)
+    expect(worst[0]).toBeLessThan(1e-5);
+    expect(worst[3]).toBeLessThan(1e-5);
+    // ∂J/∂n carries dD/dn = D·(ln D_{j+1} − ln D_j)(K − 1): the difference of two f32 table entries (ulp ~2e-6 at |ln D| ~ 16)
+    // over a slope of ~2e-3 per table step loses ~1e-3 relative — in the Jacobian only (Newton's rate, not its solution)
+    expect(worst[1]).toBeLessThan(3e-3);
+    expect(worst[2]).toBeLessThan(3e-3);
+    expect(worst[1]).toBeGreaterThan(0);
+    // the back face: drift out only, J = D n Δ for Δ > 0, nothing for Δ ≤ 0
+    const last = (F - 1) * S;
+    for (let s = 0; s < S; s++) {
+      const e = (last + s) * FLUX_IN;
+      const [nL, , , Delta] = inputs.subarray(e, e + 4);
+      const D = diff[s].D(nL) * 1e18;
+      const J = out[(last + s) * FLUX_OUT];
+      if (Delta > 0) expect(Math.abs(J / (D * nL * Delta) - 1)).toBeLessThan(1e-5);
+      else expect(J).toBe(0);
+    }
+    kernels.destroy();
+  });
+});
+
+describe('gpu.js engine vs the f64 twin', () => {
+  it('reduced paper protocol, 3 members varying D(Cs+): profiles, fronts, durations, charges and steps match the twins', async () => {
+    const base = reduced();
+    const grid = gridOf(base);
+    expect(grid.N).toBeGreaterThan(80);
+    expect(grid.N).toBeLessThan(130);
+    const members = D_CS.map((D) => member(base, D));
+    const engine = new GpuJsEngine();
+    const progress: number[] = [];
+    const t = performance.now();
+    const res = await engine.run(request(members, D_CS.map((D) => [D])), { onProgress: (p) => progress.push(p.done) });
+    const wall = (performance.now() - t) / 1000;
+    expect(res.engine).toBe('gpujs');
+    expect(res.adapter).toBe('gpu.js 2.24.1 (webasm)');
+    expect(progress).toEqual([1, 2, 3]);
+    expect(res.members.map((m) => m.values)).toEqual(D_CS.map((D) => [D]));
+    const tm = engine.kernels.time;
+    // every flux of every member went through gpu.js: at least one kernel call per Newton iteration
+    const its = res.members.reduce((a, m) => Math.max(a, m.stages.reduce((b, s) => b + s.stats.newtonIterations, 0)), 0);
+    expect(tm.calls).toBeGreaterThanOrEqual(its);
+    console.log(
+      `[gpujs] ${res.adapter}: ${grid.N} cells, 3 members x 2 stages in ${wall.toFixed(2)} s: ${tm.calls} kernel calls over ${tm.elements} (member, face, species) elements; ` +
+        `gpu.js kernel ${tm.kernel_s.toFixed(2)} s, packing/unpacking ${tm.pack_s.toFixed(2)} s, host f64 (rows, banded LU, Newton, step control) ${(wall - tm.kernel_s - tm.pack_s).toFixed(2)} s`,
+    );
+    const worst = expectTwins(res, members, [0, 1, 2], 'webasm');
+    console.log(`[gpujs] worst blurred difference to the twins: ${worst.toExponential(2)} (PHYSICS §6 asks ≤ 0.01)`);
+    engine.destroy();
+  });
+
+  it('a member that cannot deliver its charge fails with a reason; the others finish and match their twins', async () => {
+    const base = reduced();
+    const members = D_CS.map((D) => member(base, D));
+    members[1].stages[0].max_duration_s = 50;
+    const engine = new GpuJsEngine();
+    const finished: number[] = [];
+    const res = await engine.run(request(members, D_CS.map((D) => [D])), { onProgress: (p) => finished.push(p.finished!.index) });
+    expect(res.members.map((m) => m.status)).toEqual(['ok', 'failed', 'ok']);
+    // it fails in stage 1, long before the others finish stage 2
+    expect(finished[0]).toBe(1);
+    const reason = res.members[1].reason!;
+    console.log(`[gpujs] failed member: ${reason}`);
+    expect(reason).toMatch(/^stage cannot deliver its charge: after max_duration_s = 5\.000e\+1 s only [0-9.]+ of 0\.6300 mC were delivered .*\(stage "stage 1 \(Rb\+\)", t = 50(\.0+\d*)? s\)$/);
+    expect(res.members[1].stages).toEqual([]);
+    expectTwins(res, members, [0, 2], 'with a failing member');
+  });
+
+  it('observations: each member carries the residual of its final profiles, as the f64 definition gives it for the twin', async () => {
+    const base = reduced();
+    const members = [member(base, 2.4e-23), member(base, 3.8e-23)];
+    // a "measurement": the 3.1e-23 twin's stage-2 profile, sampled every 2 nm
+    const ref = twin(member(base, 3.1e-23)).stages[1];
+    const depth = Array.from({ length: 40 }, (_, j) => 1 + 2 * j);
+    const at = (sp: string) => depth.map((x) => ref.density[sp][ref.depth_nm.findIndex((c) => c >= x)]);
+    const obs = makeObservation(
+      { depth_nm: depth, c: { Cs: at('Cs'), Rb: at('Rb'), Li: at('Li') } },
+      { stage: 1, label: 'synthetic', protocolSpecies: Object.keys(base.species), resolution: { kind: 'gauss', sigma_nm: 2 }, window_nm: [2, 70] },
+    );
+    const req = { ...request(members, [[2.4e-23], [3.8e-23]]), observations: [obs], keepModel: true };
+    const res = await new GpuJsEngine().run(req);
+    for (let i = 0; i < 2; i++) {
+      const r = res.members[i];
+      expect(r.status).toBe('ok');
+      expect(r.residuals).toHaveLength(1);
+      const want = memberResiduals(twin(members[i]), [obs], true)[0];
+      const got = r.residuals![0];
+      console.log(`[gpujs] residual member ${i}: ${got.ssr.toExponential(4)} (twin ${want.ssr.toExponential(4)}, ${got.points} points)`);
+      expect(got.points).toBe(want.points);
+      expect(got.ssr).toBeGreaterThan(0);
+      expect(Math.abs(got.ssr / want.ssr - 1)).toBeLessThan(1e-3);
+      for (const sp of obs.species) expect(got.model![sp].length).toBe(want.model![sp].length);
+    }
+    // the farther D(Cs+) is from the measurement's, the larger... both differ from 3.1e-23 and neither residual is tiny
+    expect(res.members[0].residuals![0].ssr).toBeGreaterThan(1e-6);
+  });
+
+  it('an aborted run rejects', async () => {
+    const base = reduced();
+    const ctl = new AbortController();
+    const engine = new GpuJsEngine();
+    const p = engine.run(request([base], [[0]]), { signal: ctl.signal });
+    ctl.abort(new Error('stop here'));
+    await expect(p).rejects.toThrow('stop here');
+  });
+});
+
+describe('gpu.js engine: requests it refuses', () => {
+  const engine = new GpuJsEngine({ mode: 'cpu' });
+  it('names the path where members differ in more than a number', () => {
+    const a = reduced();
+    const b = structuredClone(a);
+    b.stages[1].beam = 'Rb';
+    expect(() => engine.check(request([a, b], [[0], [1]]))).toThrow(
+      'gpujs engine: all members must share species, stages and grid; member 1 differs from member 0 at stages.1.beam',
+    );
+    const c = structuredClone(a);
+    c.grid.h_fine_nm = 0.5;
+    expect(() => engine.check(request([a, c], [[0], [1]]))).toThrow(/member 1 differs from member 0 at grid\.h_fine_nm$/);
+  });
+
+  it('refuses what the scheme does not implement, naming the field', async () => {
+    const d = reduced();
+    (d.stages[1].D.Rb as { nref: string }).nref = 'stageStart';
+    expect(() => engine.check(request([d], [[0]]))).toThrow('member 0: stages.1.D.Rb.nref: the gpujs engine supports nref = bulk only');
+    const e = reduced();
+    e.stages[0].record.times_s = [10];
+    expect(() => engine.check(request([e], [[0]]))).toThrow('member 0: stages.0.record: the gpujs engine records no snapshots (leave times_s and charges_C empty)');
+    const f = reduced();
+    f.solver.face_D = 'harmonic';
+    await expect(engine.run(request([f], [[0]]))).rejects.toThrow('member 0: solver.face_D: the gpujs engine implements the arithmetic face average only');
+    expect(() => engine.check(request([], []))).toThrow('the request has no members');
+  });
+
+  it('refuses a gpu.js mode that is unknown or not available here', () => {
+    expect(() => new GpuJsEngine({ mode: 'webgl2' })).toThrow("gpujs engine: gpu.js mode 'webgl2' is not available here (available: gpu, webasm, cpu)");
+    expect(() => new GpuJsEngine({ mode: 'cuda' })).toThrow("gpujs engine: unknown gpu.js mode 'cuda'; use one of gpu, webgl2, webgl, headlessgl, webasm, cpu");
+  });
+});
+
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const swiftshaderMissing = !(existsSync(SWIFTSHADER) || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES);
+
+describe.skipIf(swiftshaderMissing)('throughput beside the WebGPU engine (SwiftShader)', () => {
+  it('the same 3 members on both engines: both match the twins; wall times logged', async () => {
+    const { openNodeDevice } = await import('../src/gpu/node.js');
+    const { loadNppQnShader } = await import('../src/gpu/node-shaders.js');
+    const { WebGpuEngine } = await import('../src/gpu/engine.js');
+    const base = reduced();
+    const members = D_CS.map((D) => member(base, D));
+    const req = request(members, D_CS.map((D) => [D]));
+    const N = gridOf(base).N;
+    const gj = new GpuJsEngine();
+    let t = performance.now();
+    const a = await gj.run(req);
+    const tA = (performance.now() - t) / 1000;
+    const gpu = await openNodeDevice('swiftshader');
+    try {
+      const wg = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader(), tablePoints: K });
+      t = performance.now();
+      const b = await wg.run(req);
+      const tB = (performance.now() - t) / 1000;
+      const steps = (r: EnsembleResult) => r.members.reduce((s, m) => s + m.stages.reduce((x, st) => x + st.stats.steps, 0), 0);
+      console.log(
+        `[gpujs] throughput, ${N} cells, 3 members x 2 stages: ${a.adapter} ${tA.toFixed(2)} s (${(steps(a) / tA).toFixed(0)} member-steps/s) | ` +
+          `webgpu ${b.adapter} ${tB.toFixed(2)} s (${(steps(b) / tB).toFixed(0)} member-steps/s)`,
+      );
+      expectTwins(a, members, [0, 1, 2], 'throughput run (gpujs)');
+      expectTwins(b, members, [0, 1, 2], 'throughput run (webgpu)');
+    } finally {
+      gpu.close();
+    }
+  });
+});
