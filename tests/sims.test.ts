@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../src/cli/main.js';
-import { detectFormat, importSims, interpLinear, parseSims, poissonCorrect, processProfile, elementOf } from '../src/sims/index.js';
+import { ELEMENTARY_CHARGE } from '../src/physics/constants.js';
+import { deadTimeCorrect, detectFormat, importSims, interpLinear, parseSims, poissonCorrect, processProfile, profileIntegral, elementOf } from '../src/sims/index.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/sims/', import.meta.url));
 const read = (f: string) => readFileSync(join(FIX, f), 'utf8');
@@ -226,10 +227,21 @@ describe('Cameca .dp_rpc_asc', () => {
     expect(raw.channels[1].values.map((v) => Number(v.toFixed(6)))).toEqual([2000, 3000, 5000, 7000]);
     expect(raw.warnings.some((w) => /133Cs: 1 point/.test(w))).toBe(true);
   });
-  it('depth from the crater depth of the file (12 nm over 30 s), or from the options', () => {
+  it('depth from the crater depth of the file (12 nm over 30 s), or from the options; the file\'s EM dead time (28 ns) applied', () => {
     const p = importSims(text);
     expect(p.depth_nm.map((d) => Number(d.toFixed(9)))).toEqual([2.4, 4.8, 7.2, 9.6]);
-    expect(p.c.Li[1]).toBeCloseTo(20000 / 23000, 12);
+    // row 2: Li 2e4 cnt/s, Cs 3000 cnt/s (resampled); N = N_obs / (1 - N_obs · 28e-9)
+    const li = 2e4 / (1 - 2e4 * 28e-9);
+    const cs = 3000 / (1 - 3000 * 28e-9);
+    expect(p.c.Li[1]).toBeCloseTo(li / (li + cs), 12);
+    expect(p.deadTime).toMatchObject({ tau_ns: 28, from: 'file' });
+    expect(p.deadTime?.maxLoad).toBeCloseTo(4e4 * 28e-9, 15);
+    expect(p.warnings.some((w) => /dead time|N_obs/.test(w))).toBe(false); // 1.1e-3 is far below 0.1
+    // --dead-time 0: no correction
+    const u = importSims(text, { deadTime_ns: 0 });
+    expect(u.c.Li[1]).toBeCloseTo(20000 / 23000, 12);
+    expect(u.deadTime).toBeUndefined();
+    expect(u.notes.some((n) => /no dead-time correction.*28 ns ignored/.test(n))).toBe(true);
     const q = importSims(text, { sputterRate_nm_s: 1 });
     expect(q.depth_nm.map((d) => Number(d.toFixed(9)))).toEqual([6, 12, 18, 24]);
     expectInputError(() => importSims(text, { shots: 10 }), 'count rates');
@@ -245,6 +257,85 @@ describe('Cameca .dp_rpc_asc', () => {
   });
   it('no DATA END', () => {
     expectInputError(() => parseSims(text.replace('*** DATA END ***', '')), 'without "*** DATA END ***"');
+  });
+});
+
+describe('non-paralysable dead-time correction of count rates', () => {
+  const text = read('cameca.dp_rpc_asc');
+  it('N = N_obs / (1 - N_obs tau)', () => {
+    // 1e6 cnt/s with 50 ns: 1e6 / 0.95
+    expect(deadTimeCorrect(1e6, 50e-9)).toBeCloseTo(1052631.5789473684, 6);
+    expect(deadTimeCorrect(0, 50e-9)).toBe(0);
+  });
+  it('--dead-time overrides the file; N_obs tau > 0.1 warns, >= 1 is an error naming line and column', () => {
+    // tau = 3 µs: 7Li 1e4..4e4 cnt/s -> loads 0.03, 0.06, 0.09, 0.12 (one point above 0.1)
+    const p = importSims(text, { deadTime_ns: 3000 });
+    expect(p.deadTime?.from).toBe('option');
+    const li = 4e4 / (1 - 0.12);
+    const cs = 7000 / (1 - 7000 * 3e-6);
+    expect(p.c.Li[3]).toBeCloseTo(li / (li + cs), 12);
+    expect(p.warnings.some((w) => /^7Li: 1 point\(s\) with N_obs·τ > 0\.1 \(up to 0\.12; dead-time correction up to ×1\.14\)/.test(w))).toBe(true);
+    expect(p.warnings.some((w) => /^133Cs: .*N_obs/.test(w))).toBe(false);
+    // tau = 25 µs: 4e4 cnt/s × 25e-6 s = 1 on the 4th data row (line 11), column 3
+    expectInputError(() => importSims(text, { deadTime_ns: 25000 }, 'c.asc'), 'c.asc: line 11, column 3 (7Li)', '>= 1', 'diverges');
+  });
+  it('a CSV of count rates takes --dead-time; IONTOF counts, normalized columns and --shots refuse it', () => {
+    const csv = 'time_s,7Li,133Cs\n0,1e5,3e5\n1,2e5,1e5\n';
+    const p = importSims(csv, { sputterRate_nm_s: 1, deadTime_ns: 100 });
+    const li = 1e5 / (1 - 1e5 * 1e-7);
+    const cs = 3e5 / (1 - 3e5 * 1e-7);
+    expect(p.c.Li[0]).toBeCloseTo(li / (li + cs), 12);
+    expectInputError(() => importSims(read('iontof_profile.txt'), { sputterRate_nm_s: 1, deadTime_ns: 20 }), 'IONTOF', '--shots');
+    expectInputError(() => importSims(read('normalized.csv'), { deadTime_ns: 20 }), 'already normalized');
+    expectInputError(() => importSims(csv, { sputterRate_nm_s: 1, deadTime_ns: 20, shots: 1000 }), '--shots and --dead-time cannot be used together');
+    expectInputError(() => importSims(csv, { sputterRate_nm_s: 1, deadTime_ns: -1 }), '--dead-time');
+  });
+});
+
+describe('sensitivity factors calibrated from the delivered charge', () => {
+  const e = ELEMENTARY_CHARGE;
+  const n0 = 1e28;
+  const A = 1e-5;
+  /** the charge that delivers a layer h nm thick at density n0 over A */
+  const charge = (h_nm: number) => h_nm * 1e-9 * e * n0 * A;
+  it('profile integral: trapezoids, c held from the surface to the first point', () => {
+    expect(profileIntegral([0, 10, 20], [1, 1, 0])).toBe(15);
+    expect(profileIntegral([2, 4], [0.5, 0.5])).toBe(2); // 2·0.5 (surface) + 2·0.5
+  });
+  it('one beam, one native species: the single factor s_Rb', () => {
+    // c_Rb = s/(1+s) at 0 and 10 nm, 0 at 20, 30 nm: ∫ = 10c + 5c = 15c; 6 nm -> c = 0.4 -> s = 2/3
+    const csv = 'depth_nm,7Li,85Rb\n0,1,1\n10,1,1\n20,1,0\n30,1,0\n';
+    const p = importSims(csv, { calibrate: { charge_C: { Rb: charge(6) }, n0_m3: n0, area_m2: A } });
+    expect(p.sensitivity.Rb).toBeCloseTo(2 / 3, 9);
+    expect(p.sensitivity.Li).toBe(1);
+    expect(p.c.Rb[0]).toBeCloseTo(0.4, 9);
+    expect(p.calibration?.Rb.inventory_nm).toBeCloseTo(6, 9);
+    expect(p.warnings).toEqual([]);
+    // a larger charge needs a larger factor; n0 twice as large halves the layer (the calibration scales with n0)
+    const q = importSims(csv, { calibrate: { charge_C: { Rb: charge(6) }, n0_m3: 2 * n0, area_m2: A } });
+    expect(q.c.Rb[0]).toBeCloseTo(0.2, 9); // 15c = 3 nm
+  });
+  it('two beams and Li: one factor per charge', () => {
+    // Cs at 0, 10 nm: ∫ = 15 c_Cs; Rb at 30, 40 nm: ∫ = 5c + 10c + 5c = 20 c_Rb (Li = 1 everywhere)
+    const csv = 'depth_nm,7Li,85Rb,133Cs\n0,1,0,1\n10,1,0,1\n20,1,0,0\n30,1,1,0\n40,1,1,0\n50,1,0,0\n';
+    // Rb: 15 nm -> c = 0.75 -> s = 3; Cs: 3 nm -> c = 0.2 -> s = 0.25
+    const p = importSims(csv, { calibrate: { charge_C: { Rb: charge(15), Cs: charge(3) }, n0_m3: n0, area_m2: A } });
+    expect(p.sensitivity.Rb).toBeCloseTo(3, 8);
+    expect(p.sensitivity.Cs).toBeCloseTo(0.25, 8);
+    expect(p.c.Rb[3]).toBeCloseTo(0.75, 9);
+    expect(p.c.Cs[0]).toBeCloseTo(0.2, 9);
+  });
+  it('what cannot be calibrated is an error; an inventory reaching the last point warns', () => {
+    const csv = 'depth_nm,7Li,85Rb\n0,1,1\n10,1,1\n20,1,0\n30,1,0\n';
+    const cal = (charge_C: Record<string, number>) => ({ calibrate: { charge_C, n0_m3: n0, area_m2: A } });
+    expectInputError(() => importSims(csv, cal({ Rb: charge(1), Li: charge(1) })), 'leave at least one', 'ratios');
+    expectInputError(() => importSims(csv, cal({ Cs: charge(1) })), '--calibrate-from-charge Cs', 'no such element');
+    expectInputError(() => importSims(csv, { ...cal({ Rb: charge(1) }), sensitivity: { Rb: 2 } }), 'cannot both be given');
+    expectInputError(() => importSims(csv, cal({ Rb: charge(31) })), 'not less than the profile', '30 nm');
+    // ∫c_Rb can reach at most 15 nm (c_Rb -> 1 at 0 and 10 nm)
+    expectInputError(() => importSims(csv, cal({ Rb: charge(20) })), 'no sensitivity factors give', 'at most 15 nm for Rb');
+    const deep = 'depth_nm,7Li,85Rb\n0,1,1\n10,1,1\n20,1,0.5\n';
+    expect(importSims(deep, cal({ Rb: charge(5) })).warnings.some((w) => /deepest point is 50 % of its maximum/.test(w))).toBe(true);
   });
 });
 
@@ -317,6 +408,35 @@ describe('cait sims (CLI in-process)', () => {
     expect(await runCli(['sims', join(FIX, 'cameca.dp_rpc_asc'), '--sensitivity', 'Li=x', '--out', out], k3.c)).toBe(2);
     expect(readFileSync(out, 'utf8')).toBe('KEEP\n');
   });
+  it('--dead-time and --calibrate-from-charge: summary and comment lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-sims-'));
+    const src = join(dir, 'two.csv');
+    writeFileSync(src, 'depth_nm,7Li,85Rb\n0,1,1\n10,1,1\n20,1,0\n30,1,0\n');
+    const out = join(dir, 'profile.csv');
+    const k = ctx();
+    const Q = 6e-9 * ELEMENTARY_CHARGE * 1e28 * 1e-5; // a 6 nm layer: s_Rb = 2/3
+    const code = await runCli(['sims', src, '--calibrate-from-charge', `Rb=${Q}`, '--n0', '1e28', '--area', '1e-5', '--out', out], k.c);
+    expect(k.err.join('')).toBe('');
+    expect(code).toBe(0);
+    const s = k.out.join('');
+    expect(s).toMatch(/factors: {2}s_Li = 1, s_Rb = 0\.667 \(from charge\)/);
+    expect(s).toMatch(/charge: {3}Rb: Q = .* C -> int c_Rb dx = 6 nm -> s_Rb = 0\.667/);
+    const csv = readFileSync(out, 'utf8');
+    expect(csv).toContain('--calibrate-from-charge Rb=');
+    expect(csv).toMatch(/# processing: charge calibration: s_Rb = 0\.667/);
+    const rows = csv.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(Number(rows[1].split(',')[2])).toBeCloseTo(0.4, 7);
+    const k2 = ctx();
+    expect(await runCli(['sims', join(FIX, 'cameca.dp_rpc_asc'), '--dead-time', '3000', '--out', out], k2.c)).toBe(0);
+    expect(k2.out.join('')).toContain('tau = 3000 ns (--dead-time)');
+    expect(readFileSync(out, 'utf8')).toMatch(/# warning: 7Li: 1 point\(s\) with N_obs·τ > 0\.1/);
+    const k3 = ctx();
+    expect(await runCli(['sims', src, '--n0', '1e28', '--out', out], k3.c)).toBe(2);
+    expect(k3.err.join('')).toContain('--n0 applies only with --calibrate-from-charge');
+    const k4 = ctx();
+    expect(await runCli(['sims', src, '--calibrate-from-charge', 'Rb=-1', '--out', out], k4.c)).toBe(2);
+    expect(k4.err.join('')).toContain('ELEMENT=POSITIVE_NUMBER');
+  });
   it('help shows units', async () => {
     const k = ctx();
     await runCli(['sims', '--help'], k.c);
@@ -324,5 +444,9 @@ describe('cait sims (CLI in-process)', () => {
     expect(h).toContain('--crater-depth <nm>');
     expect(h).toContain('nm/s');
     expect(h).toContain('--shots <N>');
+    expect(h).toContain('--dead-time <ns>');
+    expect(h).toContain('--calibrate-from-charge <list>');
+    expect(h).toMatch(/--n0 <per_m3>\s+native mobile-ion density n0, m\^-3/);
+    expect(h).toContain('only RATIOS of factors');
   });
 });

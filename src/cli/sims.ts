@@ -1,8 +1,9 @@
 /**
  * `cait sims FILE`: import a SIMS depth profile (CSV/TSV, IONTOF SurfaceLab
  * ASCII export or Cameca .dp_rpc_asc, detected by content), process it
- * (dead-time correction, depth scale, isotope sums, normalization with
- * sensitivities) and write a normalized profile CSV atomically.
+ * (Poisson or dead-time correction, depth scale, isotope sums, normalization
+ * with sensitivities, optionally calibrated from the delivered charges) and
+ * write a normalized profile CSV atomically.
  */
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
@@ -10,6 +11,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { InputError } from '../config/validate.js';
 import { isDirectory, writeFileAtomic } from '../io/atomic.js';
 import { packageVersion } from '../io/result.js';
+import { paper } from '../config/presets.js';
 import { importSims, measuredProfileCsv, SIMS_FORMATS, type SimsFormat } from '../sims/index.js';
 import { checkParent, fmtNum, positiveInt, positiveNumber, type CliContext } from './common.js';
 
@@ -20,18 +22,38 @@ export interface SimsOptions {
   craterDepth?: number;
   sputterRate?: number;
   sensitivity?: Record<string, number>;
+  deadTime?: number;
+  calibrateFromCharge?: Record<string, number>;
+  n0?: number;
+  area?: number;
 }
 
-/** Commander parser of `Li=1,Rb=2.6`. */
-export function parseSensitivity(v: string): Record<string, number> {
+/** Defaults of --n0 and --area: the paper preset's sample. */
+export const CALIBRATION_DEFAULTS = { n0_m3: paper.sample.n0_m3, area_m2: paper.sample.area_m2 };
+
+/** Commander parser of `Li=1,Rb=2.6` (positive numbers per element; `example` shows the form in the message). */
+export function parseElementValues(v: string, example = 'Li=1,Rb=2.6'): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of v.split(',')) {
     const m = /^\s*([A-Z][a-z]?)\s*=\s*(\S+)\s*$/.exec(part);
     const x = m ? Number(m[2]) : NaN;
-    if (!m || !Number.isFinite(x) || x <= 0) throw new InvalidArgumentError(`"${part.trim()}" is not ELEMENT=POSITIVE_NUMBER (e.g. Li=1,Rb=2.6)`);
+    if (!m || !Number.isFinite(x) || x <= 0) throw new InvalidArgumentError(`"${part.trim()}" is not ELEMENT=POSITIVE_NUMBER (e.g. ${example})`);
+    if (m[1] in out) throw new InvalidArgumentError(`${m[1]} is given twice`);
     out[m[1]] = x;
   }
   return out;
+}
+
+/** Commander parser of `Li=1,Rb=2.6`. */
+export function parseSensitivity(v: string): Record<string, number> {
+  return parseElementValues(v, 'Li=1,Rb=2.6');
+}
+
+/** Commander parser of a number >= 0 (0 allowed: --dead-time 0 switches the correction off). */
+export function nonNegativeNumber(v: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x) || x < 0) throw new InvalidArgumentError('must be a number >= 0');
+  return x;
 }
 
 const HELP_AFTER = `
@@ -45,16 +67,43 @@ Formats (detected by content unless --format is given):
            I[cnt/s] per species; species resampled linearly onto the first species' times;
            depth from the file's crater depth / sputter rate unless given here)
 
-Processing: I = -N ln(1 - C/N) with N = --shots (counts C >= N are an error, C/N >= 0.5 a
-warning); depth = t * crater / total time, or rate * t; isotopes summed per element
-(7Li+ -> Li); c_X = s_X I_X / sum_Y s_Y I_Y (s = --sensitivity, default 1).
+Processing, in this order:
+  1. counting corrections (none when the detector is unknown):
+     ToF counts per point, with --shots N: I = -N ln(1 - C/N) (C >= N is an error,
+       C/N >= 0.5 a warning);
+     count rates (cnt/s) with a dead time tau: N = N_obs / (1 - N_obs tau) (non-paralysable
+       detector); tau is the Cameca file's "EM Dead Time" unless --dead-time is given
+       (--dead-time 0: no correction, e.g. when the export is already corrected; for a CSV
+       of count rates give --dead-time NS). N_obs tau > 0.1 is a warning, >= 1 an error.
+  2. depth = t * crater / total time, or rate * t;
+  3. isotopes summed per element (7Li+ -> Li, 6Li + 7Li -> Li);
+  4. c_X = s_X I_X / sum_Y s_Y I_Y (s = --sensitivity, default 1).
+
+Charge calibration (--calibrate-from-charge Rb=2.52e-3[,Cs=2.28e-3], charges in C):
+  the factors s_b of the listed beam species are solved for so that each integrates to
+  the delivered ions as a layer of native density: int c_b dx = Q_b / (e n0 A), with
+  n0 = --n0 (m^-3) and A = --area (m^2), defaults the paper preset's sample
+  (n0 = ${CALIBRATION_DEFAULTS.n0_m3} m^-3, A = ${CALIBRATION_DEFAULTS.area_m2} m^2). The integral runs over the
+  profile's points (c held at its first value up to the surface). The other species keep
+  their --sensitivity (default 1).
+  What is identifiable: c is normalized to sum 1 at every point, so only RATIOS of factors
+  matter and one species must stay uncalibrated (the native Li). One beam species and one
+  native species: exactly one factor, s_beam / s_native. Two beams (Rb, Cs after stage 2)
+  and Li: two factors, one per charge. The same normalization forces sum c = 1, so these
+  data cannot test the 1:1 replacement, and the factors scale with the assumed n0 (and A);
+  the profile must hold the whole inventory (a warning when the beam signal at the
+  deepest point is still > 1 % of its maximum).
 
 Output: "#" provenance lines, then depth_nm,<elements> (depth nm, c dimensionless, sum 1),
 written atomically (an existing file survives a failed run). Exit status: 0 ok, 2 bad input.
 
 Examples:
   cait sims profile.txt --shots 500 --crater-depth 250 --out profile.csv
-  cait sims glass.dp_rpc_asc --sensitivity Li=1,Cs=2.6 --out glass.csv`;
+  cait sims glass.dp_rpc_asc --sensitivity Li=1,Cs=2.6 --out glass.csv
+  cait sims glass.dp_rpc_asc --dead-time 0 --out glass.csv        (export already dead-time corrected)
+  cait sims rb.txt --shots 10000 --crater-depth 100 --calibrate-from-charge Rb=2.52e-3 --out rb.csv
+  cait sims scripts/synthetic/paper-stage2.txt --shots 10000 --crater-depth 200 \
+      --sensitivity Li=1,Rb=0.4,Cs=0.25 --out stage2.csv           (SYNTHETIC example data)`;
 
 export function registerSims(program: Command, ctx: CliContext): void {
   program
@@ -71,6 +120,12 @@ export function registerSims(program: Command, ctx: CliContext): void {
     .option('--crater-depth <nm>', 'crater depth, nm (depth = t * crater / total sputter time)', positiveNumber)
     .option('--sputter-rate <nm_per_s>', 'constant sputter rate, nm/s (depth = rate * t)', positiveNumber)
     .option('--sensitivity <list>', 'relative sensitivity factors, e.g. Li=1,Rb=2.6 (default 1 each)', parseSensitivity)
+    .option('--dead-time <ns>', 'detector dead time, ns, for count rates in cnt/s: N = N_obs/(1 - N_obs*tau) (default: the Cameca file\'s EM dead time; 0: no correction)', nonNegativeNumber)
+    .option('--calibrate-from-charge <list>', 'delivered charge per beam species, C, e.g. Rb=2.52e-3,Cs=2.28e-3: calibrates their sensitivity factors (int c dx = Q/(e n0 A))', (v: string) =>
+      parseElementValues(v, 'Rb=2.52e-3'),
+    )
+    .option('--n0 <per_m3>', `native mobile-ion density n0, m^-3, for --calibrate-from-charge (default ${CALIBRATION_DEFAULTS.n0_m3}, the paper preset)`, positiveNumber)
+    .option('--area <m2>', `irradiated area A, m^2, for --calibrate-from-charge (default ${CALIBRATION_DEFAULTS.area_m2}, the paper preset)`, positiveNumber)
     .addHelpText('after', HELP_AFTER)
     .action((file: string, opts: SimsOptions) => {
       runSims(file, opts, ctx);
@@ -82,6 +137,8 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   if (isDirectory(opts.out)) throw new InputError(`--out ${opts.out}: is a directory`);
   checkParent(opts.out, '--out');
   if (resolve(opts.out) === resolve(file)) throw new InputError(`--out ${opts.out}: is the input file`);
+  if ((opts.n0 !== undefined || opts.area !== undefined) && opts.calibrateFromCharge === undefined)
+    throw new InputError(`${opts.n0 !== undefined ? '--n0' : '--area'} applies only with --calibrate-from-charge`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -97,6 +154,11 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
       craterDepth_nm: opts.craterDepth,
       sputterRate_nm_s: opts.sputterRate,
       sensitivity: opts.sensitivity,
+      deadTime_ns: opts.deadTime,
+      calibrate:
+        opts.calibrateFromCharge === undefined
+          ? undefined
+          : { charge_C: opts.calibrateFromCharge, n0_m3: opts.n0 ?? CALIBRATION_DEFAULTS.n0_m3, area_m2: opts.area ?? CALIBRATION_DEFAULTS.area_m2 },
     },
     basename(file),
   );
@@ -104,7 +166,12 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   if (opts.shots !== undefined) options.push(`--shots ${opts.shots}`);
   if (opts.craterDepth !== undefined) options.push(`--crater-depth ${opts.craterDepth}`);
   if (opts.sputterRate !== undefined) options.push(`--sputter-rate ${opts.sputterRate}`);
-  if (opts.sensitivity) options.push(`--sensitivity ${Object.entries(opts.sensitivity).map(([k, v]) => `${k}=${v}`).join(',')}`);
+  const list = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k}=${v}`).join(',');
+  if (opts.sensitivity) options.push(`--sensitivity ${list(opts.sensitivity)}`);
+  if (opts.deadTime !== undefined) options.push(`--dead-time ${opts.deadTime}`);
+  if (opts.calibrateFromCharge) options.push(`--calibrate-from-charge ${list(opts.calibrateFromCharge)}`);
+  if (opts.n0 !== undefined) options.push(`--n0 ${opts.n0}`);
+  if (opts.area !== undefined) options.push(`--area ${opts.area}`);
   const comments = [
     `cait-ensemble ${packageVersion()} sims`,
     `source: ${basename(file)}`,
@@ -112,6 +179,8 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
     `options: ${options.join(' ')}`,
     `depth: ${p.depthFrom}`,
     `channels: ${p.elements.map((e) => `${e} = ${p.channelsOf[e].join(' + ')}`).join('; ')}`,
+    ...p.notes.filter((n) => !n.startsWith('depth: ')).map((n) => `processing: ${n}`),
+    ...p.warnings.map((w) => `warning: ${w}`),
     `columns: depth_nm (nm), normalized densities c_X = s_X I_X / sum_Y s_Y I_Y`,
   ];
   writeFileAtomic(opts.out, measuredProfileCsv(p, comments));
@@ -121,6 +190,11 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
     `channels: ${p.elements.map((e) => `${p.channelsOf[e].join(' + ')} -> ${e}`).join(', ')}`,
     `points:   ${d.length}`,
     `depth:    ${fmtNum(d[0])} .. ${fmtNum(d[d.length - 1])} nm (${p.depthFrom})`,
+    `counting: ${p.notes.find((n) => /correction/.test(n)) ?? 'no Poisson or dead-time correction'}`,
+    `factors:  ${p.elements.map((e) => `s_${e} = ${fmtNum(Number(p.sensitivity[e].toPrecision(6)))}${p.calibration?.[e] ? ' (from charge)' : ''}`).join(', ')}`,
+    ...Object.entries(p.calibration ?? {}).map(
+      ([e, r]) => `charge:   ${e}: Q = ${fmtNum(r.charge_C)} C -> int c_${e} dx = ${fmtNum(Number(r.inventory_nm.toPrecision(5)))} nm -> s_${e} = ${fmtNum(Number(r.sensitivity.toPrecision(6)))}`,
+    ),
     `warnings: ${p.warnings.length === 0 ? 'none' : p.warnings.length}`,
     ...p.warnings.map((w) => `  - ${w}`),
     `wrote ${opts.out}`,

@@ -11,8 +11,9 @@
  * axis by linear interpolation (beyond its own first/last time, its end value
  * is held, with a warning). The Depth columns are not used: depth comes from
  * --crater-depth / --sputter-rate or the crater depth of the parameter section.
- * Intensities are count rates (cnt/s), taken as given (the EM dead time is
- * recorded, not applied: Cameca software usually corrects it on export).
+ * Intensities are count rates (cnt/s). The EM dead time is returned in
+ * params; processing applies the non-paralysable correction with it unless
+ * told otherwise (--dead-time 0 when the export is already corrected).
  */
 import { InputError } from '../config/validate.js';
 import type { FileParams, RawChannel, RawProfile } from './types.js';
@@ -131,7 +132,6 @@ export function parseCameca(text: string, where = 'input'): RawProfile {
   }
   if (channels.length === 0) throw new InputError(`${where}: line ${speciesLine}: missing column: no species of a single element`);
   const params = parseParams(lines.slice(e + 1).concat(lines.slice(0, s)));
-  if (params.deadTime_ns !== undefined) warnings.push(`EM dead time ${params.deadTime_ns} ns recorded, not applied (count rates taken as given)`);
   return {
     format: 'cameca',
     axis: { kind: 'time_s', values: t0, title: `${titles[0]} ${species[0]}` },

@@ -18,7 +18,7 @@ export { detectFormat } from './detect.js';
 export { parseCsv } from './csv.js';
 export { parseIontof } from './iontof.js';
 export { parseCameca, interpLinear } from './cameca.js';
-export { processProfile, poissonCorrect, SATURATION_WARN } from './process.js';
+export { processProfile, poissonCorrect, SATURATION_WARN, deadTimeCorrect, DEAD_TIME_WARN, profileIntegral } from './process.js';
 export { elementOf } from './util.js';
 
 /** Parse text in a given format, or auto-detected. */

@@ -54,6 +54,32 @@ export interface ProcessOptions {
   sputterRate_nm_s?: number;
   /** relative sensitivity factor per element (default 1) */
   sensitivity?: Record<string, number>;
+  /**
+   * detector dead time, ns, for the non-paralysable correction of count
+   * rates (cnt/s): N = N_obs / (1 − N_obs τ). Omitted: the file's (Cameca
+   * "EM Dead Time"); 0: no correction.
+   */
+  deadTime_ns?: number;
+  /** calibrate the sensitivity factors of the beam species from the delivered charges: ∫ c_X dx = Q_X / (e n0 A) */
+  calibrate?: ChargeCalibration;
+}
+
+/** Delivered charge per beam species (C) with the sample's native density n0 (m⁻³) and irradiated area A (m²). */
+export interface ChargeCalibration {
+  charge_C: Record<string, number>;
+  n0_m3: number;
+  area_m2: number;
+}
+
+/** What the calibration found for one element. */
+export interface CalibratedElement {
+  charge_C: number;
+  /** Q / (e n0 A), nm: the required ∫ c dx */
+  inventory_nm: number;
+  /** the calibrated relative sensitivity factor */
+  sensitivity: number;
+  /** c of the element at the deepest point (should be ~0: the whole inventory inside the profile) */
+  lastValue: number;
 }
 
 export interface MeasuredProfile {
@@ -69,5 +95,13 @@ export interface MeasuredProfile {
   /** how depth was obtained, e.g. "crater depth 250 nm / total time 500 s" */
   depthFrom: string;
   raw: RawProfile;
+  /** the relative sensitivity factors used, per element */
+  sensitivity: Record<string, number>;
+  /** the dead-time correction applied, if any */
+  deadTime?: { tau_ns: number; from: 'file' | 'option'; maxLoad: number };
+  /** the charge calibration, if asked for: per calibrated element */
+  calibration?: Record<string, CalibratedElement>;
+  /** one line per processing step applied (for summaries and output comments) */
+  notes: string[];
   warnings: string[];
 }
