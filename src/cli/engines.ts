@@ -1,15 +1,21 @@
 /**
  * The ensemble engines of the command line (`--engine`, `--adapter`,
  * `--threads`), shared by every command that runs members (ensemble, fit,
- * sensitivity). Engines load lazily: the CPU engine (and the solver) or
- * Dawn only when a run needs them.
+ * sensitivity). Engines load lazily: the CPU engine (and the solver), Dawn
+ * or gpu.js only when a run needs them.
+ *
+ * --engine webgpu --adapter auto falls back to the gpu.js engine (its
+ * WebAssembly kernels in Node) when there is no WebGPU adapter at all, and
+ * says so on stderr; an adapter named explicitly never falls back.
+ * --engine gpujs takes --adapter auto (gpu.js picks its backend) or a gpu.js
+ * mode (webasm, cpu, …).
  */
 import type { EnsembleEngine } from '../ensemble/types.js';
 import { InputError } from '../config/validate.js';
 import type { CliContext } from './common.js';
 
 /** Engines `--engine` accepts now. */
-export const ENGINES = ['cpu', 'webgpu'] as const;
+export const ENGINES = ['cpu', 'webgpu', 'gpujs'] as const;
 
 /** The engine options of a command. */
 export interface EngineOptions {
@@ -22,18 +28,33 @@ export interface EngineOptions {
 export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<{ engine: EnsembleEngine; close(): void }> {
   if (!(ENGINES as readonly string[]).includes(opts.engine))
     throw new InputError(`--engine ${opts.engine}: unknown engine; available: ${ENGINES.join(', ')}`);
+  if (opts.engine === 'gpujs') return { engine: await gpujsEngine(opts.adapter), close: () => {} };
   if (opts.engine === 'webgpu') {
     const { openNodeDevice, NODE_GPU_KINDS } = await import('../gpu/node.js');
     const kind = NODE_GPU_KINDS.find((k) => k === opts.adapter.trim().toLowerCase());
     if (!kind) throw new InputError(`--adapter ${opts.adapter}: unknown adapter; use one of ${NODE_GPU_KINDS.join(', ')}`);
     const { loadNppQnShader } = await import('../gpu/node-shaders.js');
     const { WebGpuEngine } = await import('../gpu/engine.js');
-    const gpu = await openNodeDevice(kind);
+    const { GpuError } = await import('../gpu/device.js');
+    // with auto, no usable WebGPU adapter (none at all, or one the engine refuses: llvmpipe) means gpu.js
+    const fallBack = async (e: unknown) => {
+      if (kind !== 'auto' || !(e instanceof GpuError)) throw e;
+      const engine = await gpujsEngine('auto');
+      ctx.stderr(`cait: ${e.message}; running the gpu.js engine instead (${engine.adapter})\n`);
+      return { engine, close: () => {} };
+    };
+    let gpu;
     try {
-      return { engine: new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() }), close: () => gpu.close() };
+      gpu = await openNodeDevice(kind);
     } catch (e) {
-      gpu.close();
-      throw e;
+      return fallBack(e);
+    }
+    const opened = gpu;
+    try {
+      return { engine: new WebGpuEngine(opened, { shaderSource: loadNppQnShader() }), close: () => opened.close() };
+    } catch (e) {
+      opened.close();
+      return fallBack(e);
     }
   }
   const { CpuEngine } = await import('../ensemble/cpu.js');
@@ -42,3 +63,9 @@ export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<
   return { engine: new CpuEngine({ threads: opts.threads }), close: () => {} };
 }
 
+/** The gpu.js engine in Node: `auto` lets gpu.js pick its backend (WebAssembly kernels without headless-gl), anything else is a gpu.js mode. */
+async function gpujsEngine(adapter: string): Promise<EnsembleEngine> {
+  const { GpuJsEngine } = await import('../gpujs/engine.js');
+  const mode = adapter.trim().toLowerCase();
+  return mode === 'auto' ? new GpuJsEngine() : new GpuJsEngine({ mode });
+}

@@ -64,6 +64,9 @@ Engines: --engine cpu (the f64 solver on --threads worker threads, default all c
 quasi-neutral formulation with D tabulated on 4096 θ points, checked against its f64 twin) on
 --adapter auto (a real GPU, else SwiftShader) | vulkan | swiftshader | null (validation only).
 A software adapter is for correctness, not speed: the paper preset takes minutes per member there.
+--engine gpujs: the same scheme with its flux kernels in gpu.js (f32; WebAssembly in Node) and
+the rest on the host; --adapter auto or a gpu.js mode (webasm, cpu). --engine webgpu --adapter auto
+runs it, saying so on stderr, when there is no WebGPU adapter the engine can use.
 `;
 
 /** The help on the outputs, progress and exit status (shared with `cait headless`). */
