@@ -2,8 +2,9 @@
 /**
  * The ensemble engine runner of the page: the browser's WebGPU device
  * (src/gpu/device.ts) driving the WGSL engine (src/gpu/engine.ts,
- * shaders/npp_qn.wgsl bundled as a string). One device per page, opened on
- * first use and reopened after a device loss.
+ * shaders/npp_qn.wgsl bundled as a string); without WebGPU the gpu.js engine
+ * (src/gpujs/engine.ts) on WebGL2. One device per page, opened on first use
+ * and reopened after a device loss.
  *
  * `installRunner()` puts {@link CaitRunner} on `window.caitRunner` for
  * puppeteer (`cait headless`, the browser tests, bench/browser.ts): requests
@@ -78,7 +79,16 @@ async function openWebGpu(): Promise<PageEngine> {
 }
 
 async function openGpuJs(): Promise<PageEngine> {
-  throw new GpuError('the gpu.js engine is not part of this build');
+  // loaded only when needed: gpu.js is most of the bundle
+  const { GpuJsEngine } = await import('../../gpujs/engine.js');
+  let inner: EnsembleEngine;
+  try {
+    inner = new GpuJsEngine({ mode: 'webgl2' });
+  } catch (e) {
+    throw new GpuError(`the gpu.js engine cannot start on WebGL2 here: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const adapter = `${inner.adapter} (${browserName()} WebGL2)`;
+  return { engine: renamed(inner, adapter), kind: 'gpujs', adapter };
 }
 
 function cached(kind: Exclude<EngineChoice, 'auto'>): Promise<PageEngine> {
