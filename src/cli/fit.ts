@@ -99,7 +99,7 @@ D(Cs+) of stage 2 is stages.1.D.Cs.D_m2s; the Rb+ SED width (populated FWHM) in 
 stages.1.D.Rb.width.value_eV. A list of D values (…_m2s) is treated as a log axis.
 
 The fit: (1) the grid, one engine batch; (2) --refine N rounds of 3 points per axis around the
-best member, the spacing shrinking 3× per round (in ln p on log axes), inside the grid's range;
+best --refine-centres members (default 3), the spacing shrinking 3× per round (in ln p on log axes), inside the grid's range;
 (3) noise s² = residual_best / (points − parameters), χ² = residual / s²; Δχ² = 1 profile
 intervals from a local quadratic model of the residual (least squares in ln p / p), refined by
 evaluating the members at the predicted interval ends, cross-checked against the discrete
@@ -177,7 +177,7 @@ export function registerFit(program: Command, ctx: CliContext): void {
   )
     .option('--vary <PATH=SPEC>', 'a fitted parameter and its grid: PATH=a,b,c | lo:hi:N | lo:hi:N:log; repeatable', collect, [])
     .option('--refine <N>', 'refinement rounds around the best (default 2; 0 = the grid only)', nonNegativeInt, 2)
-    .option('--refine-centres <N>', 'refine around the best N members (default 1)', positiveInt, 1)
+    .option('--refine-centres <N>', 'refine around the best N members (default 3)', positiveInt, 3)
     .option('--top <K>', 'the K best members in the summary and fit.json (default 10)', positiveInt, 10)
     .option('--no-sens', 'skip the sensitivity members (derivatives and ±20 %)')
     .option('--member-profiles <all|none>', 'keep every member\'s model at the measured depths in fit.json (default all)', 'all')

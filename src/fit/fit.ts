@@ -32,6 +32,7 @@ import { axisValues, designValues, makeMember } from '../sweep/grid.js';
 import { checkSpecs, type VarySpec } from '../sweep/spec.js';
 import { getAtPath } from '../sweep/paths.js';
 import type { EnsembleEngine, EnsembleRequest, MemberResult } from '../ensemble/types.js';
+import { facesFromCentres } from '../analysis/profiles.js';
 import { observationOperator, observationResidual, type Observation, type ObservationResidual } from './observe.js';
 import type { FitFile, FitMember, FitObservation, FitSensitivity, SpeciesSeries } from './schema.js';
 import { discreteProfileInterval, fitQuadratic, profileEndpoints, quadraticIntervals, spdInverse, type QuadraticModel } from './quadratic.js';
@@ -61,7 +62,7 @@ export interface FitOptions {
   engine: EnsembleEngine;
   /** refinement rounds (default 2) */
   refine?: number;
-  /** centres of each refinement round: the best n distinct members (default 1) */
+  /** centres of each refinement round: the best n members (default 3: a coarse grid can put the best cell in a side valley) */
   refineCentres?: number;
   /** interval rounds: members at the model's interval ends, refit (default 2, 0 = none) */
   intervalRounds?: number;
@@ -106,13 +107,6 @@ export function fromScaled(t: number, scale: AxisScale): number {
 /** Data points of the observations: Σ points × species. */
 export function dataPoints(observations: readonly Observation[]): number {
   return observations.reduce((s, o) => s + o.depth_nm.length * o.species.length, 0);
-}
-
-/** Cell faces from cell centres (faces start at 0; each centre is the middle of its cell). */
-export function facesFromCentres(centres: ArrayLike<number>): number[] {
-  const f = [0];
-  for (let i = 0; i < centres.length; i++) f.push(2 * centres[i] - f[i]);
-  return f;
 }
 
 /**
@@ -503,7 +497,7 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
   for (let r = 1; r <= refine && free.length > 0; r++) {
     for (const j of free) stepNow[j] /= 3;
     const ranked = ev.all.filter((e) => e.ssr !== null && e.source !== 'sensitivity').sort((a, b) => a.ssr! - b.ssr!);
-    const centres = ranked.slice(0, Math.max(1, o.refineCentres ?? 1));
+    const centres = ranked.slice(0, Math.max(1, o.refineCentres ?? 3));
     const rows = centres.flatMap((c) => refineRows(c, stepNow, free, bounds, scale));
     const uniq = new Map<string, number[]>();
     for (const row of rows) uniq.set(ev.key(row.map((v, j) => toScaled(v, scale[j]))), row);
@@ -520,7 +514,11 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
   if (free.length > 0 && Number.isFinite(s2)) {
     q = localQuadratic(fitted(), free, lengths, s2);
     for (let r = 1; r <= intervalRounds && q?.positive; r++) {
+      // the model's minimum and, per parameter, where its profile reaches Δχ² = 1
       const rows: number[][] = [];
+      const centre = best.t.slice();
+      free.forEach((j, a) => (centre[j] = Math.min(bounds[j][1], Math.max(bounds[j][0], q!.tMin![a]))));
+      rows.push(centre.map((v, k) => fromScaled(v, scale[k])));
       free.forEach((j, a) => {
         const ends = profileEndpoints(q!, s2, a);
         if (!ends) return;
@@ -536,7 +534,8 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
       const qPrev: QuadraticModel = q;
       q = localQuadratic(fitted(), free, lengths, s2);
       // stop once the members at the predicted ends sit near Δχ² = 1
-      const dchi = got.filter((e) => e.ssr !== null).map((e) => (e.ssr! - (qPrev.ssrMin ?? best.ssr!)) / s2);
+      const centreKey = ev.key(centre);
+      const dchi = got.filter((e) => e.ssr !== null && ev.key(e.t) !== centreKey).map((e) => (e.ssr! - (qPrev.ssrMin ?? best.ssr!)) / s2);
       if (dchi.length && dchi.every((x) => x > 0.5 && x < 2)) break;
     }
   }
@@ -564,11 +563,14 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
     if (qiv) {
       intervals[j] = [fromScaled(qiv[a][0], scale[j]), fromScaled(qiv[a][1], scale[j])];
       if (dp.lo !== null && dp.hi !== null) {
+        // the discrete profile minimises over the evaluated members only, so it lies on or above
+        // the true profile and its interval is (up to interpolation) inside the true one: a
+        // discrete interval much wider than the quadratic one means the quadratic is too narrow
         const wq = qiv[a][1] - qiv[a][0];
         const wd = dp.hi - dp.lo;
-        if (wd > 2 * wq || wd < 0.5 * wq)
+        if (wd > 1.5 * wq)
           warnings.push(
-            `${parameters[j]}: the Δχ² = 1 interval of the quadratic model (${fmtNum(intervals[j][0])} … ${fmtNum(intervals[j][1])}) and of the discrete profile (${fmtNum(profileIv[j]![0])} … ${fmtNum(profileIv[j]![1])}) differ by more than 2×`,
+            `${parameters[j]}: the discrete profile's Δχ² = 1 interval (${fmtNum(profileIv[j]![0])} … ${fmtNum(profileIv[j]![1])}) is wider than the quadratic model's (${fmtNum(intervals[j][0])} … ${fmtNum(intervals[j][1])}): the residual is not quadratic there; trust the wider one`,
           );
       }
     } else {

@@ -22,7 +22,7 @@
  */
 import type { Protocol } from '../config/schema.js';
 import { InputError, fmtNum } from '../config/validate.js';
-import { importSims, type MeasuredProfile, type ProcessOptions } from '../sims/index.js';
+import { elementOf, parseSims, processProfile, type MeasuredProfile, type ProcessOptions } from '../sims/index.js';
 import { makeObservation, type DepthResolution, type Observation } from './observe.js';
 
 /** Default Gaussian depth resolution σ, nm (PHYSICS.md §7). */
@@ -245,14 +245,20 @@ export function loadObservations(opts: MeasuredOptions, protocol: Protocol, read
     const shots = pick('--shots', opts.shots, k);
     const crater = pick('--crater-depth', opts.craterDepth, k);
     const rate = pick('--sputter-rate', opts.sputterRate, k);
-    const sens = pick('--sensitivity', opts.sensitivity, k);
+    let sens = pick('--sensitivity', opts.sensitivity, k);
     if (shots !== undefined) processing.shots = shots;
     if (crater !== undefined) processing.craterDepth_nm = crater;
     if (rate !== undefined) processing.sputterRate_nm_s = rate;
-    if (sens !== undefined) processing.sensitivity = sens;
     let profile: MeasuredProfile;
     try {
-      profile = importSims(text, processing, where);
+      const raw = parseSims(text, 'auto', where);
+      if (sens !== undefined && !opts.sensitivity.some((s) => s.stage === k)) {
+        // a --sensitivity for all files: only the elements this file has
+        const has = new Set(raw.channels.map((c) => (raw.normalized ? c.label : elementOf(c.label))));
+        sens = Object.fromEntries(Object.entries(sens).filter(([el]) => has.has(el)));
+      }
+      if (sens !== undefined) processing.sensitivity = sens;
+      profile = processProfile(raw, processing, where);
     } catch (e) {
       if (e instanceof InputError && !e.message.startsWith(where)) throw new InputError(`${where}: ${e.message}`);
       throw e;

@@ -323,7 +323,7 @@ export function residualMapSvg(file: FitFile, map: ResidualMap): string {
   const barW = 110;
   const titleH = 40;
   const width = M.left + pw + M.right + barW;
-  const height = titleH + M.top + ph + M.bottom;
+  const height = titleH + M.top + ph + M.bottom + 18;
   const xLog = map.x.scale === 'log';
   const yLog = map.y.scale === 'log';
   const xe = edges(map.x.values, xLog);
