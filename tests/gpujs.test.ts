@@ -214,6 +214,17 @@ describe('gpu.js engine vs the f64 twin', () => {
     engine.destroy();
   });
 
+  it("0.25 nm cells behind a 27 nm exchanged zone: the twin's steps (f32 fluxes in f64 rows keep the current rows well conditioned)", async () => {
+    // the case that made npp_qn.wgsl telescope its current rows (tests/gpu-engine.test.ts); here the rows stay the twin's
+    const p = reduced();
+    p.grid = { h_fine_nm: 0.25, x_fine_nm: 80, growth: 1.3 };
+    (p.stages[0].stop as { charge_C: number }).charge_C = 1.5e-3;
+    (p.stages[1].stop as { charge_C: number }).charge_C = 0.1e-3;
+    const res = await new GpuJsEngine().run(request([p], [[3.1e-23]]));
+    expect(gridOf(p).N).toBeGreaterThan(300);
+    expectTwins(res, [p], [0], '0.25 nm');
+  });
+
   it('a member that cannot deliver its charge fails with a reason; the others finish and match their twins', async () => {
     const base = reduced();
     const members = D_CS.map((D) => member(base, D));
