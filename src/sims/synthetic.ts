@@ -126,15 +126,15 @@ export interface SyntheticSims {
   header: string[];
 }
 
-/** ln Γ(x) for x > 0 (Stirling series after shifting x ≥ 10; ~1e-15 relative). */
+/** ln Γ(x) for x > 0 (Stirling series after shifting x ≥ 12; error ~3e-15). */
 export function logGamma(x: number): number {
   let shift = 0;
-  while (x < 10) {
+  while (x < 12) {
     shift += Math.log(x);
     x += 1;
   }
   const x2 = x * x;
-  const series = 1 / (12 * x) - 1 / (360 * x * x2) + 1 / (1260 * x * x2 * x2) - 1 / (1680 * x * x2 * x2 * x2);
+  const series = 1 / (12 * x) - 1 / (360 * x * x2) + 1 / (1260 * x * x2 * x2) - 1 / (1680 * x * x2 * x2 * x2) + 1 / (1188 * x * x2 * x2 * x2 * x2);
   return (x - 0.5) * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI) + series - shift;
 }
 
@@ -245,10 +245,14 @@ export function synthesizeSims(profile: { depth_nm: ArrayLike<number>; density: 
     for (const el of elements) out[el] = applyOperator(op, profile.density[el]);
     return out;
   };
+  // ToF channels share one time axis (one operator); EM channels each have their own
+  const blurCache = new Map<number, Record<string, Float64Array>>();
   const channels: SyntheticChannel[] = chans.map((ch, k) => {
     const time_s = Array.from({ length: P }, (_, i) => timeOf(i, k));
     const depth_nm = time_s.map((t) => t * rate);
-    const b = blurredAt(depth_nm)[ch.element];
+    const key = det.kind === 'tof' ? 0 : k;
+    if (!blurCache.has(key)) blurCache.set(key, blurredAt(depth_nm));
+    const b = blurCache.get(key)![ch.element];
     const a = opts.surface?.factor[ch.element] ?? 1;
     const ell = opts.surface?.length_nm ?? 1;
     const expected = depth_nm.map((x, i) => Math.max(0, opts.yields[ch.element] * ch.abundance * (1 + (a - 1) * Math.exp(-x / ell)) * b[i]));
@@ -269,7 +273,7 @@ export function synthesizeSims(profile: { depth_nm: ArrayLike<number>; density: 
     }
   }
   const depth0 = channels[0].depth_nm;
-  const tb = blurredAt(depth0);
+  const tb = blurCache.get(0)!;
   const c: Record<string, number[]> = {};
   for (const el of elements) c[el] = [];
   for (let i = 0; i < P; i++) {
