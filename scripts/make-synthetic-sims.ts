@@ -33,6 +33,8 @@ const TRUTH: Record<string, number> = {
 /** Truth profiles are kept down to this depth (cell centres), nm. */
 const KEEP_NM = 300;
 const SEED0 = 20261126;
+/** The fit window starts past the near-surface artefact (e^(-5) of it is left), nm. */
+const WINDOW_FROM_NM = 5;
 
 interface FileSpec {
   file: string;
@@ -41,6 +43,8 @@ interface FileSpec {
   options: SyntheticOptions;
   /** `cait sims` options that undo the artefacts (besides --out) */
   sims: string[];
+  /** the same as `cait fit` per-measurement options (stage-prefixed), with the depth resolution and a window past the surface artefact */
+  fit: string[];
 }
 
 const YIELDS_TOF = { Li: 2000, Rb: 5000, Cs: 8000 }; // counts per point at n/n0 = 1
@@ -82,7 +86,11 @@ function fileSpecs(): FileSpec[] {
         params: { file, stage: st.stage, seed: s, truth: TRUTH, sigma_nm: st.sigma_nm, crater_nm: st.craterDepth_nm, points: st.points },
       };
       const sims = tof ? ['--shots', String(SHOTS), '--crater-depth', String(st.craterDepth_nm), '--sensitivity', SENSITIVITY] : ['--sensitivity', SENSITIVITY];
-      specs.push({ file, stage: st.stage, format, options, sims });
+      const k = st.stage;
+      const fit = [`--measured ${k}:scripts/synthetic/${file}`];
+      for (let i = 0; i < sims.length; i += 2) fit.push(`${sims[i]} ${k}:${sims[i + 1]}`);
+      fit.push(`--sigma ${k}:${st.sigma_nm}`, `--window ${k}:${WINDOW_FROM_NM}:${st.craterDepth_nm}`);
+      specs.push({ file, stage: st.stage, format, options, sims, fit });
     }
   }
   return specs;
@@ -171,6 +179,7 @@ function main(): void {
       options: f.options,
       sims: `cait sims scripts/synthetic/${f.file} ${f.sims.join(' ')} --out ${f.file.replace(/\.[^.]+$/, '')}-${f.format}.csv`,
       sims_args: f.sims,
+      fit: f.fit.join(' '),
     })),
   };
   files.push({ path: join(out, 'truth.json'), data: JSON.stringify(truth, null, 1) + '\n' });
@@ -239,10 +248,16 @@ Example:
     cait sims scripts/synthetic/paper-stage2.txt ${specs.find((f) => f.file === 'paper-stage2.txt')!.sims.join(' ')} --out stage2.csv
     cait sims scripts/synthetic/paper-stage2.dp_rpc_asc --sensitivity ${SENSITIVITY} --out stage2.csv
 
-The normalized profiles \`cait sims\` writes are the input of a fit (\`cait fit --measured STAGE:FILE …\`;
-see \`cait fit --help\` for how its per-measurement options are given): compare them
-with a Gaussian depth resolution of σ = ${STAGE_SETUP[0].sigma_nm} nm after stage 1 and σ = ${STAGE_SETUP[1].sigma_nm} nm after stage 2, and a depth window
-that starts beyond the near-surface artefact (from ~5 nm).
+Fit them with the same options given per stage (\`K:\` prefix, stages counted from 1),
+the depth resolution they were made with (σ = ${STAGE_SETUP[0].sigma_nm} nm after stage 1, ${STAGE_SETUP[1].sigma_nm} nm after stage 2) and a depth
+window that starts past the near-surface artefact (${WINDOW_FROM_NM} nm), e.g. with the IONTOF files:
+
+    cait fit --preset paper \\
+      ${specs.find((f) => f.file === 'paper-stage1.txt')!.fit.join(' ')} \\
+      ${specs.find((f) => f.file === 'paper-stage2.txt')!.fit.join(' ')} \\
+      --vary stages.1.D.Cs.D_m2s=2.4e-23:4.4e-23:5:log --vary stages.1.D.Rb.width.value_eV=0.2:0.26:4 --out fit-synthetic
+
+(one file per stage; \`truth.json\` lists the \`cait fit\` options of every file under \`files[k].fit\`).
 
 ## The artefacts and their sizes
 

@@ -9,11 +9,13 @@
  * carries the near-surface artefact.
  */
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blurProfile, facesFromCentres } from '../src/analysis/profiles.js';
 import { applyOperator, observationOperator } from '../src/fit/observe.js';
+import { runCli } from '../src/cli/main.js';
 import { ELEMENTARY_CHARGE } from '../src/physics/constants.js';
 import { mulberry32 } from '../src/sweep/lhs.js';
 import { detectFormat, importSims, type MeasuredProfile, type ProcessOptions, type SimsFormat } from '../src/sims/index.js';
@@ -35,7 +37,7 @@ interface TruthFile {
   truth: Record<string, number>;
   protocol: { changed: Record<string, { preset: number; truth: number }> };
   stages: { stage: number; charge_C: number; profile: { depth_nm: number[]; density: Record<string, number[]> } }[];
-  files: { file: string; stage: number; format: SimsFormat; options: SyntheticOptions; sims: string; sims_args: string[] }[];
+  files: { file: string; stage: number; format: SimsFormat; options: SyntheticOptions; sims: string; sims_args: string[]; fit: string }[];
 }
 const truth = JSON.parse(readFileSync(join(DIR, 'truth.json'), 'utf8')) as TruthFile;
 
@@ -294,6 +296,31 @@ describe('the committed example files (scripts/synthetic)', () => {
       });
     });
   }
+  it('the documented `cait sims` commands run as written (in-process) and give the profile importSims gives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-synth-'));
+    for (const f of truth.files) {
+      const argv = f.sims.split(' ');
+      expect(argv.slice(0, 2)).toEqual(['cait', 'sims']);
+      expect(argv[2]).toBe(`scripts/synthetic/${f.file}`);
+      const out = join(dir, `${f.file}.csv`);
+      const args = [...argv.slice(2, -2), '--out', out].map((a) => (a.startsWith('scripts/synthetic/') ? join(DIR, a.slice('scripts/synthetic/'.length)) : a));
+      const o: string[] = [];
+      const e: string[] = [];
+      const code = await runCli(['sims', ...args], { stdout: (t: string) => void o.push(t), stderr: (t: string) => void e.push(t), env: {} });
+      expect(e.join(''), f.file).toBe('');
+      expect(code).toBe(0);
+      const rows = readFileSync(out, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+      expect(rows[0]).toBe('depth_nm,Li,Rb,Cs');
+      const m = importSims(readFileSync(join(DIR, f.file), 'utf8'), simsOptions(f.sims_args));
+      expect(rows).toHaveLength(m.depth_nm.length + 1);
+      const mid = Math.floor(m.depth_nm.length / 2);
+      expect(Number(rows[mid + 1].split(',')[1])).toBeCloseTo(m.c.Li[mid], 7);
+      // the fit options are the same, per stage
+      expect(f.fit).toContain(`--measured ${f.stage}:scripts/synthetic/${f.file}`);
+      for (let i = 0; i < f.sims_args.length; i += 2) expect(f.fit).toContain(`${f.sims_args[i]} ${f.stage}:${f.sims_args[i + 1]}`);
+      expect(f.fit).toContain(`--sigma ${f.stage}:${(f.options.resolution as { sigma_nm: number }).sigma_nm}`);
+    }
+  });
   it('the charge calibration recovers the sensitivity factors of the generator (s = Y_Li / Y_X) within 3 %', () => {
     const n0 = 1.38e28;
     const A = 28.26e-6;
