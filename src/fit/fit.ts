@@ -30,7 +30,7 @@ import type { Protocol } from '../config/schema.js';
 import { InputError, fmtNum } from '../config/validate.js';
 import { axisValues, designValues, makeMember } from '../sweep/grid.js';
 import { checkSpecs, type VarySpec } from '../sweep/spec.js';
-import { getAtPath } from '../sweep/paths.js';
+import { getAtPath, requireNumericPath } from '../sweep/paths.js';
 import type { EnsembleEngine, EnsembleRequest, MemberResult } from '../ensemble/types.js';
 import { facesFromCentres } from '../analysis/profiles.js';
 import { observationOperator, observationResidual, type Observation, type ObservationResidual } from './observe.js';
@@ -153,6 +153,7 @@ class Evaluator {
   constructor(
     private readonly o: FitOptions,
     private readonly parameters: string[],
+    private readonly sources: string[],
     private readonly scale: AxisScale[],
     private readonly lengths: number[],
     private readonly t0: () => number,
@@ -187,7 +188,7 @@ class Evaluator {
       this.all.push(ev);
       out.push(ev);
       try {
-        runProtocols.push(makeMember(this.o.base, this.parameters, row, this.parameters, ev.index));
+        runProtocols.push(makeMember(this.o.base, this.parameters, row, this.sources, ev.index));
         runRows.push(row);
         runAt.push(out.length - 1);
       } catch (e) {
@@ -469,7 +470,9 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
   const step = typeof sensOpt === 'object' ? (sensOpt.step ?? 0.05) : 0.05;
   if (!(step > 0 && step < 0.5)) throw new InputError(`sensitivity step ${step}: must be between 0 and 0.5 (relative)`);
   const memberModels = o.memberModels ?? true;
+  for (const s of o.specs) requireNumericPath(o.base, s.path, s.source);
   const parameters = o.specs.map((s) => s.path);
+  const sources = o.specs.map((s) => s.source);
   const scale = o.specs.map(specScale);
   const axes = o.specs.map(axisValues);
   axes.forEach((ax, j) => {
@@ -483,7 +486,7 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
   const spacing = axes.map((ax, j) => (ax.length > 1 ? (bounds[j][1] - bounds[j][0]) / (ax.length - 1) : 0));
   const free = spacing.map((h, j) => (h > 0 ? j : -1)).filter((j) => j >= 0);
   const lengths = spacing.map((h, j) => (h > 0 ? h : Math.max(1e-300, Math.abs(bounds[j][0]) || 1)));
-  const ev = new Evaluator(o, parameters, scale, lengths, () => tStart, now);
+  const ev = new Evaluator(o, parameters, sources, scale, lengths, () => tStart, now);
   const warnings: string[] = [];
 
   // 1. the grid
@@ -667,7 +670,7 @@ export async function runSensitivity(o: SensitivityOptions): Promise<FitOutcome>
   const values = o.at.map((a) => a.value);
   const scale: AxisScale[] = o.at.map((a) => (/D0?_m2s$/.test(a.path) && a.value > 0 ? 'log' : 'linear'));
   const lengths = values.map((v) => Math.abs(v) || 1);
-  const ev = new Evaluator(fo, parameters, scale, lengths, () => tStart, now);
+  const ev = new Evaluator(fo, parameters, o.at.map((a) => `--at ${a.path}`), scale, lengths, () => tStart, now);
   const [centre] = await ev.batch([values], 'grid', 'member', true);
   if (centre.ssr === null) throw new InputError(`the member at ${o.at.map((a) => `${a.path}=${fmtNum(a.value)}`).join(', ')} failed: ${centre.reason}`);
   const points = dataPoints(o.observations);
