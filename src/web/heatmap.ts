@@ -21,6 +21,15 @@ export interface HeatmapOptions {
   selected: number | null;
   onHover(member: number | null, ev: MouseEvent): void;
   onSelect(member: number): void;
+  /** cells per task: the rest are added in later tasks so the main thread never stalls long (default 2000) */
+  chunk?: number;
+  /** false once a newer drawing has replaced this one: stop adding cells */
+  isCurrent?: () => boolean;
+}
+
+/** Let the browser handle input and paint between chunks of work. */
+export function nextTask(): Promise<void> {
+  return new Promise((ok) => setTimeout(ok, 0));
 }
 
 /** χ²_min + 1 in residual units: the Δχ² = 1 threshold of the whole grid. */
@@ -38,7 +47,12 @@ function tickIndices(n: number, max = 8): number[] {
   return out;
 }
 
-export function drawHeatmap(host: HTMLElement, fit: FitFile, map: ResidualMap, o: HeatmapOptions): SVGSVGElement {
+/**
+ * Draw the map into host. The cells go in in chunks of `o.chunk`, one task
+ * each; the returned promise resolves when all are there (the svg then has
+ * data-complete="1").
+ */
+export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: ResidualMap, o: HeatmapOptions): Promise<SVGSVGElement> {
   const { nx, ny } = map;
   const ax = fit.grid.axes[o.x];
   const ay = o.y >= 0 ? fit.grid.axes[o.y] : [NaN];
@@ -59,37 +73,36 @@ export function drawHeatmap(host: HTMLElement, fit: FitFile, map: ResidualMap, o
   svg.attr('data-scale', useLog ? 'log' : 'linear');
   const thr = regionThreshold(fit);
 
-  // cells: build the rects in one pass (faster than a d3 join for 10k cells)
+  // cells: one markup string parsed once (several times faster than 10 000 createElementNS + setAttribute)
   const cells = svg.append('g').attr('class', 'cells').attr('shape-rendering', 'crispEdges');
   const gNode = cells.node()!;
-  const frag = document.createDocumentFragment();
+  const parts: string[] = [];
   const region: [number, number][] = [];
   let best: [number, number] | null = null;
   let sel: [number, number] | null = null;
-  for (let j = 0; j < ny; j++)
+  for (let j = 0; j < ny; j++) {
+    const y = m.t + (ny - 1 - j) * ch;
     for (let i = 0; i < nx; i++) {
       const c = j * nx + i;
       const v = map.values[c];
-      const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
-      r.setAttribute('class', 'cell');
-      r.setAttribute('x', String(m.l + i * cw));
-      r.setAttribute('y', String(m.t + (ny - 1 - j) * ch));
-      r.setAttribute('width', String(cw));
-      r.setAttribute('height', String(ch));
-      r.setAttribute('fill', Number.isFinite(v) ? colour(v) : '#ddd');
-      r.setAttribute('data-i', String(i));
-      r.setAttribute('data-j', String(j));
-      r.setAttribute('data-member', String(map.member[c]));
-      r.setAttribute('data-value', Number.isFinite(v) ? String(v) : '');
-      if (Number.isFinite(v) && v <= thr) {
-        r.setAttribute('data-region', '1');
-        region.push([i, j]);
-      }
+      const ok = Number.isFinite(v);
+      const inRegion = ok && v <= thr;
+      if (inRegion) region.push([i, j]);
       if (map.member[c] === fit.best.member) best = [i, j];
       if (o.selected !== null && map.member[c] === o.selected) sel = [i, j];
-      frag.appendChild(r);
+      parts.push(
+        `<rect class="cell" x="${m.l + i * cw}" y="${y}" width="${cw}" height="${ch}" fill="${ok ? colour(v) : '#ddd'}" data-i="${i}" data-j="${j}" data-member="${map.member[c]}" data-value="${ok ? v : ''}"${inRegion ? ' data-region="1"' : ''}/>`,
+      );
     }
-  gNode.appendChild(frag);
+  }
+  const chunk = Math.max(1, o.chunk ?? 2000);
+  for (let k = 0; k < parts.length; k += chunk) {
+    if (k > 0) {
+      await nextTask();
+      if (o.isCurrent && !o.isCurrent()) return svg.node()!;
+    }
+    gNode.insertAdjacentHTML('beforeend', parts.slice(k, k + chunk).join(''));
+  }
 
   const marks = svg.append('g').attr('class', 'marks').attr('pointer-events', 'none').attr('fill', 'none');
   const at = ([i, j]: [number, number]) => ({ x: m.l + i * cw, y: m.t + (ny - 1 - j) * ch });
@@ -106,18 +119,6 @@ export function drawHeatmap(host: HTMLElement, fit: FitFile, map: ResidualMap, o
       .attr('stroke', 'white')
       .attr('stroke-dasharray', '3 2')
       .attr('stroke-width', 1.5);
-  if (best)
-    marks
-      .append('rect')
-      .attr('class', 'best-marker')
-      .attr('data-i', best[0])
-      .attr('data-j', best[1])
-      .attr('x', at(best).x)
-      .attr('y', at(best).y)
-      .attr('width', cw)
-      .attr('height', ch)
-      .attr('stroke', '#e31a1c')
-      .attr('stroke-width', 2.5);
   if (sel)
     marks
       .append('rect')
@@ -130,6 +131,18 @@ export function drawHeatmap(host: HTMLElement, fit: FitFile, map: ResidualMap, o
       .attr('height', ch + 2)
       .attr('stroke', '#ff7f00')
       .attr('stroke-width', 2);
+  if (best)
+    marks
+      .append('rect')
+      .attr('class', 'best-marker')
+      .attr('data-i', best[0])
+      .attr('data-j', best[1])
+      .attr('x', at(best).x)
+      .attr('y', at(best).y)
+      .attr('width', cw)
+      .attr('height', ch)
+      .attr('stroke', '#e31a1c')
+      .attr('stroke-width', 2.5);
 
   // axes: grid values at their cells
   const xs = d3.scaleBand<number>().domain(d3.range(nx)).range([m.l, m.l + nx * cw]);
@@ -187,6 +200,7 @@ export function drawHeatmap(host: HTMLElement, fit: FitFile, map: ResidualMap, o
     const k = memberOf(ev);
     if (k !== null) o.onSelect(k);
   });
+  svg.attr('data-complete', '1');
   return svg.node()!;
 }
 

@@ -18,7 +18,7 @@ import type { EnsembleFile } from '../ensemble/output.js';
 import type { FitFile } from '../fit/schema.js';
 import { loadedFromObject, parseLoaded, type Loaded, type SimsInputs } from './data.js';
 import { download, svgText, svgToPng } from './export.js';
-import { drawHeatmap, heatmapCsv, regionThreshold } from './heatmap.js';
+import { drawHeatmap, heatmapCsv, nextTask, regionThreshold } from './heatmap.js';
 import { indexOfValues, residualMap, type ResidualMap } from './map.js';
 import { csvCell, drawPanels, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
 import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
@@ -40,6 +40,8 @@ export interface ExplorerApi {
   exportPng(view: string): Promise<string>;
   /** milliseconds of the last full render */
   lastRenderMs(): number;
+  /** milliseconds of the last draw of each view */
+  timings(): Record<string, number>;
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -185,7 +187,7 @@ async function renderAll(): Promise<void> {
   show('ensemble-views', loaded?.kind === 'ensemble');
   show('sims-views', loaded?.kind === 'sims');
   if (!loaded) return;
-  if (loaded.kind === 'fit') renderFit(loaded.fit);
+  if (loaded.kind === 'fit') await renderFit(loaded.fit);
   else if (loaded.kind === 'ensemble') renderEnsemble(loaded.ens);
   else renderSims();
   lastRender = performance.now() - t0;
@@ -224,7 +226,7 @@ function axisIndices(fit: FitFile): { x: number; y: number } {
   return { x: fit.parameters.indexOf(state.x!), y: state.y ? fit.parameters.indexOf(state.y) : -1 };
 }
 
-function renderFit(fit: FitFile): void {
+async function renderFit(fit: FitFile): Promise<void> {
   const P = fit.parameters.length;
   const { x, y } = axisIndices(fit);
   const opts = fit.parameters.map((p) => ({ value: p, label: shortPath(p) }));
@@ -250,10 +252,21 @@ function renderFit(fit: FitFile): void {
     label.append(sel);
     fixedBox.append(label);
   });
-  renderHeatmap(fit);
-  renderProfiles(fit);
-  renderSensitivity(fit);
   renderBest(fit);
+  // one view per task: the page stays responsive while a large file is drawn
+  await timed('heatmap', () => renderHeatmap(fit));
+  await nextTask();
+  await timed('profiles', () => renderProfiles(fit));
+  await nextTask();
+  await timed('sensitivity', () => renderSensitivity(fit));
+}
+
+/** Milliseconds of the last draw of each view, wall time including the yields between chunks. */
+const timings: Record<string, number> = {};
+async function timed(name: string, f: () => void | Promise<void>): Promise<void> {
+  const t0 = performance.now();
+  await f();
+  timings[name] = performance.now() - t0;
 }
 
 function renderBest(fit: FitFile): void {
@@ -265,12 +278,16 @@ function renderBest(fit: FitFile): void {
     `<tr><td>residual</td><td>${fmtNum(fit.best.residual)}</td><td>s² = ${fmtNum(fit.noise.s2)} (${fit.noise.points} points, ${fit.noise.dof} dof)</td></tr>`;
 }
 
-function renderHeatmap(fit: FitFile): void {
+let heatmapGeneration = 0;
+
+async function renderHeatmap(fit: FitFile): Promise<void> {
   const { x, y } = axisIndices(fit);
   const map = residualMap(fit, { x, y, mode: state.mode, fixed: state.fixed! });
   currentMap = map;
   const host = $('heatmap-plot');
-  const svg = drawHeatmap(host, fit, map, {
+  const generation = ++heatmapGeneration;
+  const svg = await drawHeatmap(host, fit, map, {
+    isCurrent: () => generation === heatmapGeneration,
     x,
     y,
     scale: state.scale,
@@ -283,6 +300,7 @@ function renderHeatmap(fit: FitFile): void {
       renderProfiles(fit);
     },
   });
+  if (generation !== heatmapGeneration) return;
   const inRegion = svg.querySelectorAll('.cell[data-region="1"]').length;
   const hasBest = !!svg.querySelector('.best-marker');
   $('heatmap-caption').textContent =
@@ -294,7 +312,7 @@ function renderHeatmap(fit: FitFile): void {
 /** Move the selected-cell outline without redrawing 10 000 cells. */
 function renderHeatmapMarkOnly(fit: FitFile): void {
   const svg = $('heatmap-plot').querySelector('svg');
-  if (!svg || !currentMap) return renderHeatmap(fit);
+  if (!svg || !currentMap) return void renderHeatmap(fit);
   svg.querySelector('.selected-marker')?.remove();
   const cell = state.cell === null ? null : svg.querySelector<SVGRectElement>(`.cell[data-member="${state.cell}"]`);
   if (!cell) return;
@@ -310,7 +328,8 @@ function renderHeatmapMarkOnly(fit: FitFile): void {
   r.setAttribute('height', String(h + 2));
   r.setAttribute('stroke', '#ff7f00');
   r.setAttribute('stroke-width', '2');
-  svg.querySelector('.marks')?.append(r);
+  // under the best member's outline, so a selected best cell still shows red
+  svg.querySelector('.marks')?.insertBefore(r, svg.querySelector('.best-marker'));
 }
 
 function showTooltip(fit: FitFile, member: number | null, ev: MouseEvent): void {
@@ -484,7 +503,7 @@ async function onExportClick(ev: Event): Promise<void> {
 
 // ---- wiring ----------------------------------------------------------------------------------------
 
-function onControlsChange(): void {
+async function onControlsChange(): Promise<void> {
   if (loaded?.kind !== 'fit') return;
   const fit = loaded.fit;
   const nx = ($('axis-x') as HTMLSelectElement).value;
@@ -496,7 +515,8 @@ function onControlsChange(): void {
   state.scale = ($('scale') as HTMLSelectElement).value === 'linear' ? 'linear' : 'log';
   for (const sel of $('fixed-controls').querySelectorAll<HTMLSelectElement>('select[data-param]')) state.fixed![Number(sel.dataset.param)] = Number(sel.value);
   writeUrl();
-  renderFit(fit);
+  await renderFit(fit);
+  document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
 }
 
 async function readFile(file: File): Promise<void> {
@@ -520,8 +540,8 @@ function wire(): void {
     const f = ev.dataTransfer?.files?.[0];
     if (f) void readFile(f);
   });
-  for (const id of ['axis-x', 'axis-y', 'mode', 'scale']) $(id).addEventListener('change', onControlsChange);
-  $('fixed-controls').addEventListener('change', onControlsChange);
+  for (const id of ['axis-x', 'axis-y', 'mode', 'scale']) $(id).addEventListener('change', () => void onControlsChange());
+  $('fixed-controls').addEventListener('change', () => void onControlsChange());
   for (const id of ['sims-shots', 'sims-crater', 'sims-rate', 'sims-sens'])
     $(id).addEventListener('change', () => {
       if (loaded?.kind === 'sims') void loadText(loaded.text, loaded.name, state.file);
@@ -597,6 +617,7 @@ async function start(): Promise<void> {
       });
     },
     lastRenderMs: () => lastRender,
+    timings: () => ({ ...timings }),
   };
   (window as unknown as { caitExplorer: ExplorerApi }).caitExplorer = api;
   const live = mountLive();
