@@ -208,6 +208,15 @@ describe('CSV variants', () => {
     expect(b.axis).toMatchObject({ kind: 'depth_nm', values: [100, 200] });
     expect(importSims('Depth (um)\t7Li\t133Cs\n0.1\t1\t1\n0.2\t3\t1\n').c.Li).toEqual([0.5, 0.75]);
   });
+  it('quoted cells may hold the delimiter (csv-parse); an unclosed quote names line and column', () => {
+    const raw = parseSims('"time, s";"7Li";133Cs\n0;"1";2\n1;3;4\n'.replace(/;/g, ','));
+    expect(raw.axis).toMatchObject({ kind: 'time_s', title: 'time, s', values: [0, 1] });
+    expect(raw.channels.map((c) => [c.label, c.column, c.values])).toEqual([
+      ['7Li', 2, [1, 3]],
+      ['133Cs', 3, [2, 4]],
+    ]);
+    expectInputError(() => parseSims('time_s,7Li,133Cs\n0,1,2\n1,"3,4\n', 'csv', 'q.csv'), 'q.csv: line 3, column 2', 'Quote Not Closed');
+  });
   it('zero total signal: point dropped with a warning', () => {
     const p = importSims('depth_nm,7Li,133Cs\n1,0,0\n2,1,3\n');
     expect(p.depth_nm).toEqual([2]);

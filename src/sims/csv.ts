@@ -6,6 +6,8 @@
  * or a charge) or bare elements (Li, Rb, Cs: an already normalized profile). Other columns are ignored with
  * a warning.
  */
+// the browser build of csv-parse (its own Buffer shim): the same module runs in Node and in the page
+import { parse } from 'csv-parse/browser/esm/sync';
 import { InputError } from '../config/validate.js';
 import type { RawChannel, RawProfile } from './types.js';
 import { axisOf, elementOf, hasMass, readDataRows, splitLines } from './util.js';
@@ -16,8 +18,20 @@ export function delimiterOf(header: string): string {
   return ',';
 }
 
-function cells(line: string, delim: string): string[] {
-  const c = line.split(delim).map((s) => s.trim().replace(/^"(.*)"$/, '$1'));
+/**
+ * The cells of one line, split by csv-parse (a quoted cell may hold the
+ * delimiter: "time, s"), trimmed, trailing empty cells dropped. A malformed
+ * line (an unclosed quote) is an InputError naming line and column.
+ */
+function cells(line: string, delim: string, where: string, lineNo: number): string[] {
+  let rec: string[][];
+  try {
+    rec = parse(line, { delimiter: delim, trim: true, relax_column_count: true, relax_quotes: true }) as string[][];
+  } catch (e) {
+    const col = (e as { column?: number }).column;
+    throw new InputError(`${where}: line ${lineNo}${col !== undefined ? `, column ${col + 1}` : ''}: ${(e as Error).message.replace(/ at line \d+$/, '')}`);
+  }
+  const c = rec[0] ?? [];
   while (c.length > 0 && c[c.length - 1] === '') c.pop();
   return c;
 }
@@ -28,7 +42,7 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
   while (h < lines.length && (lines[h].trim() === '' || lines[h].trimStart().startsWith('#'))) h++;
   if (h >= lines.length) throw new InputError(`${where}: no header line (the file has only comments or is empty)`);
   const delim = delimiterOf(lines[h]);
-  const titles = cells(lines[h], delim);
+  const titles = cells(lines[h], delim, where, h + 1);
   const headerLine = h + 1;
   const warnings: string[] = [];
   let axisCol = -1;
@@ -57,7 +71,7 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
   const { axisVals, rowLines } = readDataRows({
     lines,
     start: h + 1,
-    split: (raw) => cells(raw, delim),
+    split: (raw, line) => cells(raw, delim, where, line),
     titles,
     need: titles.length,
     needText: `header has ${titles.length}`,

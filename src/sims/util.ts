@@ -74,7 +74,8 @@ export function checkNonNegative(x: number, where: string, line: number, column:
 export function readDataRows(opts: {
   lines: string[];
   start: number;
-  split: (line: string) => string[];
+  /** the cells of a data line (1-based line number for messages) */
+  split: (line: string, lineNo: number) => string[];
   titles: string[];
   need: number;
   needText: string;
@@ -91,8 +92,8 @@ export function readDataRows(opts: {
   for (let i = opts.start; i < lines.length; i++) {
     const raw = lines[i];
     if (raw.trim() === '' || raw.trimStart().startsWith('#')) continue;
-    const row = split(raw);
     const line = i + 1;
+    const row = split(raw, line);
     if (row.length < need)
       throw new InputError(`${where}: line ${line}, column ${row.length + 1} (${titles[row.length]}): missing column (${row.length} cells, ${opts.needText})`);
     axisVals.push(numberCell(row[axisCol], where, line, axisCol + 1, titles[axisCol]) * opts.axisFactor);
