@@ -190,6 +190,7 @@ export class GpuJsEngine implements EnsembleEngine {
     let done = 0;
     let failed = 0;
     const running: Running[] = [];
+    const byStage = () => Array.from({ length: nStages }, (_, k) => running.filter((r) => r.pending && r.stage === k).length);
     const finish = (m: Running, outcome: { stages: StageResult[] } | { reason: string }) => {
       const values = [...(req.values[m.index] ?? [])];
       const wall_s = (now() - m.t0) / 1000;
@@ -204,7 +205,7 @@ export class GpuJsEngine implements EnsembleEngine {
         total,
         failed,
         elapsed_s: (now() - t0) / 1000,
-        runningByStage: Array.from({ length: nStages }, (_, k) => running.filter((r) => r.pending && r.stage === k).length),
+        runningByStage: byStage(),
         finished: { index: m.index, status: res.status, ...(res.reason ? { reason: res.reason } : {}) },
       });
     };
@@ -227,6 +228,7 @@ export class GpuJsEngine implements EnsembleEngine {
     }
     for (const m of running) advance(m);
     let lastYield = now();
+    let lastProgress = now();
     for (;;) {
       opts.signal?.throwIfAborted();
       const live = running.filter((m) => m.pending);
@@ -245,10 +247,14 @@ export class GpuJsEngine implements EnsembleEngine {
         g.forEach((m, j) => (m.pending!.out = outs[j]));
       }
       for (const m of live) advance(m);
-      // let timers, progress handlers and an abort get a turn
+      // let timers, progress handlers and an abort get a turn; a progress event at least every second
       if (now() - lastYield > 50) {
         await new Promise((r) => setTimeout(r, 0));
         lastYield = now();
+      }
+      if (now() - lastProgress > 1000) {
+        lastProgress = now();
+        opts.onProgress?.({ done, total, failed, elapsed_s: (now() - t0) / 1000, runningByStage: byStage() });
       }
     }
     opts.signal?.throwIfAborted();
