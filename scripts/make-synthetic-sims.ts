@@ -21,7 +21,7 @@ import { parseProtocol } from '../src/config/validate.js';
 import { writeFilesAtomic, type OutputFile } from '../src/io/atomic.js';
 import { configSha256, packageVersion } from '../src/io/result.js';
 import { importSims, type SimsFormat } from '../src/sims/index.js';
-import { synthesizeSims, syntheticSimsText, type SyntheticOptions } from '../src/sims/synthetic.js';
+import { synthesizeSims, syntheticSimsText, type SyntheticOptions, type SyntheticSims } from '../src/sims/synthetic.js';
 import { simulate } from '../src/solver/simulate.js';
 import { getAtPath, setAtPath } from '../src/sweep/paths.js';
 
@@ -45,6 +45,38 @@ interface FileSpec {
   sims: string[];
   /** the same as `cait fit` per-measurement options (stage-prefixed), with the depth resolution and a window past the surface artefact */
   fit: string[];
+  /** artefact sizes in this file (filled when made) */
+  sizes?: ArtefactSizes;
+}
+
+interface ArtefactSizes {
+  /** largest fraction of the true intensity lost by ToF saturation, 1 − N(1 − e^{−I/N})/I, or by the EM dead time, Rτ/(1 + Rτ) */
+  maxCountLoss: number;
+  /** channel where that happens */
+  maxCountLossChannel: string;
+  /** Li yield factor of the near-surface artefact at the first point */
+  surfaceLiFactorFirstPoint: number;
+  /** depth of the first point, nm */
+  firstPoint_nm: number;
+}
+
+function artefactSizes(s: SyntheticSims): ArtefactSizes {
+  const det = s.options.detector;
+  let loss = 0;
+  let where = '';
+  for (const ch of s.channels)
+    for (const I of ch.expected) {
+      if (!(I > 0)) continue;
+      const l = det.kind === 'tof' ? (det.shots === undefined ? 0 : 1 + (det.shots * Math.expm1(-I / det.shots)) / I) : (I * det.deadTime_ns * 1e-9) / (1 + I * det.deadTime_ns * 1e-9);
+      if (l > loss) {
+        loss = l;
+        where = ch.label;
+      }
+    }
+  const x0 = s.channels[0].depth_nm[0];
+  const a = s.options.surface?.factor.Li ?? 1;
+  const r = (x: number) => Number(x.toPrecision(3));
+  return { maxCountLoss: r(loss), maxCountLossChannel: where, surfaceLiFactorFirstPoint: r(1 + (a - 1) * Math.exp(-x0 / (s.options.surface?.length_nm ?? 1))), firstPoint_nm: r(x0) };
 }
 
 const YIELDS_TOF = { Li: 2000, Rb: 5000, Cs: 8000 }; // counts per point at n/n0 = 1
@@ -138,6 +170,7 @@ function main(): void {
   for (const f of specs) {
     const s = synthesizeSims(profiles[f.stage - 1], f.options);
     const text = syntheticSimsText(s, f.format);
+    f.sizes = artefactSizes(s);
     files.push({ path: join(out, f.file), data: text });
     // check: the documented options parse it back to the blurred truth
     const m = importSims(text, simsOptions(f.sims), f.file);
@@ -180,6 +213,7 @@ function main(): void {
       sims: `cait sims scripts/synthetic/${f.file} ${f.sims.join(' ')} --out ${f.file.replace(/\.[^.]+$/, '')}-${f.format}.csv`,
       sims_args: f.sims,
       fit: f.fit.join(' '),
+      artefacts: f.sizes,
     })),
   };
   files.push({ path: join(out, 'truth.json'), data: JSON.stringify(truth, null, 1) + '\n' });
@@ -203,6 +237,11 @@ function simsOptions(args: string[]): { shots?: number; craterDepth_nm?: number;
 }
 
 function readme(specs: FileSpec[]): string {
+  const pct = (x: number) => `${(100 * x).toPrecision(2)} %`;
+  const lossText = specs.map((f) => `${f.file}: ${pct(f.sizes!.maxCountLoss)} (${f.sizes!.maxCountLossChannel})`).join('; ');
+  const tofMax = Math.max(...specs.filter((f) => f.format !== 'cameca').map((f) => f.sizes!.maxCountLoss));
+  const emMax = Math.max(...specs.filter((f) => f.format === 'cameca').map((f) => f.sizes!.maxCountLoss));
+  const surf = specs.map((f) => `×${f.sizes!.surfaceLiFactorFirstPoint} at ${f.sizes!.firstPoint_nm} nm (${f.file})`);
   const rows = specs.map((f) => `| \`${f.file}\` | ${f.stage} | ${f.format} | ${f.options.seed} | \`${f.sims.join(' ')}\` |`);
   return `# Synthetic SIMS example data — SYNTHETIC, NOT MEASURED
 
@@ -264,13 +303,15 @@ window that starts past the near-surface artefact (${WINDOW_FROM_NM} nm), e.g. w
 | artefact | size | undone by |
 | --- | --- | --- |
 | depth resolution | Gaussian, mirrored at the surface: σ = ${STAGE_SETUP[0].sigma_nm} nm (stage 1), ${STAGE_SETUP[1].sigma_nm} nm (stage 2) | not undone: the fit blurs the model the same way (\`--sigma\`) |
-| near-surface artefact | yield × (1 + (a − 1) e^(−x/${SURFACE.length_nm} nm)), a(Li) = ${SURFACE.factor.Li} (enhanced), a(Cs) = ${SURFACE.factor.Cs} (depleted), a(Rb) = 1: Li ×2.3 at the first point | not undone: exclude the first ~5 nm (fit depth window) |
+| near-surface artefact | yield × (1 + (a − 1) e^(−x/${SURFACE.length_nm} nm)), a(Li) = ${SURFACE.factor.Li} (enhanced), a(Cs) = ${SURFACE.factor.Cs} (depleted), a(Rb) = 1: Li ${surf[0]}, ${surf[3]} | not undone: exclude the first ~5 nm (fit depth window) |
 | isotopes | 6Li 7.59 % / 7Li 92.41 %, 85Rb 72.17 % / 87Rb 27.83 %, 133Cs 100 % | summed per element by the importer |
 | unequal sensitivities | useful yields (ToF counts per point at n/n0 = 1) Li ${YIELDS_TOF.Li}, Rb ${YIELDS_TOF.Rb}, Cs ${YIELDS_TOF.Cs}; (Cameca cnt/s) Li ${YIELDS_EM.Li}, Rb ${YIELDS_EM.Rb}, Cs ${YIELDS_EM.Cs} | \`--sensitivity ${SENSITIVITY}\` (s_X = Y_Li / Y_X) |
-| ToF saturation | ${SHOTS} primary shots per point, at most one ion per shot and channel: C ~ Binomial(N, 1 − e^(−I/N)); up to ~20 % of the counts lost in the Cs zone | \`--shots ${SHOTS}\` (I = −N ln(1 − C/N)) |
-| EM dead time (Cameca) | 28 ns, non-paralysable: observed rate R/(1 + Rτ), N_obs·τ up to ~0.12 (the importer warns above 0.1) | applied from the file's \`EM Dead Time (ns)\`: N = N_obs / (1 − N_obs τ) |
+| ToF saturation | ${SHOTS} primary shots per point, at most one ion per shot and channel: C ~ Binomial(N, 1 − e^(−I/N)); up to ${pct(tofMax)} of the true counts lost | \`--shots ${SHOTS}\` (I = −N ln(1 − C/N)) |
+| EM dead time (Cameca) | 28 ns, non-paralysable: observed rate R/(1 + Rτ), up to ${pct(emMax)} of the true rate lost (N_obs·τ the same fraction; the importer warns above 0.1) | applied from the file's \`EM Dead Time (ns)\`: N = N_obs / (1 − N_obs τ) |
 | counting noise | Poisson / binomial draws (seeded mulberry32); Cameca: 0.05 s counting time per species per cycle | not undone (it is the noise of the fit) |
 | sputter-time axis | constant sputter rate; crater depth ${STAGE_SETUP[0].craterDepth_nm} nm in ${STAGE_SETUP[0].totalTime_s} s (stage 1), ${STAGE_SETUP[1].craterDepth_nm} nm in ${STAGE_SETUP[1].totalTime_s} s (stage 2), ${STAGE_SETUP[0].points} points | CSV/IONTOF: \`--crater-depth\`; Cameca: the file's crater depth and total sputtering time |
+
+Largest count loss per file (saturation / dead time): ${lossText}.
 
 Without \`--shots\` the ToF files come out visibly biased (saturated channels
 under-weighted); without \`--sensitivity\` the elements are off by the yield

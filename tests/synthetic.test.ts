@@ -271,7 +271,7 @@ describe('the committed example files (scripts/synthetic)', () => {
           expect(Math.abs(st[el].mean), `${el} mean Δc`).toBeLessThanOrEqual(4 * st[el].se + 1e-12);
         }
       });
-      it('without the counting correction a visible bias remains (the saturation artefact is real)', () => {
+      it('without the counting correction (or the sensitivities) a visible bias remains: the artefacts are real', () => {
         const doc = simsOptions(f.sims_args);
         const off: ProcessOptions = f.format === 'cameca' ? { ...doc, deadTime_ns: 0 } : { ...doc, shots: undefined };
         const m = importSims(text, doc, f.file);
@@ -283,6 +283,12 @@ describe('the committed example files (scripts/synthetic)', () => {
         const el = f.stage === 1 ? 'Rb' : 'Cs';
         expect(su[el].mean).toBeLessThan(-6 * sd[el].se);
         expect(su[el].mean).toBeLessThan(-2e-3);
+        // without the sensitivity factors the high-yield beam species is over-weighted by Y_X / Y_Li
+        const sn = diffStats(importSims(text, { ...doc, sensitivity: undefined }, f.file), t, 5, f.options.craterDepth_nm);
+        expect(sn[el].mean).toBeGreaterThan(0.02);
+        // the sizes truth.json states for this file
+        const a = (f as unknown as { artefacts: { maxCountLoss: number } }).artefacts;
+        expect(a.maxCountLoss).toBeGreaterThan(0.05);
       });
       it('the near-surface artefact is there in the first nm (Li enhanced), not beyond 5 nm', () => {
         const m = importSims(text, simsOptions(f.sims_args), f.file);
