@@ -1,13 +1,15 @@
 /**
- * The 2D residual map of a fit's grid: any two swept parameters as axes,
- * every other parameter either fixed at one of its grid values or minimized
- * over (the profile of the residual). Platform-neutral, O(grid size).
- * (src/fit has no map module yet; this is the page's reduction.)
+ * The 2D residual map of a fit's grid as the page draws it: any two swept
+ * parameters as axes, every other parameter either fixed at one of its grid
+ * values or minimized over (the profile of the residual). The reduction is
+ * src/fit/map.ts's; this adds the chosen slice, the member per cell and
+ * flat arrays for drawing. Platform-neutral, O(grid size).
  *
  * Grid order (src/fit/schema.ts): members are the cartesian product of
  * grid.axes with the last parameter varying fastest, so grid member i has
  * axis indices idx_k = floor(i / stride_k) mod n_k, stride_k = Π_{l>k} n_l.
  */
+import { residualMap as fitResidualMap } from '../fit/map.js';
 import type { FitFile } from '../fit/schema.js';
 
 export type MapMode = 'min' | 'fixed';
@@ -45,12 +47,6 @@ export function gridStrides(axes: readonly (readonly number[])[]): number[] {
   return s;
 }
 
-/** Axis indices of grid member i. */
-export function gridIndex(axes: readonly (readonly number[])[], i: number): number[] {
-  const st = gridStrides(axes);
-  return axes.map((a, k) => Math.floor(i / st[k]) % a.length);
-}
-
 /** Grid indices of a member's values (nearest grid value per axis; relative match). */
 export function indexOfValues(axes: readonly (readonly number[])[], values: readonly number[]): number[] {
   return axes.map((a, k) => {
@@ -64,52 +60,42 @@ export function indexOfValues(axes: readonly (readonly number[])[], values: read
   });
 }
 
-export function residualMap(fit: Pick<FitFile, 'grid' | 'residual'>, spec: MapSpec): ResidualMap {
+/**
+ * The page's map: src/fit/map.ts residualMap (the one reduction of the
+ * project) on the chosen slice, plus which grid member each cell shows.
+ * `fixed` mode holds the other parameters at `spec.fixed` (any grid value,
+ * not only the best member's): members outside that slice are left out
+ * before the reduction. A single-parameter fit gets a one-value dummy y axis.
+ */
+export function residualMap(fit: Pick<FitFile, 'parameters' | 'grid' | 'residual'>, spec: MapSpec): ResidualMap {
   const axes = fit.grid.axes;
   const P = axes.length;
   if (spec.x < 0 || spec.x >= P) throw new RangeError(`map: x axis ${spec.x} is not a parameter index (0..${P - 1})`);
   if (spec.y >= P || spec.y < -1 || (spec.y === -1 && P > 1) || spec.y === spec.x)
     throw new RangeError(`map: y axis ${spec.y} must be another parameter index than x`);
   const st = gridStrides(axes);
-  const nx = axes[spec.x].length;
-  const ny = spec.y >= 0 ? axes[spec.y].length : 1;
+  const sizes = axes.map((a) => a.length);
+  const fixedIdx = axes.map((a, k) => Math.min(Math.max(spec.fixed[k] ?? 0, 0), a.length - 1));
+  const inSlice = (i: number) => spec.mode !== 'fixed' || axes.every((_, k) => k === spec.x || k === spec.y || Math.floor(i / st[k]) % sizes[k] === fixedIdx[k]);
+  const residual = spec.mode === 'fixed' ? fit.residual.map((r, i) => (inSlice(i) ? r : null)) : fit.residual;
+  // one parameter: a dummy second axis of one value (the grid order is unchanged)
+  const input =
+    spec.y >= 0
+      ? { parameters: fit.parameters, grid: fit.grid, residual }
+      : { parameters: [...fit.parameters, '(none)'], grid: { axes: [...axes, [0]], size: fit.grid.size }, residual };
+  const m = fitResidualMap(input, spec.x, spec.y >= 0 ? spec.y : P, 'min');
+  const nx = sizes[spec.x];
+  const ny = spec.y >= 0 ? sizes[spec.y] : 1;
   const values = new Float64Array(nx * ny).fill(NaN);
   const member = new Int32Array(nx * ny).fill(-1);
-  const r = fit.residual;
-  if (spec.mode === 'fixed') {
-    let base = 0;
-    for (let k = 0; k < P; k++) if (k !== spec.x && k !== spec.y) base += Math.min(Math.max(spec.fixed[k] ?? 0, 0), axes[k].length - 1) * st[k];
-    for (let j = 0; j < ny; j++)
-      for (let i = 0; i < nx; i++) {
-        const m = base + i * st[spec.x] + (spec.y >= 0 ? j * st[spec.y] : 0);
-        const v = r[m];
-        if (v !== null && v !== undefined) {
-          values[j * nx + i] = v;
-          member[j * nx + i] = m;
-        }
-      }
-  } else {
-    const sx = st[spec.x];
-    const sy = spec.y >= 0 ? st[spec.y] : 1;
-    for (let m = 0; m < r.length; m++) {
-      const v = r[m];
-      if (v === null || v === undefined) continue;
-      const i = Math.floor(m / sx) % nx;
-      const j = spec.y >= 0 ? Math.floor(m / sy) % ny : 0;
-      const c = j * nx + i;
-      if (!(v >= values[c])) {
-        // NaN (empty) or larger: take this one
-        values[c] = v;
-        member[c] = m;
-      }
-    }
+  m.z.forEach((row, j) => row.forEach((v, i) => v !== null && (values[j * nx + i] = v)));
+  // which member each cell shows: the first in grid order whose residual is the cell's
+  const sy = spec.y >= 0 ? st[spec.y] : 1;
+  for (let i = 0; i < residual.length; i++) {
+    const r = residual[i];
+    if (r === null || r === undefined) continue;
+    const c = (spec.y >= 0 ? (Math.floor(i / sy) % ny) * nx : 0) + (Math.floor(i / st[spec.x]) % nx);
+    if (member[c] < 0 && r === values[c]) member[c] = i;
   }
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of values)
-    if (Number.isFinite(v)) {
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-  return { nx, ny, values, member, min, max };
+  return { nx, ny, values, member, min: m.zMin ?? Infinity, max: m.zMax ?? -Infinity };
 }
