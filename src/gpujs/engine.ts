@@ -26,7 +26,6 @@
 import { GPU } from 'gpu.js';
 import type { DModel, Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
-import { makeDiffusivity } from '../physics/diffusion.js';
 import { TABLE_POINTS, tabulateProtocol } from '../physics/tabulate.js';
 import { gridOf } from '../solver/simulate.js';
 import type { Grid } from '../solver/grid.js';
@@ -35,10 +34,8 @@ import { memberFailureReason, memberResiduals, memberStage, nonFiniteReason } fr
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
 import { S_MAX } from '../gpu/layout.js';
 import { varyingStructure } from '../gpu/engine.js';
-import { FluxKernels, GPUJS_VERSION } from './kernel.js';
+import { FluxKernels, GPUJS_VERSION, lnDTable } from './kernel.js';
 import { GpuJsStage, type FluxRequest } from './stage.js';
-
-const LN_M2_TO_NM2 = Math.log(1e18);
 
 /** The gpu.js modes the engine takes: 'gpu' lets gpu.js pick the best available backend. */
 export const GPUJS_MODES = ['gpu', 'webgl2', 'webgl', 'headlessgl', 'webasm', 'cpu'] as const;
@@ -136,13 +133,7 @@ export class GpuJsEngine implements EnsembleEngine {
   private table(model: DModel, T_K: number): Float32Array {
     const key = `${T_K}|${JSON.stringify(model)}`;
     let t = this.tableCache.get(key);
-    if (!t) {
-      t =
-        model.model === 'table'
-          ? Float32Array.from(model.D_m2s, (d) => Math.log(d) + LN_M2_TO_NM2)
-          : Float32Array.of(Math.log(makeDiffusivity(model, T_K).D1) + LN_M2_TO_NM2);
-      this.tableCache.set(key, t);
-    }
+    if (!t) this.tableCache.set(key, (t = lnDTable(model, T_K)));
     return t;
   }
 

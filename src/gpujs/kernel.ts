@@ -26,6 +26,8 @@
  * text, and a bundler's minifier would otherwise rewrite it into forms
  * gpu.js does not parse. Platform-neutral (no Node imports).
  */
+import type { DModel } from '../config/schema.js';
+import { makeDiffusivity } from '../physics/diffusion.js';
 import { CPUKernel, GPU, HeadlessGLKernel, WebAssemblyKernel, WebGL2Kernel, WebGLKernel, type IKernelRunShortcut } from 'gpu.js';
 
 /** Numbers per output element: J, ∂J/∂n_L, ∂J/∂n_R, ∂J/∂Δ. */
@@ -107,6 +109,18 @@ export const FLUX_KERNEL_SOURCE = `function (face, tab, tmeta, invd) {
   const g = bP * dn - Delta * nR;
   return [Df * g * id, (Df * bP + 0.5 * dDL * g) * id, (-Df * bM + 0.5 * dDR * g) * id, Df * (nL * dbP - nR * (1 + dbP)) * id];
 }`;
+
+/**
+ * The kernel's ln D table (nm²/s) of a D model of the twin's protocol (tabulateProtocol: `table`
+ * models on the uniform θ grid): one value per table point, or 1 value for a constant D.
+ */
+export function lnDTable(model: DModel, T_K: number): Float32Array {
+  return model.model === 'table'
+    ? Float32Array.from(model.D_m2s, (d) => Math.log(d) + LN_M2_TO_NM2)
+    : Float32Array.of(Math.log(makeDiffusivity(model, T_K).D1) + LN_M2_TO_NM2);
+}
+
+const LN_M2_TO_NM2 = Math.log(1e18);
 
 /** gpu.js's version, for the adapter string. */
 export const GPUJS_VERSION = '2.24.1';

@@ -21,8 +21,11 @@
  * README section of the engine for the measurements.
  *
  * The numerics constants are the f32 engines' (src/gpu/layout.ts NUMERICS):
- * the f32 fluxes put the same roundoff floor under the Newton updates as the
- * WGSL engine has. Platform-neutral (no Node imports).
+ * the f32 fluxes put a roundoff floor under the Newton updates. Measured
+ * (tests/gpujs.test.ts, reduced paper protocol, end of stage 2): the f32
+ * residual moves the Newton solution by 2e-5 kT/e in ψ — 20× the twin's f64
+ * ψ tolerance (1e-6 kT/e), 0.2× NUMERICS.PSI_TOL (1e-4) — and by 3e-5
+ * tolerance units in the densities. Platform-neutral (no Node imports).
  */
 import type { Protocol, Stage } from '../config/schema.js';
 import { ELEMENTARY_CHARGE } from '../physics/constants.js';
@@ -255,6 +258,12 @@ export class GpuJsStage {
       if (!(inp[(N * S + s) * FLUX_IN + 3] > 0)) continue;
       scatter(s, N - 1, -1, at(N, s, 0), at(N, s, 1), 0, (at(N, s, 3) * z[s]) / d[N], 0);
     }
+  }
+
+  /** The residual and the band matrix (LAPACK layout of src/solver/banded.ts) at (y, rhs, cdt) as the engine assembles them: for measurements. */
+  *assembly(y: Float64Array, rhs: Float64Array, cdt: number): Generator<FluxRequest, { res: Float64Array; ab: Float64Array }, void> {
+    yield* this.assemble(y, rhs, cdt);
+    return { res: Float64Array.from(this.res), ab: Float64Array.from(this.A.ab) };
   }
 
   /** Newton for y − rhs − CD·dt·f(y) = 0 (the twin's, with the f32 engines' floors). */
