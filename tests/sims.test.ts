@@ -383,6 +383,7 @@ describe('cait sims (CLI in-process)', () => {
     expect(csv).toMatch(/^# cait-ensemble \S+ sims\n/);
     expect(csv).toContain('# source: mass_channels.csv\n');
     expect(csv).toContain('# format: csv\n');
+    expect(csv).not.toContain('SYNTHETIC'); // a hand-made fixture is not marked synthetic
     expect(csv).toContain('--crater-depth 300');
     const rows = csv.split('\n').filter((l) => l && !l.startsWith('#'));
     expect(rows[0]).toBe('depth_nm,Li,Rb,Cs');

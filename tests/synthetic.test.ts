@@ -315,7 +315,10 @@ describe('the committed example files (scripts/synthetic)', () => {
       const code = await runCli(['sims', ...args], { stdout: (t: string) => void o.push(t), stderr: (t: string) => void e.push(t), env: {} });
       expect(e.join(''), f.file).toBe('');
       expect(code).toBe(0);
-      const rows = readFileSync(out, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+      const written = readFileSync(out, 'utf8');
+      expect(written).toMatch(/^# SYNTHETIC: the source is synthetic data/m); // the derived profile still says so
+      expect(o.join('')).toMatch(/^note: +SYNTHETIC source/);
+      const rows = written.split('\n').filter((l) => l && !l.startsWith('#'));
       expect(rows[0]).toBe('depth_nm,Li,Rb,Cs');
       const m = importSims(readFileSync(join(DIR, f.file), 'utf8'), simsOptions(f.sims_args));
       expect(rows).toHaveLength(m.depth_nm.length + 1);

@@ -12,7 +12,7 @@ import { InputError } from '../config/validate.js';
 import { isDirectory, writeFileAtomic } from '../io/atomic.js';
 import { packageVersion } from '../io/result.js';
 import { paper } from '../config/presets.js';
-import { importSims, measuredProfileCsv, SIMS_FORMATS, type SimsFormat } from '../sims/index.js';
+import { importSims, isSyntheticSims, measuredProfileCsv, SIMS_FORMATS, type SimsFormat } from '../sims/index.js';
 import { checkParent, fmtNum, positiveInt, positiveNumber, type CliContext } from './common.js';
 
 export interface SimsOptions {
@@ -172,9 +172,11 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   if (opts.calibrateFromCharge) options.push(`--calibrate-from-charge ${list(opts.calibrateFromCharge)}`);
   if (opts.n0 !== undefined) options.push(`--n0 ${opts.n0}`);
   if (opts.area !== undefined) options.push(`--area ${opts.area}`);
+  const synthetic = isSyntheticSims(text);
   const comments = [
     `cait-ensemble ${packageVersion()} sims`,
     `source: ${basename(file)}`,
+    ...(synthetic ? ['SYNTHETIC: the source is synthetic data made by cait-ensemble, NOT a measurement (see its header)'] : []),
     `format: ${p.format}`,
     `options: ${options.join(' ')}`,
     `depth: ${p.depthFrom}`,
@@ -186,6 +188,7 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   writeFileAtomic(opts.out, measuredProfileCsv(p, comments));
   const d = p.depth_nm;
   const lines = [
+    ...(synthetic ? ['note:     SYNTHETIC source (made by cait-ensemble, not a measurement)'] : []),
     `format:   ${p.format}${opts.format === 'auto' ? ' (detected)' : ''}`,
     `channels: ${p.elements.map((e) => `${p.channelsOf[e].join(' + ')} -> ${e}`).join(', ')}`,
     `points:   ${d.length}`,

@@ -60,6 +60,8 @@ export {
   syntheticIontof,
   syntheticCameca,
   syntheticParamsOf,
+  isSyntheticSims,
+  SYNTHETIC_MARK,
   ISOTOPES,
   type SyntheticOptions,
   type SyntheticSims,

@@ -285,11 +285,19 @@ export function synthesizeSims(profile: { depth_nm: ArrayLike<number>; density: 
   return { options: opts, channels, elements, truth: { depth_nm: depth0.slice(), c }, header };
 }
 
+/** The first header line of every synthetic file. */
+export const SYNTHETIC_MARK = 'SYNTHETIC data made by cait-ensemble (src/sims/synthetic.ts), NOT a measurement';
+
+/** True when a file's text was written by the synthetic writers (its header carries SYNTHETIC_MARK). */
+export function isSyntheticSims(text: string): boolean {
+  return text.includes(SYNTHETIC_MARK);
+}
+
 function syntheticHeader(opts: SyntheticOptions, res: DepthResolution): string[] {
   const det = opts.detector;
   const resText = res.kind === 'gauss' ? `Gaussian sigma ${res.sigma_nm} nm` : `MRI w ${res.w_nm} nm, sigma ${res.sigma_nm} nm, lambda ${res.lambda_nm} nm`;
   const lines = [
-    'SYNTHETIC data made by cait-ensemble (src/sims/synthetic.ts), NOT a measurement',
+    SYNTHETIC_MARK,
     ...(opts.about ?? []),
     `forward model: depth resolution ${resText} (mirrored at the surface); noise seed ${opts.seed}`,
     opts.surface
