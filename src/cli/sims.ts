@@ -83,7 +83,7 @@ Charge calibration (--calibrate-from-charge Rb=2.52e-3[,Cs=2.28e-3], charges in 
   the factors s_b of the listed beam species are solved for so that each integrates to
   the delivered ions as a layer of native density: int c_b dx = Q_b / (e n0 A), with
   n0 = --n0 (m^-3) and A = --area (m^2), defaults the paper preset's sample
-  (n0 = ${CALIBRATION_DEFAULTS.n0_m3} m^-3, A = ${CALIBRATION_DEFAULTS.area_m2} m^2). The integral runs over the
+  (n0 = ${CALIBRATION_DEFAULTS.n0_m3.toExponential()} m^-3, A = ${CALIBRATION_DEFAULTS.area_m2.toExponential()} m^2). The integral runs over the
   profile's points (c held at its first value up to the surface). The other species keep
   their --sensitivity (default 1).
   What is identifiable: c is normalized to sum 1 at every point, so only RATIOS of factors
@@ -102,8 +102,8 @@ Examples:
   cait sims glass.dp_rpc_asc --sensitivity Li=1,Cs=2.6 --out glass.csv
   cait sims glass.dp_rpc_asc --dead-time 0 --out glass.csv        (export already dead-time corrected)
   cait sims rb.txt --shots 10000 --crater-depth 100 --calibrate-from-charge Rb=2.52e-3 --out rb.csv
-  cait sims scripts/synthetic/paper-stage2.txt --shots 10000 --crater-depth 200 \
-      --sensitivity Li=1,Rb=0.4,Cs=0.25 --out stage2.csv           (SYNTHETIC example data)`;
+  cait sims scripts/synthetic/paper-stage2.txt --shots 10000 --crater-depth 200 --sensitivity Li=1,Rb=0.4,Cs=0.25 --out stage2.csv
+      (SYNTHETIC example data: scripts/synthetic/README.md)`;
 
 export function registerSims(program: Command, ctx: CliContext): void {
   program
@@ -116,7 +116,7 @@ export function registerSims(program: Command, ctx: CliContext): void {
     .argument('<file>', 'the SIMS file (CSV/TSV, IONTOF ASCII export, Cameca .dp_rpc_asc)')
     .requiredOption('-o, --out <profile.csv>', 'output profile CSV')
     .addOption(new Option('--format <format>', 'input format').choices(['auto', ...SIMS_FORMATS]).default('auto'))
-    .option('--shots <N>', 'primary-ion shots per data point, for the Poisson (dead-time) correction (default: none)', positiveInt)
+    .option('--shots <N>', 'primary-ion shots per data point, for the Poisson correction of ToF counts I = -N ln(1 - C/N) (default: none)', positiveInt)
     .option('--crater-depth <nm>', 'crater depth, nm (depth = t * crater / total sputter time)', positiveNumber)
     .option('--sputter-rate <nm_per_s>', 'constant sputter rate, nm/s (depth = rate * t)', positiveNumber)
     .option('--sensitivity <list>', 'relative sensitivity factors, e.g. Li=1,Rb=2.6 (default 1 each)', parseSensitivity)
@@ -124,8 +124,8 @@ export function registerSims(program: Command, ctx: CliContext): void {
     .option('--calibrate-from-charge <list>', 'delivered charge per beam species, C, e.g. Rb=2.52e-3,Cs=2.28e-3: calibrates their sensitivity factors (int c dx = Q/(e n0 A))', (v: string) =>
       parseElementValues(v, 'Rb=2.52e-3'),
     )
-    .option('--n0 <per_m3>', `native mobile-ion density n0, m^-3, for --calibrate-from-charge (default ${CALIBRATION_DEFAULTS.n0_m3}, the paper preset)`, positiveNumber)
-    .option('--area <m2>', `irradiated area A, m^2, for --calibrate-from-charge (default ${CALIBRATION_DEFAULTS.area_m2}, the paper preset)`, positiveNumber)
+    .option('--n0 <per_m3>', `native mobile-ion density n0, m^-3, for --calibrate-from-charge (default ${CALIBRATION_DEFAULTS.n0_m3.toExponential()}, the paper preset)`, positiveNumber)
+    .option('--area <m2>', `irradiated area A, m^2, for --calibrate-from-charge (default ${CALIBRATION_DEFAULTS.area_m2.toExponential()}, the paper preset)`, positiveNumber)
     .addHelpText('after', HELP_AFTER)
     .action((file: string, opts: SimsOptions) => {
       runSims(file, opts, ctx);
