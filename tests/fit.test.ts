@@ -274,6 +274,15 @@ describe('runFit on an exactly quadratic residual (stand-in engine, model linear
       const [llo, lhi] = lin[j].map((v) => toScaled(v, SCALES[j]) - toScaled(P0[j], SCALES[j]));
       expect(Math.abs(lhi - llo - 2 * d) / (2 * d)).toBeLessThan(j === 0 ? 1e-6 : 0.02);
     });
+    // the cluster-robust (sandwich) interval: with independent noise of one σ it estimates the same width, to sampling error
+    const rob = (file.best as Record<string, unknown>).interval_robust as [number, number][];
+    file.parameters.forEach((_, j) => {
+      const w = toScaled(rob[j][1], SCALES[j]) - toScaled(rob[j][0], SCALES[j]);
+      const d = Math.sqrt(s2 * ex.inv[j][j]);
+      const ratio = j === 0 ? w / (2 * d) : Math.log(rob[j][1] / rob[j][0]) / ((2 * d) / file.best.values[j]);
+      expect(ratio).toBeGreaterThan(0.6);
+      expect(ratio).toBeLessThan(1.6);
+    });
     // the best member sits within its interval, and the refinement got within a fraction of the interval of u*
     file.parameters.forEach((_, j) => {
       expect(file.best.values[j]).toBeGreaterThan(file.best.interval[j][0]);

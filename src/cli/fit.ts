@@ -325,8 +325,9 @@ export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: F
   const extra = file.best as Record<string, unknown>;
   const prof = extra.interval_profile as ([number, number] | null)[] | undefined;
   const lin = extra.interval_linearized as [number, number][] | undefined;
+  const rob = extra.interval_robust as [number, number][] | undefined;
   out.push(`best: member ${file.best.member}, residual ${fmtNum(file.best.residual)}\n`);
-  const rows = [['parameter', 'best', 'Δχ²=1 interval', 'discrete profile', 'linearised']];
+  const rows = [['parameter', 'best', 'Δχ²=1 interval', 'discrete profile', 'linearised', 'robust (sandwich)']];
   file.parameters.forEach((path, j) => {
     const iv = file.best.interval[j];
     rows.push([
@@ -335,6 +336,7 @@ export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: F
       `[${fmtLabel(iv[0])}, ${fmtLabel(iv[1])}]`,
       prof?.[j] ? `[${fmtLabel(prof[j]![0])}, ${fmtLabel(prof[j]![1])}]` : '-',
       lin?.[j] ? `[${fmtLabel(lin[j][0])}, ${fmtLabel(lin[j][1])}]` : '-',
+      rob?.[j] ? `[${fmtLabel(rob[j][0])}, ${fmtLabel(rob[j][1])}]` : '-',
     ]);
   });
   out.push(table(rows));

@@ -373,6 +373,8 @@ export interface SensitivityResult {
   sensitivity: FitSensitivity[];
   /** Gauss–Newton Δχ² = 1 intervals from the derivatives (parameter units), or undefined when singular */
   linearized?: [number, number][];
+  /** the same with a cluster-robust (sandwich) covariance: noise estimated per measured depth point, species of a point correlated */
+  robust?: [number, number][];
 }
 
 /**
@@ -435,16 +437,57 @@ async function sensitivityAround(
     });
   });
   let linearized: [number, number][] | undefined;
+  let robust: [number, number][] | undefined;
   if (jac.length === usable.filter(Boolean).length && jac.length === parameters.length && jac.length > 0) {
     const JtJ = jac.map((a) => jac.map((b) => a.reduce((s, x, i) => s + x * b[i], 0)));
     const inv = spdInverse(JtJ);
-    if (inv)
-      linearized = parameters.map((_, j) => {
-        const d = Math.sqrt(s2 * inv[j][j]);
+    const interval = (var_: number[]) =>
+      parameters.map((_, j): [number, number] => {
+        const d = Math.sqrt(var_[j]);
         return [centre.values[j] * Math.exp(-d), centre.values[j] * Math.exp(d)];
       });
+    if (inv) {
+      linearized = interval(inv.map((row, j) => s2 * row[j]));
+      // cluster-robust (sandwich) covariance: clusters = measured depth points of one observation
+      // (the species of a point share its normalization), so neither equal noise at every point
+      // nor independent species is assumed: cov = B⁻¹ M B⁻¹, B = JᵀJ, M = Σ_c (J_cᵀ r_c)(J_cᵀ r_c)ᵀ
+      const models = centre.residuals?.map((r) => r.model);
+      if (models?.every(Boolean)) {
+        const d = jac.length;
+        const M = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+        let clusters = 0;
+        let offset = 0;
+        o.observations.forEach((obs, k) => {
+          const P = obs.depth_nm.length;
+          const S = obs.species.length;
+          for (let i = 0; i < P; i++) {
+            const g = new Array<number>(d).fill(0);
+            obs.species.forEach((sp, s) => {
+              const r = Math.sqrt(obs.weights[s]) * (models[k]![sp][i] - obs.target[s][i]);
+              const idx = offset + s * P + i;
+              for (let a = 0; a < d; a++) g[a] += jac[a][idx] * r;
+            });
+            for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) M[a][b] += g[a] * g[b];
+            clusters++;
+          }
+          offset += S * P;
+        });
+        const corr = clusters > d ? clusters / (clusters - d) : NaN;
+        const cov = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+        for (let a = 0; a < d; a++)
+          for (let b = 0; b < d; b++) {
+            let v = 0;
+            for (let c = 0; c < d; c++) for (let e = 0; e < d; e++) v += inv[a][c] * M[c][e] * inv[e][b];
+            cov[a][b] = v * corr;
+          }
+        if (cov.every((row, j) => Number.isFinite(row[j]) && row[j] >= 0)) robust = interval(cov.map((row, j) => row[j]));
+      }
+    }
   }
-  return linearized ? { sensitivity: out, linearized } : { sensitivity: out };
+  const out2: SensitivityResult = { sensitivity: out };
+  if (linearized) out2.linearized = linearized;
+  if (robust) out2.robust = robust;
+  return out2;
 }
 
 /** Top k evaluated members (ascending residual) among `evs`. */
@@ -631,6 +674,7 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
   if (sens) {
     outcome.sensitivity = sens.sensitivity;
     if (sens.linearized) extra.interval_linearized = sens.linearized;
+    if (sens.robust) extra.interval_robust = sens.robust;
   }
   return outcome;
 }
@@ -703,6 +747,7 @@ export async function runSensitivity(o: SensitivityOptions): Promise<FitOutcome>
     phases: ev.phases,
   };
   if (sens.linearized) (out.best as Record<string, unknown>).interval_linearized = sens.linearized;
+  if (sens.robust) (out.best as Record<string, unknown>).interval_robust = sens.robust;
   else warnings.push('the derivatives are linearly dependent (or a member failed): no linearised interval; best.interval is the point itself');
   return out;
 }

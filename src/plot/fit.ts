@@ -183,7 +183,8 @@ function panelsSvg(spec: PanelsSpec): string {
 function obsTitle(file: FitFile, k: number): string {
   const o = file.measured.observations[k];
   const st = file.base.stages[o.stage];
-  return `${o.label} after ${st ? st.name : `stage ${o.stage + 1}`}`;
+  const name = o.label.split(/[\\/]/).pop() ?? o.label;
+  return `${name} after ${st ? st.name : `stage ${o.stage + 1}`}`;
 }
 
 function speciesOf(file: FitFile): string[] {
