@@ -293,11 +293,12 @@ describe('gpu.js engine vs the f64 twin', () => {
     expectTwins(res, [p], [0], '0.25 nm');
   });
 
-  it('a member that cannot deliver its charge fails with a reason; the others finish and match their twins', async () => {
+  it('a member that cannot deliver its charge fails with a reason; the others finish and match their twins (2 live members, 1 per kernel call)', async () => {
     const base = reduced();
     const members = D_CS.map((D) => member(base, D));
     members[1].stages[0].max_duration_s = 50;
-    const engine = new GpuJsEngine();
+    // a window of 2 live members (member 2 starts when member 1 fails) and one member per kernel call (F·S = 112·3 > 400/2)
+    const engine = new GpuJsEngine({ maxLiveMembers: 2, maxElementsPerCall: 400 });
     const finished: number[] = [];
     const res = await engine.run(request(members, D_CS.map((D) => [D])), { onProgress: (p) => p.finished && finished.push(p.finished.index) });
     expect(res.members.map((m) => m.status)).toEqual(['ok', 'failed', 'ok']);
@@ -308,6 +309,9 @@ describe('gpu.js engine vs the f64 twin', () => {
     expect(reason).toMatch(/^stage cannot deliver its charge: after max_duration_s = 5\.000e\+1 s only [0-9.]+ of 0\.6300 mC were delivered .*\(stage "stage 1 \(Rb\+\)", t = 50(\.0+\d*)? s\)$/);
     expect(res.members[1].stages).toEqual([]);
     expectTwins(res, members, [0, 2], 'with a failing member');
+    expect(engine.kernels.time.largestBatch).toBe(1);
+    // member 2 was admitted only when member 1 failed, so member 0 (which needs more rounds than member 2) finished before it
+    expect(finished).toEqual([1, 0, 2]);
   });
 
   it('observations: each member carries the residual of its final profiles, as the f64 definition gives it for the twin', async () => {

@@ -60,6 +60,10 @@ export interface GpuJsEngineOptions {
   gpu?: GPU;
   /** D table points over θ ∈ [0, 1] (default TABLE_POINTS); the f64 twin must use the same */
   tablePoints?: number;
+  /** most members advancing at once (default 1024; each holds its f64 state and band matrix on the host) */
+  maxLiveMembers?: number;
+  /** most (member, face, species) elements per kernel call (default 2^20; more members go in further calls) */
+  maxElementsPerCall?: number;
 }
 
 /** What a member generator returns: its stages, or why it failed. */
@@ -79,6 +83,8 @@ export class GpuJsEngine implements EnsembleEngine {
   readonly gpu: GPU;
   readonly kernels: FluxKernels;
   private readonly K: number;
+  private readonly maxLive: number;
+  private readonly maxElements: number;
   private readonly tableCache = new Map<string, Float32Array>();
 
   constructor(opts: GpuJsEngineOptions = {}) {
@@ -92,6 +98,8 @@ export class GpuJsEngine implements EnsembleEngine {
     this.gpu = opts.gpu ?? (opts.mode ? new GPU({ mode: opts.mode as never }) : new GPU());
     this.kernels = new FluxKernels(this.gpu);
     this.K = opts.tablePoints ?? TABLE_POINTS;
+    this.maxLive = Math.max(1, opts.maxLiveMembers ?? 1024);
+    this.maxElements = Math.max(1, opts.maxElementsPerCall ?? 1 << 20);
   }
 
   /** "gpu.js 2.24.1 (webasm)": the backend that ran the kernels (before a run: the one gpu.js chose). */
@@ -180,7 +188,7 @@ export class GpuJsEngine implements EnsembleEngine {
     const results: MemberResult[] = new Array(total);
     let done = 0;
     let failed = 0;
-    const running: Running[] = [];
+    let running: Running[] = [];
     const byStage = () => Array.from({ length: nStages }, (_, k) => running.filter((r) => r.pending && r.stage === k).length);
     const finish = (m: Running, outcome: { stages: StageResult[] } | { reason: string }) => {
       const values = [...(req.values[m.index] ?? [])];
@@ -212,12 +220,20 @@ export class GpuJsEngine implements EnsembleEngine {
         finish(m, { reason: memberFailureReason(e) });
       }
     };
-    for (let i = 0; i < total; i++) {
-      const m: Running = { index: i, protocol: req.members[i], stage: 0, t0: now(), gen: undefined as never };
-      m.gen = this.member(m, grid);
-      running.push(m);
-    }
-    for (const m of running) advance(m);
+    // a sliding window of live members (each holds its f64 band matrix and state): a finished one makes room for the next
+    let next = 0;
+    const admit = () => {
+      let live = running.filter((r) => r.pending).length;
+      while (next < total && live < this.maxLive) {
+        const m: Running = { index: next, protocol: req.members[next], stage: 0, t0: now(), gen: undefined as never };
+        next++;
+        m.gen = this.member(m, grid);
+        running.push(m);
+        advance(m);
+        if (m.pending) live++;
+      }
+    };
+    admit();
     let lastYield = now();
     let lastProgress = now();
     for (;;) {
@@ -234,10 +250,17 @@ export class GpuJsEngine implements EnsembleEngine {
       }
       for (const g of groups.values()) {
         const { S, F } = g[0].pending!;
-        const outs = this.kernels.evaluate({ S, F, inputs: g.map((m) => m.pending!.inputs), tables: g.map((m) => m.pending!.tables), invd });
-        g.forEach((m, j) => (m.pending!.out = outs[j]));
+        // at most maxElementsPerCall (member, face, species) elements per call: bounds the output texture and the readback
+        const per = Math.max(1, Math.floor(this.maxElements / (S * F)));
+        for (let a = 0; a < g.length; a += per) {
+          const part = g.slice(a, a + per);
+          const outs = this.kernels.evaluate({ S, F, inputs: part.map((m) => m.pending!.inputs), tables: part.map((m) => m.pending!.tables), invd });
+          part.forEach((m, j) => (m.pending!.out = outs[j]));
+        }
       }
       for (const m of live) advance(m);
+      running = running.filter((m) => m.pending);
+      admit();
       // let timers, progress handlers and an abort get a turn; a progress event at least every second
       if (now() - lastYield > 50) {
         await new Promise((r) => setTimeout(r, 0));

@@ -144,8 +144,8 @@ export interface FluxBatch {
  */
 export class FluxKernels {
   private readonly kernels = new Map<string, IKernelRunShortcut>();
-  /** seconds spent in kernel calls (upload, run, readback) and in packing/unpacking on the host */
-  readonly time = { kernel_s: 0, pack_s: 0, calls: 0, elements: 0 };
+  /** seconds spent in kernel calls (upload, run, readback) and in packing/unpacking on the host; calls, elements, most members in one call */
+  readonly time = { kernel_s: 0, pack_s: 0, calls: 0, elements: 0, largestBatch: 0 };
 
   constructor(readonly gpu: GPU) {}
 
@@ -218,6 +218,7 @@ export class FluxKernels {
     this.time.pack_s += (t1 - t0 + (t3 - t2)) / 1000;
     this.time.calls++;
     this.time.elements += M * b.F * b.S;
+    this.time.largestBatch = Math.max(this.time.largestBatch, M);
     return out;
   }
 
