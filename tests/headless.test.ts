@@ -10,7 +10,7 @@
  * (~100 cells, 0.63 + 0.57 mC), two members.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,22 +201,22 @@ describe.skipIf(!canRun)('the ensemble engine in headless Chromium (WebGPU on Sw
     });
 
     /** Fill the form as a user would: preset, one box per --vary, profiles, engine. */
-    async function fill(preset: string, varies: string[], engine: string): Promise<void> {
-      await page.select('[data-cait="preset"]', preset);
+    async function fill(p: Page, preset: string, varies: string[], engine: string): Promise<void> {
+      await p.select('[data-cait="preset"]', preset);
       // drop the example box(es), then add one per parameter
-      await page.$$eval('.cait-vary', (rows) => rows.forEach((r) => r.remove()));
+      await p.$$eval('.cait-vary', (rows) => rows.forEach((r) => r.remove()));
       for (const v of varies) {
-        await page.click('[data-cait="add-vary"]');
-        await page.type('.cait-vary:last-child input[data-cait="vary"]', v);
+        await p.click('[data-cait="add-vary"]');
+        await p.type('.cait-vary:last-child input[data-cait="vary"]', v);
       }
-      await page.select('[data-cait="profiles"]', 'final');
-      await page.select('[data-cait="engine"]', engine);
+      await p.select('[data-cait="profiles"]', 'final');
+      await p.select('[data-cait="engine"]', engine);
     }
 
     const state = () => page.$eval('form.cait-live-sweep', (f) => (f as HTMLFormElement).dataset.state ?? '');
 
     it("(b) a sweep started from the form runs on the page's WebGPU and matches the Node engine on SwiftShader", async () => {
-      await fill('paper', SWEEP, 'webgpu');
+      await fill(page, 'paper', SWEEP, 'webgpu');
       await page.click('[data-cait="run"]');
       await page.waitForFunction(() => document.querySelector<HTMLFormElement>('form.cait-live-sweep')?.dataset.state === 'running');
       await page.screenshot({ path: join(OUT, 'live-sweep-running.png'), fullPage: true });
@@ -241,9 +241,37 @@ describe.skipIf(!canRun)('the ensemble engine in headless Chromium (WebGPU on Sw
       console.log(`[headless] live sweep (page WebGPU) vs Node webgpu: worst blurred profile difference ${worst.toExponential(2)}`);
     });
 
+    it('(c) with navigator.gpu taken away, engine auto runs the same sweep through gpu.js (WebGL2 on SwiftShader) and agrees', async () => {
+      const p2 = await browser.newPage();
+      try {
+        await p2.evaluateOnNewDocument(() => {
+          Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+        });
+        await p2.setViewport({ width: 1200, height: 1400 });
+        await p2.goto(server.url, { waitUntil: 'load' });
+        await p2.waitForSelector('[data-cait="run"]', { timeout: 20_000 });
+        expect(await p2.evaluate(() => 'gpu' in navigator && !!navigator.gpu)).toBe(false);
+        await fill(p2, 'paper', SWEEP, 'auto');
+        await p2.click('[data-cait="run"]');
+        await p2.waitForFunction(() => document.querySelector<HTMLFormElement>('form.cait-live-sweep')?.dataset.state !== 'running', { timeout: 90_000 });
+        await p2.screenshot({ path: join(OUT, 'live-sweep-gpujs-done.png'), fullPage: true });
+        const status = await p2.$eval('[data-cait="status"]', (e) => e.textContent ?? '');
+        expect(status).toMatch(/2 members, 2 ok, 0 failed/);
+        expect(status).toMatch(/WebGPU not used: WebGPU is not available here/);
+        const text = await p2.$eval('[data-cait="download"]', async (a) => (await fetch((a as HTMLAnchorElement).href)).text());
+        const file = JSON.parse(text) as EnsembleFile;
+        expect(file.engine).toBe('gpujs');
+        expect(file.adapter).toMatch(/^gpu\.js .*\(webgl2\) \((Chrome|Chromium) \d+ WebGL2\)$/);
+        const worst = expectAgreement(file, nodeFile);
+        console.log(`[headless] live sweep (page gpu.js, WebGL2) vs Node webgpu: worst blurred profile difference ${worst.toExponential(2)}`);
+      } finally {
+        await p2.close();
+      }
+    });
+
     it('(d) Cancel stops a live sweep; the form can run again', async () => {
       // the full paper protocol, three members: minutes on SwiftShader, so it is still running when cancelled
-      await fill('paper', ['stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23'], 'webgpu');
+      await fill(page, 'paper', ['stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23'], 'webgpu');
       await page.click('[data-cait="run"]');
       await page.waitForFunction(() => document.querySelector<HTMLFormElement>('form.cait-live-sweep')?.dataset.state === 'running');
       await new Promise((r) => setTimeout(r, 1500));
@@ -260,6 +288,59 @@ describe.skipIf(!canRun)('the ensemble engine in headless Chromium (WebGPU on Sw
       // nothing is left running in the page
       expect(await page.evaluate(() => window.caitRunner!.cancel())).toBe(0);
       console.log(`[headless] live sweep stopped ${stopS.toFixed(2)} s after Cancel`);
+    });
+  });
+
+  it('(c) Chromium launched without --enable-unsafe-webgpu: BrowserEngine auto picks gpu.js and says why', async () => {
+    const engine = await BrowserEngine.open({ webRoot, webgpu: false });
+    try {
+      expect(engine.name).toBe('gpujs');
+      expect(engine.adapter).toMatch(/WebGL2\)$/);
+      expect(engine.fallbackReason).toMatch(/no WebGPU adapter/);
+    } finally {
+      await engine.close();
+    }
+    await expect(BrowserEngine.open({ webRoot, webgpu: false, engine: 'webgpu' })).rejects.toThrow(/no WebGPU adapter/);
+  });
+
+  it('cait headless --fit runs cait fit with its members in the browser: same members and residuals as cait fit on the Node engine; the true grid member fits best', async () => {
+    // the reduced protocol as a config file, and member 0's stage-2 profile (Node engine) as the measured data
+    const config = join(work, 'reduced.json');
+    const p = getPreset('paper');
+    p.grid = { h_fine_nm: 1, x_fine_nm: 60, growth: 1.3 };
+    p.stages[0].stop = { charge_C: 0.63e-3 };
+    p.stages[1].stop = { charge_C: 0.57e-3 };
+    writeFileSync(config, JSON.stringify(p));
+    const st = nodeFile.members[0].stages[1];
+    const rows = ['depth_nm,Li,Rb,Cs'];
+    st.depth_nm!.forEach((x, i) => {
+      if (x <= 60) rows.push([x, st.density!.Li[i], st.density!.Rb[i], st.density!.Cs[i]].join(','));
+    });
+    const measured = join(work, 'measured.csv');
+    writeFileSync(measured, rows.join('\n') + '\n');
+    const fitArgs = ['--config', config, '--measured', measured, '--vary', D_CS, '--refine', '0', '--no-sens', '-q'];
+
+    const c = capture();
+    const dir = join(work, 'fit-browser');
+    const code = await runCli(['headless', '--fit', ...fitArgs, '--browser-engine', 'webgpu', '--web-root', webRoot, '--out', dir], c.ctx);
+    expect(code, c.err()).toBe(0);
+    const browserFit = JSON.parse(readFileSync(join(dir, 'fit.json'), 'utf8'));
+    expect(browserFit.provenance.engine).toBe('webgpu');
+    expect(browserFit.provenance.adapter).toMatch(/swiftshader.*\((Chrome|Chromium) \d+ WebGPU\)$/i);
+    // of the grid members, the one the data came from fits best
+    const grid = (browserFit.members as { values: number[]; residual: number; source: string }[]).filter((m) => m.source === 'grid');
+    expect(grid.map((m) => m.values[0])).toEqual([2.4e-23, 3.8e-23]);
+    expect(grid.reduce((a, b) => (b.residual < a.residual ? b : a)).values).toEqual([2.4e-23]);
+
+    const c2 = capture();
+    const dir2 = join(work, 'fit-node');
+    const code2 = await runCli(['fit', ...fitArgs, '--engine', 'webgpu', '--adapter', 'swiftshader', '--out', dir2], c2.ctx);
+    expect(code2, c2.err()).toBe(0);
+    const nodeFit = JSON.parse(readFileSync(join(dir2, 'fit.json'), 'utf8'));
+    expect(browserFit.members.map((m: { values: number[] }) => m.values)).toEqual(nodeFit.members.map((m: { values: number[] }) => m.values));
+    browserFit.members.forEach((m: { residual: number; status: string }, i: number) => {
+      expect(m.status).toBe('ok');
+      expect(Math.abs(m.residual / nodeFit.members[i].residual - 1), `member ${i} residual`).toBeLessThan(1e-4);
     });
   });
 

@@ -8,13 +8,16 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../config/validate.js';
+import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../ensemble/types.js';
 import { BrowserEngine } from '../headless/engine.js';
 import { defaultWebRoot } from '../headless/browser.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../web/run/protocol.js';
-import { addProtocolOptions, type CliContext } from './common.js';
+import { addProtocolOptions, baseProgram, type CliContext } from './common.js';
+import { registerFit, runFitCommand, type FitCliOptions } from './fit.js';
 import { addSweepOptions, addSweepOutputOptions, OUTPUTS_HELP, runEnsemble, VARY_HELP, type OpenedEngine, type SweepCliOptions } from './ensemble.js';
 
 export interface HeadlessCliOptions extends SweepCliOptions {
+  fit?: boolean;
   browserEngine: string;
   chromium?: string;
   webRoot?: string;
@@ -30,13 +33,21 @@ the browser has an adapter, else gpu.js (said on stderr). The adapter recorded i
 the browser's, e.g. "google swiftshader [google swiftshader, core, fallback] (Chrome 131 WebGPU)".
 `;
 
+const FIT_HELP = `
+With --fit the command is \`cait fit\` (every other option is cait fit's: --measured, --sigma,
+--refine, …, --out DIR; see \`cait fit --help\`) with its members run in the browser; --engine,
+--adapter and --threads do not apply (use --browser-engine).
+`;
+
 const EXAMPLES = `
 Examples:
   npm run build
   cait headless --preset paper --vary stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23 \\
       --out results/dcs-browser.json --csv results/dcs-browser.csv
   cait headless --preset quick --vary stages.0.D.Rb.D_m2s=2e-22:3e-22:4 --profiles none \\
-      --browser-engine gpujs --out results/rb-gpujs.json`;
+      --browser-engine gpujs --out results/rb-gpujs.json
+  cait headless --fit --preset paper --measured data/cs.csv --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:7:log \\
+      --refine 1 --out results/fit-browser`;
 
 export function registerHeadless(program: Command, ctx: CliContext): void {
   const cmd = addSweepOptions(
@@ -53,10 +64,20 @@ export function registerHeadless(program: Command, ctx: CliContext): void {
   )
     .option('--browser-engine <name>', `engine in the page: ${ENGINE_CHOICES.join(', ')}`, 'auto')
     .option('--chromium <path>', 'the Chromium binary (default $CAIT_CHROMIUM or /usr/bin/chromium)')
-    .option('--web-root <dir>', `the built page (default ${defaultWebRoot()})`);
+    .option('--web-root <dir>', `the built page (default ${defaultWebRoot()})`)
+    .option('--fit', "run `cait fit` with its members in the browser (the other options are cait fit's)")
+    // cait fit's options pass through with --fit; without it they are refused in the action
+    .allowUnknownOption()
+    .allowExcessArguments();
   addSweepOutputOptions(cmd)
-    .addHelpText('after', VARY_HELP + HEADLESS_HELP + OUTPUTS_HELP + EXAMPLES)
-    .action(async (opts: HeadlessCliOptions) => {
+    .addHelpText('after', VARY_HELP + HEADLESS_HELP + OUTPUTS_HELP + FIT_HELP + EXAMPLES)
+    .action(async (opts: HeadlessCliOptions, self: Command) => {
+      if (opts.fit) {
+        await runHeadlessFit(self, opts, ctx);
+        return;
+      }
+      if (self.args.length)
+        throw new InputError(`cait headless: unknown option or argument '${self.args[0]}' (see cait headless --help; cait fit's options need --fit)`);
       await runHeadless(opts, ctx);
     });
 }
@@ -91,4 +112,74 @@ export async function openHeadlessEngine(opts: HeadlessCliOptions, ctx: CliConte
 
 export async function runHeadless(opts: HeadlessCliOptions, ctx: CliContext): Promise<void> {
   await runEnsemble(opts, ctx, () => openHeadlessEngine(opts, ctx));
+}
+
+/** An engine that starts the browser on its first run (so that bad input is reported before Chromium starts). */
+class LazyEngine implements EnsembleEngine {
+  private opened?: Promise<OpenedEngine>;
+  private inner?: EnsembleEngine;
+  constructor(private readonly open: () => Promise<OpenedEngine>) {}
+  get name(): string {
+    return this.inner?.name ?? 'browser';
+  }
+  get adapter(): string {
+    return this.inner?.adapter ?? 'headless Chromium (not started)';
+  }
+  async run(req: EnsembleRequest, opts?: EnsembleRunOptions): Promise<EnsembleResult> {
+    this.opened ??= this.open();
+    const { engine } = await this.opened;
+    this.inner = engine;
+    return engine.run(req, opts);
+  }
+  async close(): Promise<void> {
+    const o = await this.opened?.catch(() => undefined);
+    await o?.close();
+  }
+}
+
+/** Options of cait headless itself, removed before the rest is parsed as cait fit's. */
+const HEADLESS_ONLY: Record<string, boolean> = { '--fit': false, '--browser-engine': true, '--chromium': true, '--web-root': true };
+const NOT_WITH_FIT = ['--engine', '--adapter', '--threads'];
+
+/** The arguments after `headless`, without cait headless's own options. */
+function fitArgs(self: Command): string[] {
+  // commander keeps the root's argv as given in rawArgs (untyped)
+  const raw = (self.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs;
+  if (!raw) throw new Error('cait headless --fit: the command line is not available to pass on to cait fit');
+  const rest = raw.slice(raw.indexOf(self.name()) + 1);
+  const out: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a === '--') {
+      out.push(...rest.slice(i));
+      break;
+    }
+    const name = a.split('=')[0];
+    if (NOT_WITH_FIT.includes(name))
+      throw new InputError(`${name}: cait headless runs the members in the browser; choose its engine with --browser-engine`);
+    if (name in HEADLESS_ONLY) {
+      if (HEADLESS_ONLY[name] && !a.includes('=')) i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/** `cait headless --fit …`: cait fit's command line, its members run by the browser engine. */
+export async function runHeadlessFit(self: Command, opts: HeadlessCliOptions, ctx: CliContext): Promise<void> {
+  const args = fitArgs(self);
+  const program = baseProgram(ctx);
+  registerFit(program, ctx);
+  const fit = program.commands.find((c) => c.name() === 'fit');
+  if (!fit) throw new Error('cait fit is not part of this build');
+  const engine = new LazyEngine(() => openHeadlessEngine(opts, ctx));
+  fit.action(async (fo: FitCliOptions) => {
+    try {
+      await runFitCommand(fo, ctx, engine);
+    } finally {
+      await engine.close();
+    }
+  });
+  await program.parseAsync(['fit', ...args], { from: 'user' });
 }

@@ -60,6 +60,7 @@ export function mountLiveSweep(host: HTMLElement, onResult: (file: EnsembleFile 
       type: 'text',
       'data-cait': 'vary',
       size: '48',
+      style: 'width: min(100%, 44em); font-family: monospace',
       placeholder: 'PATH=a,b,c or lo:hi:N or lo:hi:N:log',
       spellcheck: 'false',
     });
