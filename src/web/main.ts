@@ -22,6 +22,7 @@ import { drawHeatmap, heatmapCsv, nextTask, regionThreshold } from './heatmap.js
 import { indexOfValues, residualMap, type ResidualMap } from './map.js';
 import { csvCell, drawPanels, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
 import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
+import type { MemberDetail, ParseSource, WorkerReply, WorkerRequest } from './parse.worker.js';
 import { derivativePanels, drawSensitivityBars, ensemblePanels, memberPanels, plusMinusPanels, sensitivityCsv, simsPanels } from './views.js';
 
 interface ViewEntry {
@@ -102,26 +103,121 @@ function simsInputs(): SimsInputs {
   return out;
 }
 
+// ---- the parser worker ----------------------------------------------------------------------------
+
+type Ask = ({ op: 'parse'; name: string; sims: SimsInputs } & ParseSource) | { op: 'member'; member: number };
+let worker: Worker | null = null;
+let nextId = 1;
+const pending = new Map<number, { ok: (r: WorkerReply) => void; fail: (e: Error) => void }>();
+
+function getWorker(): Worker | null {
+  if (worker) return worker;
+  try {
+    worker = new Worker(new URL('./parse.worker.ts', import.meta.url), { type: 'module' });
+    worker.onmessage = (ev: MessageEvent<WorkerReply>) => {
+      const p = pending.get(ev.data.id);
+      pending.delete(ev.data.id);
+      p?.ok(ev.data);
+    };
+    worker.onerror = (ev) => {
+      for (const p of pending.values()) p.fail(new Error(`parser worker: ${ev.message}`));
+      pending.clear();
+    };
+  } catch {
+    worker = null; // no workers here: parse on the main thread
+  }
+  return worker;
+}
+
+function ask(q: Ask): Promise<WorkerReply> {
+  const w = getWorker();
+  if (!w) return Promise.reject(new Error('no parser worker'));
+  const id = nextId++;
+  return new Promise((ok, fail) => {
+    pending.set(id, { ok, fail });
+    w.postMessage({ ...q, id } as WorkerRequest);
+  });
+}
+
+/** Members whose profiles live in the worker (the file came through it) and have not been fetched yet. */
+let profilesInWorker = false;
+const fetched = new Set<number>();
+
+async function memberDetail(member: number): Promise<MemberDetail | null> {
+  if (!profilesInWorker || fetched.has(member)) return null;
+  const r = await ask({ op: 'member', member });
+  if (!r.ok) throw new Error(r.error);
+  fetched.add(member);
+  return r.detail ?? null;
+}
+
+/** Put a fit member's model (kept by the worker) back on the member before it is drawn. */
+async function ensureFitModel(fit: FitFile, member: number | null): Promise<void> {
+  if (member === null || !fit.members[member]) return;
+  const d = await memberDetail(member);
+  if (d?.kind === 'fit' && d.model) fit.members[member].model = d.model;
+}
+
+/** Put ensemble members' stage profiles (kept by the worker) back before they are drawn. */
+async function ensureEnsembleProfiles(ens: EnsembleFile, members: readonly number[]): Promise<void> {
+  for (const i of members) {
+    const d = await memberDetail(i);
+    if (d?.kind === 'ensemble') d.stages.forEach((p, k) => ens.members[i]?.stages[k] && Object.assign(ens.members[i].stages[k], p));
+  }
+}
+
 // ---- loading --------------------------------------------------------------------------------------
 
 async function loadText(text: string, name: string, fromUrl: string | null = null, keepState = false): Promise<void> {
+  await loadSource({ text }, name, fromUrl, keepState);
+}
+
+/**
+ * Parse a file and show it. With a worker (always, in a browser) the text,
+ * File or URL goes to it: parsing and the per-member profiles stay off the
+ * main thread. Without one, the text is parsed here.
+ */
+async function loadSource(src: ParseSource, name: string, fromUrl: string | null = null, keepState = false): Promise<void> {
   setStatus(`reading ${name} …`);
-  // let the status paint before a large parse
+  // let the status paint first
   await new Promise((r) => setTimeout(r, 0));
   let l: Loaded;
+  let viaWorker = false;
   try {
-    l = parseLoaded(text, name, simsInputs());
+    const sims = simsInputs();
+    if (getWorker()) {
+      const r = await ask({ op: 'parse', name, sims, ...src });
+      if (!r.ok || !r.loaded) throw new Error(r.ok ? `${name}: nothing parsed` : r.error);
+      l = r.loaded;
+      viaWorker = true;
+    } else {
+      const text = 'text' in src ? src.text : 'blob' in src ? await src.blob.text() : await fetchText(src.url, name);
+      l = parseLoaded(text, name, sims);
+    }
   } catch (e) {
     setStatus((e as Error).message, true);
     document.body.dataset.loaded = 'error';
     return;
   }
-  await showLoaded(l, fromUrl, keepState);
+  await showLoaded(l, fromUrl, keepState, viaWorker);
+}
+
+async function fetchText(url: string, name: string): Promise<string> {
+  let r: Response;
+  try {
+    r = await fetch(url);
+  } catch (e) {
+    throw new Error(`file: could not fetch ${name} (${(e as Error).message})`);
+  }
+  if (!r.ok) throw new Error(`file: could not fetch ${name} (HTTP ${r.status})`);
+  return r.text();
 }
 
 /** Show a loaded file: fresh state (or the URL's, when it named this file), URL updated, every view drawn. */
-async function showLoaded(l: Loaded, fromUrl: string | null, keepState: boolean): Promise<void> {
+async function showLoaded(l: Loaded, fromUrl: string | null, keepState: boolean, viaWorker = false): Promise<void> {
   loaded = l;
+  profilesInWorker = viaWorker;
+  fetched.clear();
   const prev = state;
   state = keepState ? { ...prev, file: fromUrl } : { ...DEFAULT_STATE, file: fromUrl };
   ensemblePage = 0;
@@ -162,16 +258,7 @@ async function loadFromUrl(file: string): Promise<void> {
     return setStatus(`file: "${file}" is not a URL`, true);
   }
   if (url.origin !== location.origin) return setStatus(`file: ${file} is not on this server (${location.origin}); the page loads only local files`, true);
-  setStatus(`fetching ${file} …`);
-  let text: string;
-  try {
-    const r = await fetch(url);
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    text = await r.text();
-  } catch (e) {
-    return setStatus(`file: could not fetch ${file} (${(e as Error).message})`, true);
-  }
-  await loadText(text, url.pathname.split('/').pop() || file, file, true);
+  await loadSource({ url: url.href }, url.pathname.split('/').pop() || file, file, true);
 }
 
 // ---- rendering -------------------------------------------------------------------------------------
@@ -188,7 +275,7 @@ async function renderAll(): Promise<void> {
   show('sims-views', loaded?.kind === 'sims');
   if (!loaded) return;
   if (loaded.kind === 'fit') await renderFit(loaded.fit);
-  else if (loaded.kind === 'ensemble') renderEnsemble(loaded.ens);
+  else if (loaded.kind === 'ensemble') await renderEnsemble(loaded.ens);
   else renderSims();
   lastRender = performance.now() - t0;
   setStatus(statusLine());
@@ -297,7 +384,9 @@ async function renderHeatmap(fit: FitFile): Promise<void> {
       state.cell = m;
       writeUrl();
       renderHeatmapMarkOnly(fit);
-      renderProfiles(fit);
+      void renderProfiles(fit).then(() => {
+        document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
+      });
     },
   });
   if (generation !== heatmapGeneration) return;
@@ -353,7 +442,12 @@ function showTooltip(fit: FitFile, member: number | null, ev: MouseEvent): void 
   tip.style.top = `${ev.clientY + 14}px`;
 }
 
-function renderProfiles(fit: FitFile): void {
+let profilesGeneration = 0;
+
+async function renderProfiles(fit: FitFile): Promise<void> {
+  const generation = ++profilesGeneration;
+  await ensureFitModel(fit, state.cell);
+  if (generation !== profilesGeneration) return; // a newer selection is being drawn
   const panels = memberPanels(fit, state.cell);
   const m = state.cell !== null ? fit.members[state.cell] : null;
   const title =
@@ -398,7 +492,7 @@ function renderSensitivity(fit: FitFile): void {
   views.set('derivative', { svg: () => $('derivative-plot').querySelector('svg'), csv: () => panelsCsv(dp, 'depth_nm', 'dmodel_dlnp') });
 }
 
-function renderEnsemble(ens: EnsembleFile): void {
+async function renderEnsemble(ens: EnsembleFile): Promise<void> {
   const table = $('member-table') as HTMLTableElement;
   const pages = Math.max(1, Math.ceil(ens.members.length / PAGE_ROWS));
   ensemblePage = Math.min(ensemblePage, pages - 1);
@@ -432,7 +526,7 @@ function renderEnsemble(ens: EnsembleFile): void {
   }
   table.innerHTML = head + rows.join('');
   $('member-page').textContent = `members ${from}–${to - 1} of ${ens.members.length} (page ${ensemblePage + 1}/${pages})`;
-  renderEnsembleProfiles(ens);
+  await renderEnsembleProfiles(ens);
   views.set('members', { svg: () => null, csv: () => ensembleMembersCsv(ens) });
 }
 
@@ -442,13 +536,18 @@ function ensembleMembersCsv(ens: EnsembleFile): string {
   return out.join('\n') + '\n';
 }
 
-function renderEnsembleProfiles(ens: EnsembleFile): void {
+let ensembleGeneration = 0;
+
+async function renderEnsembleProfiles(ens: EnsembleFile): Promise<void> {
+  const generation = ++ensembleGeneration;
   const host = $('ensemble-profiles-plot');
   if (ens.profiles === 'none') {
     host.textContent = 'This ensemble has no profiles (run cait ensemble with --profiles final to see them here).';
     views.delete('ensemble-profiles');
     return;
   }
+  await ensureEnsembleProfiles(ens, state.members);
+  if (generation !== ensembleGeneration) return;
   const maxDepth = Number(($('ensemble-depth') as HTMLInputElement).value) || 150;
   const panels: Panel[] = ensemblePanels(ens, state.members, maxDepth);
   drawPanels(host, panels, { view: 'ensemble-profiles', title: `members ${state.members.join(', ') || '(none selected)'}`, cols: Math.min(2, panels.length) });
@@ -520,7 +619,7 @@ async function onControlsChange(): Promise<void> {
 }
 
 async function readFile(file: File): Promise<void> {
-  await loadText(await file.text(), file.name);
+  await loadSource({ blob: file }, file.name);
 }
 
 function wire(): void {
@@ -556,18 +655,20 @@ function wire(): void {
     else set.delete(i);
     state.members = [...set].sort((a, b) => a - b);
     writeUrl();
-    renderEnsembleProfiles(loaded.ens);
+    void renderEnsembleProfiles(loaded.ens).then(() => {
+      document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
+    });
   });
-  $('ensemble-depth').addEventListener('change', () => loaded?.kind === 'ensemble' && renderEnsembleProfiles(loaded.ens));
+  $('ensemble-depth').addEventListener('change', () => void (loaded?.kind === 'ensemble' && renderEnsembleProfiles(loaded.ens)));
   $('member-prev').addEventListener('click', () => {
     if (loaded?.kind !== 'ensemble') return;
     ensemblePage = Math.max(0, ensemblePage - 1);
-    renderEnsemble(loaded.ens);
+    void renderEnsemble(loaded.ens);
   });
   $('member-next').addEventListener('click', () => {
     if (loaded?.kind !== 'ensemble') return;
     ensemblePage++;
-    renderEnsemble(loaded.ens);
+    void renderEnsemble(loaded.ens);
   });
 }
 
