@@ -9,7 +9,7 @@
  * CI-sized: the reduced two-stage paper protocol of tests/gpu-engine.test.ts
  * (~100 cells, 0.63 + 0.57 mC), two members.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -342,6 +342,24 @@ describe.skipIf(!canRun)('the ensemble engine in headless Chromium (WebGPU on Sw
       expect(m.status).toBe('ok');
       expect(Math.abs(m.residual / nodeFit.members[i].residual - 1), `member ${i} residual`).toBeLessThan(1e-4);
     });
+  });
+
+  it('cait ensemble --engine webgpu --adapter auto with no usable WebGPU adapter runs gpu.js (said on stderr) and agrees with the WebGPU engine', () => {
+    // a Vulkan driver list that names nothing: Dawn finds no Vulkan adapter (at most llvmpipe, which the engine refuses)
+    const dir = mkdtempSync(join(tmpdir(), 'cait-fallback-'));
+    const out = join(dir, 'fallback.json');
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'ensemble', '--preset', 'paper', ...varyArgs, '--engine', 'webgpu', '--adapter', 'auto', '--out', out], {
+      encoding: 'utf8',
+      env: { ...process.env, VK_ICD_FILENAMES: join(dir, 'no-such-icd.json'), VK_DRIVER_FILES: join(dir, 'no-such-icd.json') },
+      timeout: 110_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/running the gpu\.js engine instead \(gpu\.js [\d.]+ \(\w+\)\)/);
+    const file = JSON.parse(readFileSync(out, 'utf8')) as EnsembleFile;
+    expect(file.engine).toBe('gpujs');
+    expect(file.adapter).toMatch(/^gpu\.js /);
+    const worst = expectAgreement(file, nodeFile);
+    console.log(`[headless] Node gpu.js fallback vs Node webgpu: worst blurred profile difference ${worst.toExponential(2)}`);
   });
 
   it('(d) aborting a BrowserEngine run rejects it and stops the page', async () => {
