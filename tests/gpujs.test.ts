@@ -7,7 +7,9 @@
  * member, observations, abort, the refusals, and the throughput beside the
  * WebGPU engine on SwiftShader (logged).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GPU } from 'gpu.js';
 import { describe, expect, it } from 'vitest';
 import { compareProfiles } from '../src/analysis/profiles.js';
@@ -21,6 +23,7 @@ import { FLUX_IN, FLUX_OUT, FluxKernels, lnDTable } from '../src/gpujs/kernel.js
 import { GpuJsStage, type FluxRequest } from '../src/gpujs/stage.js';
 import { NUMERICS } from '../src/gpu/layout.js';
 import { BandMatrix } from '../src/solver/banded.js';
+import { REPO_ROOT, hasChromium, launchChromium, servePage } from './helpers/web.js';
 import { makeDiffusivity } from '../src/physics/diffusion.js';
 import { TABLE_POINTS, tabulateModel, tabulateProtocol } from '../src/physics/tabulate.js';
 import { sgFlux } from '../src/solver/npp.js';
@@ -383,6 +386,69 @@ describe('gpu.js engine: requests it refuses', () => {
   it('refuses a gpu.js mode that is unknown or not available here', () => {
     expect(() => new GpuJsEngine({ mode: 'webgl2' })).toThrow("gpujs engine: gpu.js mode 'webgl2' is not available here (available: gpu, webasm, cpu)");
     expect(() => new GpuJsEngine({ mode: 'cuda' })).toThrow("gpujs engine: unknown gpu.js mode 'cuda'; use one of gpu, webgl2, webgl, headlessgl, webasm, cpu");
+  });
+});
+
+describe.skipIf(!hasChromium())('in headless Chromium: WebGL2 on SwiftShader, bundled by vite', () => {
+  it('a scratch page bundles the engine (no Node modules) and its webgl2 kernels match the twins', async () => {
+    // a throwaway page in a temp dir (not the explorer's build): the engine, the reduced protocol, 3 members
+    const dir = mkdtempSync(join(tmpdir(), 'cait-gpujs-page-'));
+    const src = (f: string) => JSON.stringify(join(REPO_ROOT, 'src', f));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="./main.ts"></script></body></html>');
+    writeFileSync(
+      join(dir, 'main.ts'),
+      `import { GpuJsEngine } from ${src('gpujs/engine.ts')};
+       (window as any).runGpuJs = async (members: unknown[], values: number[][]) => {
+         const engine = new GpuJsEngine({ mode: 'webgl2' });
+         const t = performance.now();
+         const res = await engine.run({ base: members[0] as never, parameters: ['stages.1.D.Cs.D_m2s'], values, members: members as never, profiles: 'final' });
+         const gl = document.createElement('canvas').getContext('webgl2')!;
+         const dbg = gl.getExtension('WEBGL_debug_renderer_info');
+         const renderer = dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+         return { res, wall_s: (performance.now() - t) / 1000, time: engine.kernels.time, renderer };
+       };`,
+    );
+    const { build, createLogger } = await import('vite');
+    const out = join(dir, 'dist');
+    // vite warns when a browser bundle reaches a Node built-in ("Module "fs" has been externalized for browser compatibility")
+    const warnings: string[] = [];
+    const logger = createLogger('warn');
+    logger.warn = (msg) => void warnings.push(msg);
+    logger.warnOnce = (msg) => void warnings.push(msg);
+    await build({ configFile: false, root: dir, customLogger: logger, build: { outDir: out, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000 } });
+    expect(warnings.filter((w) => /externalized|node:|Could not resolve/i.test(w))).toEqual([]);
+    const js = readdirSync(join(out, 'assets'))
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(out, 'assets', f), 'utf8'))
+      .join('\n');
+    expect(/\bfrom ?["']node:|import\(["']node:/.exec(js)?.[0]).toBeUndefined();
+    const server = await servePage(out);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(server.url);
+      await page.waitForFunction(() => typeof (window as unknown as { runGpuJs?: unknown }).runGpuJs === 'function');
+      const members = D_CS.map((D) => member(reduced(), D));
+      const got = await page.evaluate(
+        (ms, vs) => (window as unknown as { runGpuJs: (m: unknown[], v: number[][]) => Promise<unknown> }).runGpuJs(ms, vs),
+        members as unknown as object[],
+        D_CS.map((D) => [D]),
+      );
+      const { res, wall_s, time, renderer } = got as { res: EnsembleResult; wall_s: number; time: FluxKernels['time']; renderer: string };
+      expect(errors).toEqual([]);
+      console.log(
+        `[gpujs] ${res.adapter} on ${renderer}: 3 members x 2 stages in ${wall_s.toFixed(2)} s (kernel ${time.kernel_s.toFixed(2)} s, packing ${time.pack_s.toFixed(2)} s, ${time.calls} calls)`,
+      );
+      expect(res.adapter).toBe('gpu.js 2.24.1 (webgl2)');
+      const worst = expectTwins(res, members, [0, 1, 2], 'webgl2');
+      console.log(`[gpujs] webgl2: worst blurred difference to the twins ${worst.toExponential(2)}`);
+    } finally {
+      await browser.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
