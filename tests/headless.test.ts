@@ -18,7 +18,7 @@ import type { Browser, Page } from 'puppeteer';
 import { compareProfiles } from '../src/analysis/profiles.js';
 import { runCli } from '../src/cli/main.js';
 import { getPreset } from '../src/config/presets.js';
-import type { EnsembleFile } from '../src/ensemble/output.js';
+import { ensembleJsonChunks, type EnsembleFile } from '../src/ensemble/output.js';
 import { requestFromGrid } from '../src/ensemble/types.js';
 import { BrowserEngine } from '../src/headless/engine.js';
 import { configSha256 } from '../src/io/result.js';
@@ -26,6 +26,7 @@ import { SWIFTSHADER_ICD } from '../src/gpu/node.js';
 import { startStaticServer, type StaticServer } from '../src/serve/static.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
 import { decodeResult, decodeValue, encodeResult, encodeValue } from '../src/web/run/codec.js';
+import { ensembleJsonPieces } from '../src/web/run/download.js';
 import { hasChromium, launchChromium, REPO_ROOT } from './helpers/web.js';
 
 const REQUIRE = !!process.env.CI || process.env.CAIT_REQUIRE_SWIFTSHADER === '1';
@@ -111,6 +112,40 @@ describe('codec: the text between Node and the page', () => {
     expect(st.front_nm.Li).toBeNaN();
     expect(back.members[3].values[0]).toBe(3e-23);
     expect(decodeValue(encodeValue({ a: [NaN, 1] }))).toEqual({ a: [NaN, 1] });
+  });
+});
+
+describe("the page's JSON download", () => {
+  it('is, slice by slice, exactly the text of ensembleJsonChunks (sizes around the slice boundaries)', async () => {
+    const base = getPreset('quick');
+    for (const n of [0, 1, 3, 4, 5, 9, 13]) {
+      const members = Array.from({ length: n }, (_, i) => ({
+        values: [i * 1e-23],
+        status: (i % 5 === 4 ? 'failed' : 'ok') as 'ok' | 'failed',
+        ...(i % 5 === 4 ? { reason: 'step control gave up' } : {}),
+        cells: 10,
+        wall_s: 0.1 * i,
+        stages: i % 5 === 4 ? [] : [{ name: 'Rb+', duration_s: 100 + i, front_nm: { Li: i === 2 ? NaN : 3.5 } } as never],
+      }));
+      const file = {
+        schema: 'cait-ensemble/1',
+        version: '0',
+        provenance: { version: '0', date: 'd', config_sha256: 'x', node: 'browser', platform: 'p', engine: 'e', adapter: 'a', wall_s: 1 },
+        engine: 'e',
+        adapter: 'a',
+        profiles: 'none',
+        design: 'grid',
+        base,
+        parameters: ['stages.0.D.Rb.D_m2s'],
+        species: Object.keys(base.species),
+        counts: { members: n, ok: members.filter((m) => m.status === 'ok').length, failed: members.filter((m) => m.status === 'failed').length },
+        members,
+      } as unknown as EnsembleFile;
+      const whole = ensembleJsonChunks(file).join('');
+      const sliced = (await ensembleJsonPieces(file, 4)).join('');
+      expect(sliced, `${n} members`).toBe(whole);
+      expect(JSON.parse(sliced).members.length).toBe(n);
+    }
   });
 });
 

@@ -17,8 +17,9 @@
 import { presetNames, getPreset } from '../../config/presets.js';
 import { buildGrid, parseVary } from '../../sweep/index.js';
 import { PROFILES_LEVELS, requestFromGrid, type EnsembleProgress, type ProfilesLevel } from '../../ensemble/types.js';
-import { buildEnsembleFile, ensembleJsonChunks, type EnsembleFile } from '../../ensemble/output.js';
+import { buildEnsembleFile, type EnsembleFile } from '../../ensemble/output.js';
 import type { FitFile } from '../../fit/schema.js';
+import { ensembleJsonBlob } from './download.js';
 import { browserProvenance } from './provenance.js';
 import { ENGINE_CHOICES, installRunner, runOnPage, type EngineChoice } from './runner.js';
 
@@ -150,7 +151,7 @@ export function mountLiveSweep(host: HTMLElement, onResult: (file: EnsembleFile 
         ...(grid.seed !== undefined ? { seed: grid.seed } : {}),
       });
       if (downloadUrl) URL.revokeObjectURL(downloadUrl);
-      downloadUrl = URL.createObjectURL(new Blob(ensembleJsonChunks(file), { type: 'application/json' }));
+      downloadUrl = URL.createObjectURL(await ensembleJsonBlob(file));
       download.href = downloadUrl;
       download.hidden = false;
       const wall = (performance.now() - t0) / 1000;
