@@ -9,7 +9,7 @@
  * CI-sized: the reduced two-stage paper protocol of tests/gpu-engine.test.ts
  * (~100 cells, 0.63 + 0.57 mC), two members.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -395,6 +395,46 @@ describe.skipIf(!canRun)('the ensemble engine in headless Chromium (WebGPU on Sw
     expect(file.adapter).toMatch(/^gpu\.js /);
     const worst = expectAgreement(file, nodeFile);
     console.log(`[headless] Node gpu.js fallback vs Node webgpu: worst blurred profile difference ${worst.toExponential(2)}`);
+  });
+
+  it('Ctrl-C during cait headless closes the browser and exits 130 without writing the output', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-sigint-'));
+    const out = join(dir, 'never.json');
+    // the full paper protocol: minutes on SwiftShader, so it is mid-run when interrupted
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'headless', '--preset', 'paper', '--vary', D_CS, '--browser-engine', 'webgpu', '--web-root', webRoot, '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    while (!/browser engine webgpu on/.test(stderr)) {
+      if (Date.now() - t0 > 60_000 || child.exitCode !== null) throw new Error(`cait headless did not start its run: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // the browser: Chromium, a child of the cait process
+    const kids = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([, comm]) => /chrom/i.test(comm ?? ''))
+      .map(([pid]) => Number(pid));
+    expect(kids.length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/interrupted; closing the browser/);
+    expect(existsSync(out)).toBe(false);
+    // gone (or a zombie waiting for a reaper: no longer running)
+    const alive = (pid: number) => {
+      try {
+        return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    await new Promise((r) => setTimeout(r, 500));
+    expect(kids.filter(alive)).toEqual([]);
   });
 
   it('(d) aborting a BrowserEngine run rejects it and stops the page', async () => {
