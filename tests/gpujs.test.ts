@@ -176,7 +176,7 @@ describe('gpu.js in Node', () => {
     // over a slope of ~2e-3 per table step loses ~1e-3 relative — in the Jacobian only (Newton's rate, not its solution)
     expect(worst[1]).toBeLessThan(3e-3);
     expect(worst[2]).toBeLessThan(3e-3);
-    expect(worst[1]).toBeGreaterThan(0);
+    expect(worst[1]).toBeGreaterThan(0); // the node filter above left points to compare
     // the back face: drift out only, J = D n Δ for Δ > 0, nothing for Δ ≤ 0
     const last = (F - 1) * S;
     for (let s = 0; s < S; s++) {
@@ -342,8 +342,8 @@ describe('gpu.js engine vs the f64 twin', () => {
       expect(Math.abs(got.ssr / want.ssr - 1)).toBeLessThan(1e-3);
       for (const sp of obs.species) expect(got.model![sp].length).toBe(want.model![sp].length);
     }
-    // the farther D(Cs+) is from the measurement's, the larger... both differ from 3.1e-23 and neither residual is tiny
-    expect(res.members[0].residuals![0].ssr).toBeGreaterThan(1e-6);
+    // neither member is the measured one (3.1e-23): their residuals are far from zero
+    for (const m of res.members) expect(m.residuals![0].ssr).toBeGreaterThan(1e-3);
   });
 
   it('an aborted run rejects', async () => {
