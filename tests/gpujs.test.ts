@@ -31,6 +31,8 @@ import { gridOf, simulate } from '../src/solver/simulate.js';
 import type { ProtocolResult } from '../src/solver/types.js';
 
 const K = TABLE_POINTS;
+/** gpu.js's own choice in Node: headless-gl where its `gl` module is built (not on the project's machines), else WebAssembly */
+const NODE_BACKEND = GPU.isHeadlessGLSupported ? 'headlessgl' : 'webasm';
 const D_CS = [2.4e-23, 3.1e-23, 3.8e-23];
 
 /** The reduced two-stage paper protocol of tests/gpu-engine.test.ts: coarse grid (~100 cells), 0.63 + 0.57 mC. */
@@ -97,13 +99,14 @@ function expectTwins(res: EnsembleResult, members: Protocol[], which: number[], 
 }
 
 describe('gpu.js in Node', () => {
-  it('gpu.js picks its WebAssembly backend here (no headless-gl, no WebGL), and the engine names it', () => {
+  it('gpu.js picks its WebAssembly backend in Node without headless-gl (no WebGL), and the engine names it', () => {
     const modes = gpujsModes();
     expect(modes).toContain('webasm');
     expect(modes).not.toContain('webgl2');
     const engine = new GpuJsEngine();
     expect(engine.name).toBe('gpujs');
-    expect(engine.adapter).toBe('gpu.js 2.24.1 (webasm)');
+    expect(engine.adapter).toBe(`gpu.js 2.24.1 (${NODE_BACKEND})`);
+    expect(new GpuJsEngine({ mode: 'webasm' }).adapter).toBe('gpu.js 2.24.1 (webasm)');
     expect(new GpuJsEngine({ mode: 'cpu' }).adapter).toBe('gpu.js 2.24.1 (cpu)');
   });
 
@@ -134,7 +137,7 @@ describe('gpu.js in Node', () => {
         inputs[e + 2] = nL - nR;
         inputs[e + 3] = k % 4 === 0 ? 1e-3 * (rnd() - 0.5) : k % 4 === 1 ? rnd() - 0.5 : 60 * (rnd() - 0.5);
       }
-    const kernels = new FluxKernels(new GPU());
+    const kernels = new FluxKernels(new GPU({ mode: 'webasm' }));
     const [out] = kernels.evaluate({ S, F, inputs: [inputs], tables: [tables], invd });
     expect(kernels.mode).toBe('webasm');
     const avg = new Float64Array(3);
@@ -198,7 +201,7 @@ describe('the f32 assembly vs the f64 assembly (npp.ts StageSystem) at the twin\
     const tw = twin(base);
     const grid = gridOf(base);
     const species = Object.keys(tp.species);
-    const kernels = new FluxKernels(new GPU());
+    const kernels = new FluxKernels(new GPU({ mode: 'webasm' }));
     const invd = Float64Array.from(grid.d, (d) => 1 / d);
     const drive = <T>(gen: Generator<FluxRequest, T, void>): T => {
       for (;;) {
@@ -269,7 +272,7 @@ describe('gpu.js engine vs the f64 twin', () => {
     const res = await engine.run(request(members, D_CS.map((D) => [D])), { onProgress: (p) => p.finished && progress.push(p.done) });
     const wall = (performance.now() - t) / 1000;
     expect(res.engine).toBe('gpujs');
-    expect(res.adapter).toBe('gpu.js 2.24.1 (webasm)');
+    expect(res.adapter).toBe(`gpu.js 2.24.1 (${NODE_BACKEND})`);
     expect(progress).toEqual([1, 2, 3]);
     expect(res.members.map((m) => m.values)).toEqual(D_CS.map((D) => [D]));
     const tm = engine.kernels.time;
