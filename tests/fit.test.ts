@@ -31,9 +31,9 @@ import { runFitCommand, runSensitivityCommand, type FitCliOptions, type Sensitiv
 import { simulate } from '../src/solver/simulate.js';
 import { synthesizeSims, syntheticSimsText } from '../src/sims/synthetic.js';
 import { mulberry32 } from '../src/sweep/lhs.js';
-import { parseVary } from '../src/sweep/spec.js';
 import { applyOperator, observationOperator, type Observation } from '../src/fit/observe.js';
-import { runFit, toScaled, type FitOutcome } from '../src/fit/fit.js';
+import { toScaled } from '../src/fit/fit.js';
+import { loadObservations, parseMeasuredArgs } from '../src/fit/measured.js';
 import { discreteProfileInterval, fitQuadratic, profileEndpoints, quadraticIntervals, spdInverse } from '../src/fit/quadratic.js';
 import { residualMap, gridIndices } from '../src/fit/map.js';
 import type { FitFile } from '../src/fit/schema.js';
@@ -316,6 +316,8 @@ describe('runFit on an exactly quadratic residual (stand-in engine, model linear
     expect(json.provenance.engine).toBe('linear-standin');
     expect(json.provenance.config_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(json.provenance.command).toContain('cait fit');
+    // the stand-in returns profiles, not residuals: the fit computed them (observe.ts) and says so
+    expect((json as unknown as { residuals_source: string }).residuals_source).toBe('final profiles');
     const members = parseCsv(readFileSync(join(dir, 'out', 'members.csv'), 'utf8'), { comment: '#', columns: true }) as Record<string, string>[];
     expect(members).toHaveLength(file.members.length);
     expect(Number(members[file.best.member].residual)).toBeCloseTo(file.best.residual, 12);
@@ -526,57 +528,91 @@ describe.skipIf(!haveWorker)('parameter recovery: cait fit on synthetic ToF-SIMS
 // ------------------------------------------------------------------ (d) a ≥ 1000-member fit on WebGPU
 
 /*
- * A ≥ 1000-member fit of the paper protocol in CI-sized form on WebGPU
- * (SwiftShader). It needs the engine's own residuals (the WebGPU engine
- * computing member.residuals on the GPU): without them the fit falls back
- * to reading back every member's final profiles, which is not what this
- * test is about. Enabled with CAIT_FIT_GPU=1 once the engine returns them.
+ * THE ≥ 1000-MEMBER FIT ON WEBGPU (SwiftShader), in CI-sized form: `cait fit
+ * --engine webgpu --adapter swiftshader` on a strongly coarsened paper
+ * protocol (2 nm cells, 40 nm fine zone, 0.3 + 0.25 mC), a 32 × 32 grid of
+ * D(Cs+) × Rb+ FWHM. It is about the engine's own residuals (the WebGPU
+ * engine comparing every member on the GPU): a probe member decides, and
+ * without them the test is skipped (the fit would work, falling back to
+ * reading back every member's final profiles, but that is not what this
+ * test measures). Needs SwiftShader (or CAIT_FIT_GPU_ADAPTER=vulkan on a GPU).
  */
-describe.skipIf(process.env.CAIT_FIT_GPU !== '1')('fit with ≥ 1000 members on WebGPU (SwiftShader) using the engine residuals', () => {
-  it('cait fit --engine webgpu --adapter swiftshader: 1024 grid members', { timeout: 600_000 }, async () => {
-    const { openNodeDevice } = await import('../src/gpu/node.js');
+const gpuAdapter = process.env.CAIT_FIT_GPU_ADAPTER ?? 'swiftshader';
+const swiftshaderMissing = gpuAdapter === 'swiftshader' && !existsSync('/usr/lib/chromium/vk_swiftshader_icd.json') && !process.env.VK_ICD_FILENAMES;
+
+function coarse(): Protocol {
+  const p = structuredClone(getPreset('paper'));
+  p.grid = { h_fine_nm: 2, x_fine_nm: 40, growth: 1.5 };
+  (p.stages[0].stop as { charge_C: number }).charge_C = 0.3e-3;
+  (p.stages[1].stop as { charge_C: number }).charge_C = 0.25e-3;
+  return p;
+}
+
+describe.skipIf(!haveWorker || swiftshaderMissing)('a ≥ 1000-member fit on WebGPU with the engine\'s residuals', () => {
+  it('cait fit --engine webgpu: 1024 grid members, residuals computed by the engine', { timeout: 900_000 }, async (ctx) => {
+    const { openNodeDevice, parseNodeGpuKind } = await import('../src/gpu/node.js');
     const { loadNppQnShader } = await import('../src/gpu/node-shaders.js');
     const { WebGpuEngine } = await import('../src/gpu/engine.js');
-    const gpu = await openNodeDevice('swiftshader');
+    const base = coarse();
+    const truth = structuredClone(base);
+    (truth.stages[1].D.Cs as { D_m2s: number }).D_m2s = 3.4e-23;
+    (truth.stages[1].D.Rb as { width: { value_eV: number } }).width.value_eV = 0.236;
+    const r = simulate(truth);
+    const depths = Array.from({ length: 28 }, (_, i) => 3 + i);
+    const dir = tmp();
+    const files = r.stages.map((st, k) => {
+      const op = observationOperator(r.grid.faces_nm, depths, { kind: 'gauss', sigma_nm: 2 });
+      const lines = ['depth_nm,Li,Rb,Cs'];
+      const m = SPECIES.map((sp) => applyOperator(op, st.density[sp]));
+      depths.forEach((x, j) => lines.push([x, ...m.map((v) => v[j])].join(',')));
+      const f = join(dir, `stage${k + 1}.csv`);
+      writeFileSync(f, lines.join('\n') + '\n');
+      return f;
+    });
+    // probe: does the engine return residuals itself?
+    const gpu = await openNodeDevice(parseNodeGpuKind(gpuAdapter));
+    let engineResiduals = false;
     try {
       const engine = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() });
-      // strongly coarsened protocol: 2 nm cells, 40 nm fine zone, small charges
-      const p = structuredClone(getPreset('paper'));
-      p.grid = { h_fine_nm: 2, x_fine_nm: 40, growth: 1.5 };
-      (p.stages[0].stop as { charge_C: number }).charge_C = 0.3e-3;
-      (p.stages[1].stop as { charge_C: number }).charge_C = 0.25e-3;
-      const truth = structuredClone(p);
-      (truth.stages[1].D.Cs as { D_m2s: number }).D_m2s = 3.4e-23;
-      const r = simulate(truth);
-      const depths = Array.from({ length: 30 }, (_, i) => 2 + i);
-      const observations: Observation[] = r.stages.map((st, k) => {
-        const op = observationOperator(r.grid.faces_nm, depths, { kind: 'gauss', sigma_nm: 2 });
-        const species = k === 0 ? ['Li', 'Rb'] : ['Li', 'Rb', 'Cs'];
-        return { stage: k, label: `stage${k + 1}`, species, weights: species.map(() => 1), depth_nm: depths, target: species.map((sp) => Array.from(applyOperator(op, st.density[sp]))), resolution: { kind: 'gauss', sigma_nm: 2 } };
-      });
-      let residualsFromEngine = true;
-      const probe = {
-        name: engine.name,
-        adapter: engine.adapter,
-        run: async (req: EnsembleRequest, o?: Parameters<EnsembleEngine['run']>[1]) => {
-          const res = await engine.run(req, o);
-          if (res.members.some((m) => m.status === 'ok' && !m.residuals)) residualsFromEngine = false;
-          return res;
-        },
-      };
-      const fit: FitOutcome = await runFit({
-        base: p,
-        specs: [parseVary(`${D_CS}=1.5e-23:6e-23:32:log`), parseVary(`${FWHM_RB}=0.18:0.27:32`)],
-        observations,
-        engine: probe,
-        refine: 1,
-        sensitivity: false,
-      });
-      expect(residualsFromEngine).toBe(true);
-      expect(fit.grid.size).toBe(1024);
-      expect(Math.abs(fit.best.values[0] / 3.4e-23 - 1)).toBeLessThan(0.05);
+      const obs = makeObservationsFor(files, base);
+      const probe = await engine.run({ base, parameters: [], values: [[]], members: [base], profiles: 'none', observations: obs, keepModel: true });
+      engineResiduals = probe.members[0].status === 'ok' && !!probe.members[0].residuals;
     } finally {
       gpu.close();
     }
+    if (!engineResiduals) {
+      console.log('[fit] SKIPPED the 1024-member WebGPU fit: the WebGPU engine returns no residuals yet');
+      ctx.skip();
+      return;
+    }
+    writeFileSync(join(dir, 'coarse.json'), JSON.stringify(base));
+    let stdout = '';
+    let stderr = '';
+    const t0 = performance.now();
+    const code = await runCli(
+      [
+        'fit', '--config', join(dir, 'coarse.json'),
+        '--measured', `1:${files[0]}`, '--measured', `2:${files[1]}`,
+        '--vary', `${D_CS}=1.5e-23:6e-23:32:log`, '--vary', `${FWHM_RB}=0.16:0.31:32`,
+        '--refine', '1', '--member-profiles', 'none',
+        '--engine', 'webgpu', '--adapter', gpuAdapter, '--out', join(dir, 'fit'),
+      ],
+      { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), stderrIsTTY: false, env: {} },
+    );
+    console.log(`[fit] 1024-member WebGPU fit (${gpuAdapter}) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n${stdout}`);
+    expect(code, stderr).toBe(0);
+    const file = JSON.parse(readFileSync(join(dir, 'fit', 'fit.json'), 'utf8')) as FitFile & { residuals_source: string };
+    expect(file.residuals_source).toBe('engine');
+    expect(file.grid.size).toBe(1024);
+    expect(file.members.length).toBeGreaterThanOrEqual(1024);
+    expect(file.provenance.engine).toBe('webgpu');
+    // noise-free data made by the f64 solver; the f32 engine should still land near the truth
+    expect(Math.abs(file.best.values[0] / 3.4e-23 - 1)).toBeLessThan(0.05);
+    expect(Math.abs(file.best.values[1] - 0.236)).toBeLessThan(0.01);
   });
 });
+
+/** Observations of normalized CSV files after stage 1 and 2 (default options), as cait fit makes them. */
+function makeObservationsFor(files: string[], base: Protocol): Observation[] {
+  return loadObservations(parseMeasuredArgs({ measured: files.map((f, k) => `${k + 1}:${f}`) }), base, (f) => readFileSync(f, 'utf8')).map((l) => l.observation);
+}

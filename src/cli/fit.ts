@@ -310,7 +310,7 @@ function table(rows: string[][]): string {
 }
 
 /** The summary printed after a fit. */
-export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: FitOutcome['phases'] }, written: string[], top = 10): string {
+export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: FitOutcome['phases']; residuals_source?: string }, written: string[], top = 10): string {
   const out: string[] = [];
   const p = file.provenance;
   const count = (s: string) => file.members.filter((m) => m.source === s).length;
@@ -321,6 +321,8 @@ export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: F
   out.push(
     `data: ${file.measured.observations.map((o) => `${o.label} after stage ${o.stage + 1} (${o.species.join(', ')}, ${o.depth_nm.length} points in ${o.window_nm[0]}-${o.window_nm[1]} nm)`).join('; ')}\n`,
   );
+  const src = file.residuals_source;
+  if (src === 'final profiles') out.push('residuals: computed from the final profiles the engine returned (it computes none itself)\n');
   out.push(`noise: s² = ${fmtNum(file.noise.s2)} (residual ${fmtNum(file.best.residual)} / (${file.noise.points} points − parameters) = / ${file.noise.dof}); χ² = residual / s²\n`);
   const extra = file.best as Record<string, unknown>;
   const prof = extra.interval_profile as ([number, number] | null)[] | undefined;

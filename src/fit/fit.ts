@@ -87,6 +87,8 @@ export type FitOutcome = Omit<FitFile, 'schema' | 'provenance'> & {
   warnings: string[];
   /** per phase: members and wall time */
   phases: { phase: string; members: number; failed: number; wall_s: number }[];
+  /** where the residuals came from: the engine (`engine`), or computed here from its final profiles (`final profiles`, an engine without residuals) */
+  residuals_source: 'engine' | 'final profiles';
 };
 
 /** The scale of a spec's axis: a range's own; a list is log for a diffusion coefficient (…D_m2s, …D0_m2s) with all values > 0, else linear. */
@@ -145,7 +147,8 @@ function abortError(): Error {
 class Evaluator {
   readonly all: Evaluated[] = [];
   readonly phases: FitOutcome['phases'] = [];
-  private fallback = false;
+  /** the engine returned no residuals: they are computed here from final profiles */
+  fallback = false;
   engineName = '';
   adapter = '';
   private readonly seen = new Set<string>();
@@ -657,6 +660,7 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
     wall_s: (now() - tStart) / 1000,
     warnings,
     phases: ev.phases,
+    residuals_source: ev.fallback ? 'final profiles' : 'engine',
   };
   const extra = outcome.best as FitOutcome['best'] & Record<string, unknown>;
   extra.interval_profile = profileIv;
@@ -745,6 +749,7 @@ export async function runSensitivity(o: SensitivityOptions): Promise<FitOutcome>
     wall_s: (now() - tStart) / 1000,
     warnings,
     phases: ev.phases,
+    residuals_source: ev.fallback ? 'final profiles' : 'engine',
   };
   if (sens.linearized) (out.best as Record<string, unknown>).interval_linearized = sens.linearized;
   if (sens.robust) (out.best as Record<string, unknown>).interval_robust = sens.robust;

@@ -27,7 +27,11 @@ export interface ProvenanceBase {
 }
 
 /** The cait-fit/1 object of a fit outcome (extra fields of the outcome — warnings, phases — are kept as optional fields). */
-export function buildFitFile(outcome: FitOutcome, prov: ProvenanceBase, command?: string): FitFile & { warnings: string[]; phases: FitOutcome['phases'] } {
+export function buildFitFile(
+  outcome: FitOutcome,
+  prov: ProvenanceBase,
+  command?: string,
+): FitFile & { warnings: string[]; phases: FitOutcome['phases']; residuals_source: FitOutcome['residuals_source'] } {
   const provenance: FitProvenance = {
     software: 'cait-ensemble',
     version: prov.version,
@@ -40,8 +44,8 @@ export function buildFitFile(outcome: FitOutcome, prov: ProvenanceBase, command?
   if (prov.node) provenance.node = prov.node;
   if (prov.platform) provenance.platform = prov.platform;
   if (command) provenance.command = command;
-  const { engine: _e, adapter: _a, wall_s: _w, warnings, phases, ...rest } = outcome;
-  return { schema: FIT_SCHEMA, provenance, ...rest, warnings, phases };
+  const { engine: _e, adapter: _a, wall_s: _w, warnings, phases, residuals_source, ...rest } = outcome;
+  return { schema: FIT_SCHEMA, provenance, ...rest, warnings, phases, residuals_source };
 }
 
 function field(v: unknown): string {
