@@ -37,7 +37,8 @@ export const FLUX_IN = 4;
 
 /**
  * The kernel body. Arguments: face (F32, [M][F][S][4] inputs), tab (ln D pool, nm²/s),
- * tmeta ([M][S][2]: table offset and point count, 1 point = constant D), invd (1/d_k per face).
+ * tmeta ([M][S][2]: table offset and point count K, 1 point = constant D; a table holds K ln D values then
+ * K slopes, see lnDTable), invd (1/d_k per face).
  * Constants: S (species), F (faces).
  */
 export const FLUX_KERNEL_SOURCE = `function (face, tab, tmeta, invd) {
@@ -65,7 +66,7 @@ export const FLUX_KERNEL_SOURCE = `function (face, tab, tmeta, invd) {
     const xl = nL * km1;
     const il = Math.min(Math.floor(xl), km1 - 1);
     const al = tab[off + il];
-    const sll = tab[off + il + 1] - al;
+    const sll = tab[off + K + il];
     DL = Math.exp(al + sll * (xl - il));
     dDL = DL * sll * km1;
   }
@@ -85,7 +86,7 @@ export const FLUX_KERNEL_SOURCE = `function (face, tab, tmeta, invd) {
     const xr = nR * km1;
     const ir = Math.min(Math.floor(xr), km1 - 1);
     const ar = tab[off + ir];
-    const slr = tab[off + ir + 1] - ar;
+    const slr = tab[off + K + ir];
     DR = Math.exp(ar + slr * (xr - ir));
     dDR = DR * slr * km1;
   }
@@ -112,12 +113,20 @@ export const FLUX_KERNEL_SOURCE = `function (face, tab, tmeta, invd) {
 
 /**
  * The kernel's ln D table (nm²/s) of a D model of the twin's protocol (tabulateProtocol: `table`
- * models on the uniform θ grid): one value per table point, or 1 value for a constant D.
+ * models on the uniform θ grid): K values ln D_j, then K slopes ln D_{j+1} − ln D_j (taken in f64:
+ * the difference of two f32 entries would lose ~1e-3 of a slope of ~2e-3 per point at |ln D| ~ 16,
+ * and with it dD/dn in the Jacobian); 1 value for a constant D.
  */
 export function lnDTable(model: DModel, T_K: number): Float32Array {
-  return model.model === 'table'
-    ? Float32Array.from(model.D_m2s, (d) => Math.log(d) + LN_M2_TO_NM2)
-    : Float32Array.of(Math.log(makeDiffusivity(model, T_K).D1) + LN_M2_TO_NM2);
+  if (model.model !== 'table') return Float32Array.of(Math.log(makeDiffusivity(model, T_K).D1) + LN_M2_TO_NM2);
+  const K = model.D_m2s.length;
+  const ln = Float64Array.from(model.D_m2s, (d) => Math.log(d) + LN_M2_TO_NM2);
+  const t = new Float32Array(2 * K);
+  for (let j = 0; j < K; j++) {
+    t[j] = ln[j];
+    t[K + j] = j < K - 1 ? ln[j + 1] - ln[j] : 0;
+  }
+  return t;
 }
 
 const LN_M2_TO_NM2 = Math.log(1e18);
@@ -131,7 +140,7 @@ export interface FluxBatch {
   F: number;
   /** per slot: F·S·FLUX_IN inputs (f64, rounded to f32 on upload) */
   inputs: Float64Array[];
-  /** per slot: one ln D table per active species (constant D: 1 value) */
+  /** per slot: one ln D table per active species (lnDTable: 2K values, constant D: 1 value) */
   tables: Float32Array[][];
   /** 1/d_k of every face (shared) */
   invd: Float64Array;
@@ -195,7 +204,7 @@ export class FluxKernels {
           for (let i = 0; i < t.length; i++) pool.push(t[i]);
         }
         tmeta[(j * b.S + s) * 2] = off;
-        tmeta[(j * b.S + s) * 2 + 1] = t.length;
+        tmeta[(j * b.S + s) * 2 + 1] = t.length === 1 ? 1 : t.length / 2;
       }
     }
     const kern = this.kernelFor(b.S, b.F, M);
