@@ -32,7 +32,8 @@ import { simulate } from '../src/solver/simulate.js';
 import { synthesizeSims, syntheticSimsText } from '../src/sims/synthetic.js';
 import { mulberry32 } from '../src/sweep/lhs.js';
 import { applyOperator, observationOperator, type Observation } from '../src/fit/observe.js';
-import { toScaled } from '../src/fit/fit.js';
+import { runFit, toScaled } from '../src/fit/fit.js';
+import { parseVary } from '../src/sweep/spec.js';
 import { loadObservations, parseMeasuredArgs } from '../src/fit/measured.js';
 import { discreteProfileInterval, fitQuadratic, profileEndpoints, quadraticIntervals, spdInverse } from '../src/fit/quadratic.js';
 import { residualMap, gridIndices } from '../src/fit/map.js';
@@ -346,6 +347,55 @@ describe('runFit on an exactly quadratic residual (stand-in engine, model linear
     const [lo, hi] = file.best.interval[0];
     expect(Math.log(hi / lo) / 2).toBeCloseTo(d0, 6);
     expect(existsSync(join(dir, 'out', 'pm20.svg'))).toBe(true);
+  });
+});
+
+describe('runFit with failed members, progress and --member-profiles none', () => {
+  it('flags failed members (null residuals, grey map cells), reports every phase, and keeps no member models when asked', async () => {
+    const dir = tmp();
+    const csv = join(dir, 'cs.csv');
+    writeFileSync(csv, linearMeasuredCsv([3.43e-23, 0.2312], 9));
+    const lin = new LinearEngine();
+    // members with FWHM above 0.26 eV fail, like a solver that gives up
+    const failing: EnsembleEngine = {
+      name: 'failing-standin',
+      adapter: 'test',
+      async run(req, o) {
+        const res = await lin.run(req);
+        res.members = res.members.map((m) =>
+          m.values[1] > 0.26 ? { index: m.index, values: m.values, status: 'failed', reason: 'step control gave up (test)', cells: 0, stages: [], wall_s: 0 } : m,
+        );
+        o?.onProgress?.({ done: req.values.length, total: req.values.length, failed: 0, elapsed_s: 0, runningByStage: [0, 0] });
+        return res;
+      },
+    };
+    const phases: string[] = [];
+    const base = getPreset('paper');
+    const loaded = loadObservations(parseMeasuredArgs({ measured: [`2:${csv}`] }), base, (f) => readFileSync(f, 'utf8'));
+    const fit = await runFit({
+      base,
+      specs: [parseVary(`${D_CS}=1.5e-23:6e-23:4:log`), parseVary(`${FWHM_RB}=0.18:0.27:4`)],
+      observations: loaded.map((l) => l.observation),
+      engine: failing,
+      memberModels: false,
+      onProgress: (p) => {
+        if (phases[phases.length - 1] !== p.phase) phases.push(p.phase);
+      },
+    });
+    expect(phases[0]).toBe('grid');
+    expect(phases).toContain('refine 1');
+    expect(phases).toContain('refine 2');
+    expect(phases[phases.length - 1]).toBe('sensitivity');
+    // grid order: the last parameter (FWHM 0.18, 0.21, 0.24, 0.27) varies fastest
+    fit.residual.forEach((r, i) => expect(r === null).toBe(i % 4 === 3));
+    const failed = fit.members.filter((m) => m.status === 'failed');
+    expect(failed.length).toBeGreaterThanOrEqual(4);
+    expect(failed.every((m) => m.reason === 'step control gave up (test)' && m.residual === null)).toBe(true);
+    expect(fit.members.every((m) => m.model === undefined)).toBe(true);
+    expect(Object.keys(fit.best.model[0]).sort()).toEqual(['Cs', 'Li', 'Rb']);
+    expect(fit.best.values[1]).toBeLessThan(0.26);
+    const map = residualMap(fit as unknown as FitFile, 0, 1, 'min');
+    expect(map.z.every((row, iy) => row.every((v) => (v === null) === (iy === 3)))).toBe(true);
   });
 });
 
