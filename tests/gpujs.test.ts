@@ -345,6 +345,22 @@ describe('gpu.js engine vs the f64 twin', () => {
     for (const m of res.members) expect(m.residuals![0].ssr).toBeGreaterThan(1e-3);
   });
 
+  it('a failing gpu.js kernel rejects the run with a SolverError naming the engine and the backend', async () => {
+    const broken = () => {
+      const k = Object.assign(
+        () => {
+          throw new Error('CONTEXT_LOST_WEBGL\nmore lines');
+        },
+        { setOutput: () => k, destroy: () => {} },
+      );
+      return k;
+    };
+    const engine = new GpuJsEngine({ gpu: { mode: 'webgl2', createKernel: broken, destroy: async () => {} } as unknown as GPU });
+    const run = engine.run(request([reduced()], [[0]]));
+    await expect(run).rejects.toThrow('gpujs engine: the flux kernel failed on gpu.js 2.24.1 (webgl2): CONTEXT_LOST_WEBGL');
+    await expect(run).rejects.toHaveProperty('name', 'SolverError');
+  });
+
   it('an aborted run rejects', async () => {
     const base = reduced();
     const ctl = new AbortController();

@@ -84,6 +84,7 @@ export class GpuJsEngine implements EnsembleEngine {
   readonly kernels: FluxKernels;
   private readonly K: number;
   private readonly maxLive: number;
+  private readonly ownGpu: boolean;
   private readonly maxElements: number;
   private readonly tableCache = new Map<string, Float32Array>();
 
@@ -95,6 +96,7 @@ export class GpuJsEngine implements EnsembleEngine {
       if (!available.includes(opts.mode as (typeof GPUJS_MODES)[number]))
         throw new InputError(`gpujs engine: gpu.js mode '${opts.mode}' is not available here (available: ${available.join(', ')})`);
     }
+    this.ownGpu = !opts.gpu;
     this.gpu = opts.gpu ?? (opts.mode ? new GPU({ mode: opts.mode as never }) : new GPU());
     this.kernels = new FluxKernels(this.gpu);
     this.K = opts.tablePoints ?? TABLE_POINTS;
@@ -254,7 +256,13 @@ export class GpuJsEngine implements EnsembleEngine {
         const per = Math.max(1, Math.floor(this.maxElements / (S * F)));
         for (let a = 0; a < g.length; a += per) {
           const part = g.slice(a, a + per);
-          const outs = this.kernels.evaluate({ S, F, inputs: part.map((m) => m.pending!.inputs), tables: part.map((m) => m.pending!.tables), invd });
+          let outs: Float32Array[];
+          try {
+            outs = this.kernels.evaluate({ S, F, inputs: part.map((m) => m.pending!.inputs), tables: part.map((m) => m.pending!.tables), invd });
+          } catch (e) {
+            // the engine itself failed (no member's fault): the run rejects, naming the engine and the backend
+            throw new SolverError(`gpujs engine: the flux kernel failed on ${this.adapter}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+          }
           part.forEach((m, j) => (m.pending!.out = outs[j]));
         }
       }
@@ -301,6 +309,7 @@ export class GpuJsEngine implements EnsembleEngine {
   /** Releases gpu.js's kernels (and the GPU instance if this engine made it). */
   destroy(): void {
     this.kernels.destroy();
+    if (this.ownGpu) void this.gpu.destroy()?.catch?.(() => {});
   }
 }
 
