@@ -22,6 +22,8 @@ import { ensembleJsonChunks, type EnsembleFile } from '../src/ensemble/output.js
 import { requestFromGrid } from '../src/ensemble/types.js';
 import { BrowserEngine } from '../src/headless/engine.js';
 import { configSha256 } from '../src/io/result.js';
+import { InputError } from '../src/config/validate.js';
+import { SolverError } from '../src/solver/types.js';
 import { SWIFTSHADER_ICD } from '../src/gpu/node.js';
 import { startStaticServer, type StaticServer } from '../src/serve/static.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
@@ -448,6 +450,27 @@ describe.skipIf(!canRun)('the ensemble engine in headless Chromium (WebGPU on Sw
       await expect(engine.run(req, { signal: ctl.signal })).rejects.toThrow(/aborted/);
       expect((performance.now() - t) / 1000).toBeLessThan(20);
       expect(await engine.session.page.evaluate(() => window.caitRunner!.cancel())).toBe(0);
+      // the page's input errors arrive as InputError (exit 2), with the engine's message
+      const bad = structuredClone(req);
+      for (const m of bad.members) m.stages[0].record.times_s = [10];
+      const err = await engine.run(bad).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as Error).message).toMatch(/member 0: stages\.0\.record: the webgpu engine records no snapshots/);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('a browser that goes away mid-run fails the run with a one-line engine error (SolverError), not a hang', async () => {
+    const engine = await BrowserEngine.open({ webRoot, engine: 'webgpu' });
+    try {
+      const base = getPreset('paper');
+      const req = requestFromGrid(buildGrid(base, [parseVary(D_CS)]), base, 'none');
+      setTimeout(() => void engine.session.browser.close(), 1500);
+      const err = await engine.run(req).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SolverError);
+      expect((err as Error).message).toMatch(/^browser engine: /);
+      expect((err as Error).message).not.toMatch(/\n/);
     } finally {
       await engine.close();
     }

@@ -79,37 +79,47 @@ export class BrowserEngine implements EnsembleEngine {
     if (opts.signal?.aborted) throw new SolverError('browser engine: the run was aborted');
     this.busy = true;
     const page = this.session.page;
+    // the page stops between GPU submits (or gpu.js rounds); run() then rejects
     const onAbort = () => void page.evaluate(() => (window as unknown as RunnerWindow).caitRunner.cancel()).catch(() => undefined);
     opts.signal?.addEventListener('abort', onAbort);
     this.onProgress = opts.onProgress;
     try {
-      const out = await page.evaluate(
-        async (json: string, engine: EngineChoice, progress: string): Promise<Outcome<RunHandle>> => {
-          try {
-            return { ok: true, value: await (window as unknown as RunnerWindow).caitRunner.runEnsemble(json, { engine, progress }) };
-          } catch (e) {
-            return { ok: false, name: (e as Error)?.name ?? '', message: (e as Error)?.message ?? String(e) };
-          }
-        },
-        encodeValue(req),
-        this.choice,
-        PROGRESS_FN,
-      );
-      if (!out.ok) {
-        if (opts.signal?.aborted) throw new SolverError('browser engine: the run was aborted');
-        throw pageError(out.name, out.message);
-      }
-      const h = out.value;
-      const pieces: string[] = [];
-      for (let k = 0; k < h.pieces; k++)
-        pieces.push(await page.evaluate((id: number, i: number) => (window as unknown as RunnerWindow).caitRunner.piece(id, i), h.id, k));
-      await page.evaluate((id: number) => (window as unknown as RunnerWindow).caitRunner.release(id), h.id);
-      return decodeResult(pieces);
+      return await this.runOnPage(req, opts);
+    } catch (e) {
+      if (e instanceof InputError || e instanceof GpuError || e instanceof SolverError) throw e;
+      // puppeteer's own failures: the browser crashed or was closed, the page navigated away
+      throw new SolverError(`browser engine: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
       this.onProgress = undefined;
       this.busy = false;
     }
+  }
+
+  private async runOnPage(req: EnsembleRequest, opts: EnsembleRunOptions): Promise<EnsembleResult> {
+    const page = this.session.page;
+    const out = await page.evaluate(
+      async (json: string, engine: EngineChoice, progress: string): Promise<Outcome<RunHandle>> => {
+        try {
+          return { ok: true, value: await (window as unknown as RunnerWindow).caitRunner.runEnsemble(json, { engine, progress }) };
+        } catch (e) {
+          return { ok: false, name: (e as Error)?.name ?? '', message: (e as Error)?.message ?? String(e) };
+        }
+      },
+      encodeValue(req),
+      this.choice,
+      PROGRESS_FN,
+    );
+    if (!out.ok) {
+      if (opts.signal?.aborted) throw new SolverError('browser engine: the run was aborted');
+      throw pageError(out.name, out.message);
+    }
+    const h = out.value;
+    const pieces: string[] = [];
+    for (let k = 0; k < h.pieces; k++)
+      pieces.push(await page.evaluate((id: number, i: number) => (window as unknown as RunnerWindow).caitRunner.piece(id, i), h.id, k));
+    await page.evaluate((id: number) => (window as unknown as RunnerWindow).caitRunner.release(id), h.id);
+    return decodeResult(pieces);
   }
 
   /** Close the browser and the server (idempotent). */
