@@ -310,13 +310,13 @@ function table(rows: string[][]): string {
 }
 
 /** The summary printed after a fit. */
-export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: FitOutcome['phases']; residuals_source?: string }, written: string[], top = 10): string {
+export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: FitOutcome['phases']; residuals_source?: string }, written: string[], top = 10, command = 'fit'): string {
   const out: string[] = [];
   const p = file.provenance;
   const count = (s: string) => file.members.filter((m) => m.source === s).length;
   const failed = file.members.filter((m) => m.status === 'failed').length;
   out.push(
-    `fit: ${file.members.length} members (grid ${count('grid')}, refine ${count('refine')}, sensitivity ${count('sensitivity')}), ${failed} failed; wall time ${p.wall_s.toFixed(1)} s; engine ${p.engine} (${p.adapter})\n`,
+    `${command}: ${file.members.length} members (grid ${count('grid')}, refine ${count('refine')}, sensitivity ${count('sensitivity')}), ${failed} failed; wall time ${p.wall_s.toFixed(1)} s; engine ${p.engine} (${p.adapter})\n`,
   );
   out.push(
     `data: ${file.measured.observations.map((o) => `${o.label} after stage ${o.stage + 1} (${o.species.join(', ')}, ${o.depth_nm.length} points in ${o.window_nm[0]}-${o.window_nm[1]} nm)`).join('; ')}\n`,
@@ -456,7 +456,7 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
   }
   const file = buildFitFile(outcome, makeProvenance(base, ctx.now()), commandLine('sensitivity', opts as unknown as Record<string, unknown>));
   const written = writeOutputs(file, opts.out, 'min');
-  ctx.stdout(fitSummaryText(file, written, 1));
+  ctx.stdout(fitSummaryText(file, written, 1, 'sensitivity'));
   return file;
 }
 
