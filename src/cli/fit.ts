@@ -98,20 +98,26 @@ _m2s = m²/s, _eV = eV, _K = K, _V = V):
 D(Cs+) of stage 2 is stages.1.D.Cs.D_m2s; the Rb+ SED width (populated FWHM) in stage 2 is
 stages.1.D.Rb.width.value_eV. A list of D values (…_m2s) is treated as a log axis.
 
-The fit: (1) the grid, one engine batch; (2) --refine N rounds of 3 points per axis around the
-best --refine-centres members (default 3), the spacing shrinking 3× per round (in ln p on log axes), inside the grid's range;
-(3) noise s² = residual_best / (points − parameters), χ² = residual / s²; Δχ² = 1 profile
-intervals from a local quadratic model of the residual (least squares in ln p / p), refined by
-evaluating the members at the predicted interval ends, cross-checked against the discrete
-profile; (4) the --top K members; (5) sensitivity at the best: d model / d ln p by ±--sens-step
-central differences, and each parameter at 0.8× and 1.2× (skip with --no-sens).
+The fit: (1) the grid, one engine batch; (2) --refine N rounds of 3 points per axis around
+the best --refine-centres members, the spacing shrinking 3× per round (in ln p on log axes),
+inside the grid's range; (3) noise s² = residual_best / (points − parameters), χ² = residual / s²;
+Δχ² = 1 profile intervals from a local quadratic model of the residual (least squares in ln p / p),
+refined by evaluating the members at the predicted interval ends, cross-checked against the
+discrete profile (the minimum over the evaluated members per value); (4) the --top K members;
+(5) sensitivity at the best: d model / d ln p by ±--sens-step central differences, each parameter
+at 0.8× and 1.2×, the linearised (Gauss–Newton) interval and a cluster-robust (sandwich) one
+that estimates the noise per measured depth point instead of assuming one s² for all points
+and independent species (skip all of (5) with --no-sens). Δχ² = 1 is a 68 % interval per
+parameter only when the noise is Gaussian with one variance everywhere: normalized SIMS data
+(species summing to 1, noise-free plateaus) break that; compare with the robust interval.
 
 Outputs in --out DIR (written together at the end; existing files are replaced atomically):
   fit.json              cait-fit/1: provenance (version, date, config sha256, engine, adapter,
                         command, wall_s), base protocol, parameters, grid axes and residuals, every
                         member (values, source grid|refine|sensitivity, status, residual, parts,
                         model at the measured depths unless --member-profiles none), noise, best
-                        (values, residual, intervals, model), top, measured data, sensitivity
+                        (values, residual, interval; interval_profile, interval_linearized,
+                        interval_robust, quadratic), top, measured data, sensitivity, warnings
   members.csv           one row per member: parameters, source, status, reason, residual, χ², parts
   best_fit_<k>.csv      observation k: depth (nm), measured and model n/n0 per species
   sensitivity_<k>.csv   observation k: d(n/n0)/d ln p per parameter and species
@@ -119,7 +125,7 @@ Outputs in --out DIR (written together at the end; existing files are replaced a
                         (--map-mode min) or at the best grid member (--map-mode fixed)
   best_fit.svg, sensitivity.svg, pm20.svg    figures
 
-Engines: --engine cpu (f64, --threads workers) | webgpu (--adapter auto|vulkan|swiftshader).
+Engines (--engine): ${ENGINES.join(', ')}; cpu uses --threads workers, webgpu --adapter auto|vulkan|swiftshader.
 Exit status: 0 ok, 2 bad input, 3 the engine failed.
 
 Examples:
@@ -157,7 +163,7 @@ function addMeasuredOptions(cmd: Command): Command {
     .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
     .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, null', 'auto')
     .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt)
-    .option('--sens-step <fraction>', 'relative step of the central differences (default 0.05 = ±5 %)', relativeStep, 0.05)
+    .option('--sens-step <fraction>', 'relative step of the central differences (0.05 = ±5 %)', relativeStep, 0.05)
     .requiredOption('-o, --out <dir>', 'output directory (created if missing)')
     .option('-q, --quiet', 'no progress output on stderr');
 }
@@ -176,11 +182,11 @@ export function registerFit(program: Command, ctx: CliContext): void {
     ),
   )
     .option('--vary <PATH=SPEC>', 'a fitted parameter and its grid: PATH=a,b,c | lo:hi:N | lo:hi:N:log; repeatable', collect, [])
-    .option('--refine <N>', 'refinement rounds around the best (default 2; 0 = the grid only)', nonNegativeInt, 2)
-    .option('--refine-centres <N>', 'refine around the best N members (default 3)', positiveInt, 3)
-    .option('--top <K>', 'the K best members in the summary and fit.json (default 10)', positiveInt, 10)
+    .option('--refine <N>', 'refinement rounds around the best (0 = the grid only)', nonNegativeInt, 2)
+    .option('--refine-centres <N>', 'refine around the best N members', positiveInt, 3)
+    .option('--top <K>', 'the K best members in the summary and fit.json', positiveInt, 10)
     .option('--no-sens', 'skip the sensitivity members (derivatives and ±20 %)')
-    .option('--member-profiles <all|none>', 'keep every member\'s model at the measured depths in fit.json (default all)', 'all')
+    .option('--member-profiles <all|none>', 'keep every member\'s model at the measured depths in fit.json', 'all')
     .option('--map-mode <min|fixed>', 'residual maps: other parameters minimised over (min) or at the best grid member (fixed)', 'min')
     .addHelpText('after', FIT_HELP)
     .action(async (opts: FitCliOptions) => {
