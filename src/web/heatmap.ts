@@ -56,9 +56,9 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
   const { nx, ny } = map;
   const ax = fit.grid.axes[o.x];
   const ay = o.y >= 0 ? fit.grid.axes[o.y] : [NaN];
-  const plot = 520;
-  const cw = Math.max(1, Math.min(60, plot / nx));
-  const ch = Math.max(1, Math.min(60, plot / Math.max(ny, 1)));
+  const plot = 400;
+  const cw = Math.max(1, Math.min(110, plot / nx));
+  const ch = Math.max(1, Math.min(110, plot / Math.max(ny, 1)));
   const m = { l: 78, t: 16, r: 110, b: 52 };
   const W = m.l + nx * cw + m.r;
   const H = m.t + ny * ch + m.b;
@@ -167,7 +167,7 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
 
   // colour legend
   const lx = m.l + nx * cw + 24;
-  const lh = Math.max(80, ny * ch);
+  const lh = Math.max(160, ny * ch);
   const grad = svg.append('defs').append('linearGradient').attr('id', 'cait-legend-grad').attr('x1', 0).attr('x2', 0).attr('y1', 1).attr('y2', 0);
   for (let k = 0; k <= 20; k++) {
     const t = k / 20;
@@ -180,7 +180,13 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
   legend
     .append('g')
     .attr('transform', `translate(${lx + 14},0)`)
-    .call(d3.axisRight(ls as d3.AxisScale<number>).ticks(5, useLog ? '.1e' : undefined).tickFormat((v) => fmtNum(Number(v))));
+    // five ticks evenly spaced in the scale's own sense (d3's log ticks crowd a narrow log range)
+    .call(
+      d3
+        .axisRight(ls as d3.AxisScale<number>)
+        .tickValues(useLog ? d3.range(5).map((k) => lo * Math.pow(hi / lo, k / 4)) : ls.ticks(5))
+        .tickFormat((v) => fmtNum(Number(v))),
+    );
   legend
     .append('text')
     .attr('transform', `translate(${lx - 6},${m.t + lh / 2}) rotate(-90)`)
