@@ -167,7 +167,9 @@ class LinearEngine implements EnsembleEngine {
   async run(req: EnsembleRequest): Promise<EnsembleResult> {
     this.requests.push(req);
     const members: MemberResult[] = req.values.map((values, index) => {
-      const st = { depth_nm: CELLS, density: densityAt(values) } as unknown as MemberStage;
+      // the two model parameters by path; one not varied stays at its base value P0
+      const full = [D_CS, FWHM_RB].map((path, j) => (req.parameters.includes(path) ? values[req.parameters.indexOf(path)] : P0[j]));
+      const st = { depth_nm: CELLS, density: densityAt(full) } as unknown as MemberStage;
       return { index, values, status: 'ok', cells: CELLS.length, stages: [st, st], wall_s: 0 };
     });
     return { engine: this.name, adapter: this.adapter, members, wall_s: 0 };
@@ -396,6 +398,32 @@ describe('runFit with failed members, progress and --member-profiles none', () =
     expect(fit.best.values[1]).toBeLessThan(0.26);
     const map = residualMap(fit as unknown as FitFile, 0, 1, 'min');
     expect(map.z.every((row, iy) => row.every((v) => (v === null) === (iy === 3)))).toBe(true);
+  });
+});
+
+describe('runFit with one parameter', () => {
+  it('a 1-D fit (the FWHM at its base value) gives u* = J₀ᵀr₀ / J₀ᵀJ₀ and δ = √(s² / J₀ᵀJ₀)', async () => {
+    const dir = tmp();
+    const csv = join(dir, 'cs.csv');
+    writeFileSync(csv, linearMeasuredCsv([3.43e-23, 0.225], 10));
+    const base = getPreset('paper');
+    const loaded = loadObservations(parseMeasuredArgs({ measured: [`2:${csv}`] }), base, (f) => readFileSync(f, 'utf8'));
+    const fit = await runFit({ base, specs: [parseVary(`${D_CS}=1e-23:1e-22:5:log`)], observations: loaded.map((l) => l.observation), engine: new LinearEngine(), sensitivity: false });
+    const obs = fit.measured.observations[0];
+    const ex = exactSolution(obs);
+    const J0 = ex.J[0];
+    const faces = [0, ...CELLS.map((x) => x + 0.5)];
+    const op = observationOperator(faces, obs.depth_nm, obs.resolution);
+    const r0 = obs.species.flatMap((sp) => obs.target[sp].map((v, i) => v - applyOperator(op, BASE[sp])[i]));
+    const jj = J0.reduce((s, x) => s + x * x, 0);
+    const u = J0.reduce((s, x, i) => s + x * r0[i], 0) / jj;
+    const d = Math.sqrt(fit.noise.s2 / jj);
+    expect(fit.noise.dof).toBe(obs.depth_nm.length * 3 - 1);
+    const [lo, hi] = fit.best.interval[0].map((v) => Math.log(v / P0[0]));
+    expect(Math.abs(lo - (u - d)) / d).toBeLessThan(1e-4);
+    expect(Math.abs(hi - (u + d)) / d).toBeLessThan(1e-4);
+    expect(fit.sensitivity).toBeUndefined();
+    expect(fit.members.some((m) => m.source === 'sensitivity')).toBe(false);
   });
 });
 
