@@ -11,7 +11,7 @@
  * tests/fixtures/web/screenshot-heatmap.png is rewritten.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ import type { FitFile } from '../src/fit/schema.js';
 import { runCli } from '../src/cli/main.js';
 import { mimeType, startStaticServer, type StaticServer } from '../src/serve/static.js';
 import { importSims } from '../src/sims/index.js';
-import { buildPage, DIST_WEB, hasChromium, launchChromium, REPO_ROOT, watchRequests } from './helpers/web.js';
+import { buildPage, hasChromium, launchChromium, REPO_ROOT, watchRequests } from './helpers/web.js';
 
 const FIX = join(REPO_ROOT, 'tests', 'fixtures', 'web');
 const SIMS = join(REPO_ROOT, 'tests', 'fixtures', 'sims');
@@ -171,9 +171,9 @@ describe.skipIf(!hasChromium())('explorer page in headless Chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    buildPage(true);
+    // the page as `npm run build` makes it, built into a folder of this test's own
     root = mkdtempSync(join(tmpdir(), 'cait-web-'));
-    cpSync(DIST_WEB, root, { recursive: true });
+    buildPage(true, root);
     for (const f of ['fit-small.json', 'ensemble-small.json']) copyFileSync(join(FIX, f), join(root, f));
     mkdirSync(OUT, { recursive: true });
     server = await startStaticServer({ root });
@@ -281,6 +281,28 @@ describe.skipIf(!hasChromium())('explorer page in headless Chromium', () => {
       // the best member is in the k = 1 slice only (the residual's third factor is smallest there)
       expect(await page.$$eval('#heatmap-plot .best-marker', (r) => r.length)).toBe(f3.best.member % n2 === k ? 1 : 0);
     }
+    await page.close();
+  });
+
+  it('a one-parameter fit is one row of cells', async () => {
+    const n1 = fit.grid.axes[1].length;
+    const j0 = 2;
+    const rows = fit.grid.axes[0].map((_, i) => i * n1 + j0);
+    const f1: FitFile = {
+      ...fit,
+      parameters: [fit.parameters[0]],
+      scale: [fit.scale[0]],
+      grid: { axes: [fit.grid.axes[0]], size: rows.length },
+      residual: rows.map((m) => fit.residual[m]),
+      members: rows.map((m) => ({ ...fit.members[m], values: [fit.members[m].values[0]] })),
+      best: { ...fit.best, values: [fit.best.values[0]], interval: [fit.best.interval[0]], member: 0 },
+      top: [],
+      sensitivity: undefined,
+    };
+    const page = await open();
+    await redrawn(page, () => page.evaluate((t) => (window as any).caitExplorer.loadText(t, 'fit-1p.json'), JSON.stringify(f1)));
+    const cs = await cells(page);
+    expect(cs.map((c) => [c.i, c.j, c.member, c.value])).toEqual(rows.map((m, i) => [i, 0, i, fit.residual[m]]));
     await page.close();
   });
 

@@ -48,10 +48,15 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
   });
 }
 
-/** Build dist-web/ with vite unless it is there already (or force). */
-export function buildPage(force = false): void {
-  if (!force && existsSync(join(DIST_WEB, 'index.html'))) return;
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], {
+/**
+ * Build the page with vite into outDir (default dist-web/) unless it is there
+ * already (or force). A test that builds into its own temporary folder never
+ * empties dist-web/ under another test that serves it.
+ */
+export function buildPage(force = false, outDir: string = DIST_WEB): void {
+  if (!force && existsSync(join(outDir, 'index.html'))) return;
+  const args = [join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn', '--outDir', outDir, '--emptyOutDir'];
+  execFileSync(process.execPath, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
