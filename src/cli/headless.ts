@@ -30,7 +30,7 @@ PATH, default $CAIT_CHROMIUM or /usr/bin/chromium) with --enable-unsafe-webgpu; 
 its adapter is SwiftShader. --browser-engine webgpu runs the float32 WGSL engine (the same
 scheme as cait ensemble --engine webgpu), gpujs the gpu.js engine on WebGL2, auto WebGPU when
 the browser has an adapter, else gpu.js (said on stderr). The adapter recorded in the outputs is
-the browser's, e.g. "google swiftshader [google swiftshader, core, fallback] (Chrome 131 WebGPU)".
+the browser's, e.g. "google swiftshader [google swiftshader, core, fallback] (Chrome 156 WebGPU)".
 `;
 
 const FIT_HELP = `
@@ -56,9 +56,10 @@ export function registerHeadless(program: Command, ctx: CliContext): void {
         .command('headless')
         .summary('run a parameter sweep in headless Chromium (its WebGPU, else gpu.js) and write cait-ensemble/1')
         .description(
-          'Like `cait ensemble`, but the members run inside headless Chromium on the page\'s engine\n' +
-            '(WebGPU, or gpu.js on WebGL2), driven through puppeteer; the outputs are the same.\n' +
-            'Units: depth nm, density n/n0, time s, charge C, current A (the summary shows h).',
+          'Like `cait ensemble`, but the members run inside headless Chromium on the\n' +
+            "page's engine (WebGPU, or gpu.js on WebGL2), driven through puppeteer;\n" +
+            'the outputs are the same. Units: depth nm, density n/n0, time s, charge C,\n' +
+            'current A (the summary shows h).',
         ),
     ),
   )
