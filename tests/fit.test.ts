@@ -606,6 +606,8 @@ describe.skipIf(!haveWorker)('parameter recovery: cait fit on synthetic ToF-SIMS
       expect(Math.max(...s.derivative[1].Rb.map(Math.abs))).toBeGreaterThan(0.05);
     }
     expect(file.provenance.engine).toBe('cpu');
+    // the CPU engine compared every member itself (in its workers)
+    expect((file as FitFile & { residuals_source: string }).residuals_source).toBe('engine');
     expect(file.members.every((m) => m.status === 'ok')).toBe(true);
   });
 });
