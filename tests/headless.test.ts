@@ -318,6 +318,16 @@ describe.skipIf(!canRun)('the ensemble engine in headless Chromium (WebGPU on Sw
       }
     });
 
+    it('a bad --vary box is refused with the sweep parser\'s message, and nothing runs', async () => {
+      await fill(page, 'quick', ['stages.0.D.Rb.D_m2s=1e-22:2e-22'], 'webgpu');
+      await page.click('[data-cait="run"]');
+      const status = await page.$eval('[data-cait="status"]', (e) => ({ text: e.textContent ?? '', error: e.classList.contains('error') }));
+      expect(status.error).toBe(true);
+      expect(status.text).toMatch(/stages\.0\.D\.Rb\.D_m2s/);
+      expect(await state()).not.toBe('running');
+      expect(await page.evaluate(() => window.caitRunner!.cancel())).toBe(0);
+    });
+
     it('(d) Cancel stops a live sweep; the form can run again', async () => {
       // the full paper protocol, three members: minutes on SwiftShader, so it is still running when cancelled
       await fill(page, 'paper', ['stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23'], 'webgpu');
