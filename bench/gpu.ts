@@ -27,7 +27,7 @@ import { CpuEngine } from '../src/ensemble/cpu.js';
 import { requestFromGrid, type EnsembleEngine, type EnsembleResult } from '../src/ensemble/types.js';
 import { WebGpuEngine } from '../src/gpu/engine.js';
 import { openNodeDevice, parseNodeGpuKind } from '../src/gpu/node.js';
-import { loadNppQnShader } from '../src/gpu/node-shaders.js';
+import { webGpuEngineShaders } from '../src/gpu/node-shaders.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
 
 function arg(name: string, dflt: string): string {
@@ -81,7 +81,7 @@ const cpuRate = cpuMembers / c.wall;
 const cpuUpdates = c.updates / c.wall;
 
 const gpu = await openNodeDevice(adapterKind);
-const engine = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() });
+const engine = new WebGpuEngine(gpu, webGpuEngineShaders());
 const rows: string[][] = [];
 let prev: { n: number; wall: number } | undefined;
 try {

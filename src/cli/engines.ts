@@ -33,7 +33,7 @@ export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<
     const { openNodeDevice, NODE_GPU_KINDS } = await import('../gpu/node.js');
     const kind = NODE_GPU_KINDS.find((k) => k === opts.adapter.trim().toLowerCase());
     if (!kind) throw new InputError(`--adapter ${opts.adapter}: unknown adapter; use one of ${NODE_GPU_KINDS.join(', ')}`);
-    const { loadNppQnShader } = await import('../gpu/node-shaders.js');
+    const { webGpuEngineShaders } = await import('../gpu/node-shaders.js');
     const { WebGpuEngine } = await import('../gpu/engine.js');
     const { GpuError } = await import('../gpu/device.js');
     // with auto, no usable WebGPU adapter (none at all, or one the engine refuses: llvmpipe) means gpu.js
@@ -51,7 +51,7 @@ export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<
     }
     const opened = gpu;
     try {
-      return { engine: new WebGpuEngine(opened, { shaderSource: loadNppQnShader() }), close: () => opened.close() };
+      return { engine: new WebGpuEngine(opened, webGpuEngineShaders()), close: () => opened.close() };
     } catch (e) {
       opened.close();
       return fallBack(e);

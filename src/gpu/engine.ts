@@ -31,6 +31,7 @@ import { gridOf } from '../solver/simulate.js';
 import type { Grid } from '../solver/grid.js';
 import { SolverError, type StageResult } from '../solver/types.js';
 import { memberFailureReason, memberStage } from '../ensemble/member.js';
+import { applyOperator, observationOperator, type ObservationOperator, type ObservationResidual } from '../fit/observe.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
 import { type AcquiredDevice, GpuError, describeAdapter } from './device.js';
 import { readBuffer, withErrorScope } from './readback.js';
@@ -46,6 +47,10 @@ import {
   stageLayout,
   wgslPrelude,
   workBytesPerMember,
+  residualLayout,
+  residualPrelude,
+  type ResidualLayout,
+  type ResidualRowSpec,
   geometryArray,
 } from './layout.js';
 
@@ -61,6 +66,8 @@ const SS_COMPUTE = 0x4;
 
 /** Pipelines per device and shader text (and workgroup size): shared by every engine on that device. */
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<Pipelines>>>();
+/** The residual pipeline per device and shader text. */
+const residualCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
 export interface WebGpuEngineOptions {
   /** the text of shaders/npp_qn.wgsl */
@@ -73,6 +80,8 @@ export interface WebGpuEngineOptions {
   maxMembersPerBatch?: number;
   /** workgroup size (default 64) */
   workgroupSize?: number;
+  /** the text of shaders/residual.wgsl: needed for requests with observations (residuals on the GPU) */
+  residualShaderSource?: string;
 }
 
 interface Pipelines {
@@ -140,6 +149,8 @@ interface MemberState {
   dens: Float64Array[];
   failed?: string;
   stages: MemberStage[];
+  /** per request observation, once its stage has run */
+  residuals: ObservationResidual[];
   t0: number;
   wall_s: number;
 }
@@ -251,6 +262,10 @@ export class WebGpuEngine implements EnsembleEngine {
     const fit = Math.floor(limit / perMember);
     if (fit < 1) throw new GpuError(`one member needs ${perMember} bytes of work buffer, more than maxStorageBufferBindingSize = ${limit}`);
     const Mb = Math.max(1, Math.min(this.opts.maxMembersPerBatch ?? 4096, fit));
+    // the observation operators on the shared grid (f64, made once; InputError for depths outside the sample)
+    const ops = (req.observations ?? []).map((o) => observationOperator(grid.faces, o.depth_nm, o.resolution));
+    if (ops.length && !this.opts.residualShaderSource)
+      throw new GpuError('the request has observations but the webgpu engine was built without shaders/residual.wgsl (residualShaderSource)');
     const results: MemberResult[] = new Array(req.members.length);
     const total = req.members.length;
     let done = 0;
@@ -265,18 +280,20 @@ export class WebGpuEngine implements EnsembleEngine {
           protocol,
           dens: species.map((nm) => new Float64Array(grid.N).fill(protocol.species[nm].initial)),
           stages: [],
+          residuals: [],
           t0: performance.now(),
           wall_s: 0,
         };
       });
       for (let k = 0; k < base.stages.length; k++) {
         if (opts.signal?.aborted) throw new GpuError('the webgpu run was aborted');
-        await this.runStage(members, k, grid, req, opts);
+        await this.runStage(members, k, grid, req, opts, ops);
       }
       for (const m of members) {
         const res: MemberResult = m.failed
           ? { index: m.index, values: [...(req.values[m.index] ?? [])], status: 'failed', reason: m.failed, cells: grid.N, stages: [], wall_s: (performance.now() - m.t0) / 1000 }
           : { index: m.index, values: [...(req.values[m.index] ?? [])], status: 'ok', cells: grid.N, stages: m.stages, wall_s: (performance.now() - m.t0) / 1000 };
+        if (!m.failed && req.observations?.length) res.residuals = m.residuals;
         results[m.index] = res;
         done++;
         if (m.failed) failed++;
@@ -294,7 +311,14 @@ export class WebGpuEngine implements EnsembleEngine {
   }
 
   /** Runs stage k of every live member of a batch on the GPU; updates their densities, stages or failure. */
-  private async runStage(members: MemberState[], k: number, grid: Grid, req: EnsembleRequest, opts: EnsembleRunOptions): Promise<void> {
+  private async runStage(
+    members: MemberState[],
+    k: number,
+    grid: Grid,
+    req: EnsembleRequest,
+    opts: EnsembleRunOptions,
+    ops: ObservationOperator[],
+  ): Promise<void> {
     const device = this.gpu.device;
     const base = members[0].protocol;
     const stage0 = base.stages[k];
@@ -451,6 +475,25 @@ export class WebGpuEngine implements EnsembleEngine {
         if (running === 0) break;
       }
       this.gpu.throwIfUncapturedErrors();
+      // residuals of this stage's observations on the GPU, from the end state in the work buffer
+      const stageObs = (req.observations ?? []).map((o, oi) => ({ o, oi })).filter(({ o }) => o.stage === k);
+      const gpuRows: { oi: number; s: number; row: number }[] = [];
+      let resOut: Float32Array | undefined;
+      let RL: ResidualLayout | undefined;
+      if (stageObs.length) {
+        const specs: ResidualRowSpec[] = [];
+        for (const { o, oi } of stageObs)
+          o.species.forEach((sp, s) => {
+            const a = names.indexOf(sp);
+            if (a < 0) return; // not transported in this stage: its density is the stage's start, done on the host
+            gpuRows.push({ oi, s, row: specs.length });
+            specs.push({ op: ops[oi], active: a, target: o.target[s] });
+          });
+        if (specs.length) {
+          RL = residualLayout(specs);
+          resOut = await this.residualsOnGpu(L, RL, bufs.wk, M, !!req.keepModel);
+        }
+      }
       const y = await readBuffer(device, bufs.wk, Float32Array, { offset: L.region.Y0 * M * 4, size: L.n * M * 4 });
       members.forEach((m, j) => {
         if (m.failed) return;
@@ -523,8 +566,96 @@ export class WebGpuEngine implements EnsembleEngine {
           return;
         }
         m.stages.push(memberStage(sr, m.protocol, k, req.profiles));
+        for (const { o, oi } of stageObs) {
+          const parts: Record<string, number> = {};
+          const model: Record<string, number[]> = {};
+          let ssr = 0;
+          o.species.forEach((sp, s) => {
+            const g = gpuRows.find((r) => r.oi === oi && r.s === s);
+            let part: number;
+            if (g && resOut && RL) {
+              part = resOut[g.row * M + j];
+              if (req.keepModel) model[sp] = Array.from({ length: o.depth_nm.length }, (_, p) => resOut![(RL!.rows + RL!.modelOffset[g.row] + p) * M + j]);
+            } else {
+              const mm = applyOperator(ops[oi], m.dens[species.indexOf(sp)]);
+              part = 0;
+              for (let p = 0; p < mm.length; p++) part += (mm[p] - o.target[s][p]) ** 2;
+              if (req.keepModel) model[sp] = Array.from(mm);
+            }
+            parts[sp] = o.weights[s] * part;
+            ssr += parts[sp];
+          });
+          if (!Number.isFinite(ssr)) {
+            m.failed = memberFailureReason(new SolverError(`non-finite residual against ${o.label}`, { stage: I.stage.name, t_s: t }));
+            return;
+          }
+          m.residuals[oi] = req.keepModel ? { ssr, parts, points: o.depth_nm.length, model } : { ssr, parts, points: o.depth_nm.length };
+        }
       });
       void req;
+    } finally {
+      for (const b of Object.values(bufs)) b.destroy();
+    }
+  }
+
+  /** Run shaders/residual.wgsl over the stage's end state: per (member, row) the sum of squares (and the model values). */
+  private async residualsOnGpu(L: StageLayout, RL: ResidualLayout, wk: GPUBuffer, M: number, keepModel: boolean): Promise<Float32Array> {
+    const device = this.gpu.device;
+    const code = wgslPrelude(L) + residualPrelude() + this.opts.residualShaderSource!;
+    let cache = residualCache.get(device);
+    if (!cache) residualCache.set(device, (cache = new Map()));
+    const key = `${this.wg}\n${code}`;
+    let p = cache.get(key);
+    if (!p) {
+      p = withErrorScope(
+        device,
+        async () => {
+          const module = device.createShaderModule({ label: 'residual.wgsl', code });
+          const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+          if (errors.length) {
+            const e = errors[0];
+            throw new GpuError(`residual.wgsl (with its generated prelude) line ${e.lineNum}:${e.linePos}: ${e.message} [${code.split('\n')[e.lineNum - 1]?.trim() ?? ''}]`);
+          }
+          return device.createComputePipelineAsync({ label: 'residual', layout: 'auto', compute: { module, entryPoint: 'residual', constants: { WG: this.wg } } });
+        },
+        'building residual.wgsl',
+      );
+      cache.set(key, p);
+      const c = cache;
+      p.catch(() => c.delete(key));
+    }
+    const pipeline = await p;
+    const outLen = (keepModel ? RL.outPerMember : RL.rows) * M;
+    const mk = (label: string, data: ArrayBufferView & { byteLength: number }, usage: number) => {
+      const b = device.createBuffer({ label, size: Math.max(16, data.byteLength), usage: usage | BU_COPY_DST });
+      device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+      return b;
+    };
+    const bufs = await withErrorScope(
+      device,
+      () => ({
+        rdesc: mk('residual rows', RL.rdesc, BU_STORAGE),
+        rdat: mk('residual weights and targets', RL.rdat, BU_STORAGE),
+        out: device.createBuffer({ label: 'residual out', size: Math.max(16, outLen * 4), usage: BU_STORAGE | BU_COPY_SRC }),
+        cfg: mk('residual cfg', new Uint32Array([M, RL.rows, keepModel ? 1 : 0, 0]), BU_UNIFORM),
+      }),
+      'uploading the residual rows',
+    );
+    try {
+      const bind = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [wk, bufs.rdesc, bufs.rdat, bufs.out, bufs.cfg].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(Math.ceil(M / this.wg), RL.rows);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      const out = await readBuffer(device, bufs.out, Float32Array, { offset: 0, size: outLen * 4 });
+      this.gpu.throwIfUncapturedErrors();
+      return out;
     } finally {
       for (const b of Object.values(bufs)) b.destroy();
     }

@@ -283,3 +283,71 @@ export function wgslPrelude(L: StageLayout): string {
   ];
   return lines.join('\n');
 }
+
+// ---- residuals against measured profiles (shaders/residual.wgsl) ----
+
+/**
+ * One residual row: an observation's species on the GPU. Row descriptors
+ * (u32 × RD_STRIDE) open the `rdesc` buffer; each row's points follow as
+ * (first cell, cell count, weight offset into `rdat`) triplets; `rdat` holds
+ * the operator weights and the targets. Output `out`, member-fastest: the
+ * row's sum of squares at out[row·M + j], and with keepModel the model at
+ * point p of the row at out[(R + modelOffset + p)·M + j].
+ */
+export const RD_FIELDS = ['pointBase', 'points', 'active', 'targetOffset', 'modelOffset'] as const;
+export const RD_STRIDE = RD_FIELDS.length;
+
+export interface ResidualRowSpec {
+  /** the operator of the row's observation (src/fit/observe.ts) */
+  op: { points: number; first: Int32Array; count: Int32Array; offset: Int32Array; w: Float64Array };
+  /** active species index (of the stage layout) whose density is compared */
+  active: number;
+  /** target at each point */
+  target: ArrayLike<number>;
+}
+
+export interface ResidualLayout {
+  rows: number;
+  rdesc: Uint32Array;
+  rdat: Float32Array;
+  /** values per member in `out` (rows + model values) */
+  outPerMember: number;
+  /** start of each row's model values within the model part of `out` */
+  modelOffset: number[];
+}
+
+/** Pack residual rows (operators shared by rows of the same observation are packed once). */
+export function residualLayout(rows: ResidualRowSpec[]): ResidualLayout {
+  const desc: number[] = new Array(rows.length * RD_STRIDE).fill(0);
+  const dat: number[] = [];
+  const opWeights = new Map<ResidualRowSpec['op'], number>();
+  const opPoints = new Map<ResidualRowSpec['op'], number>();
+  const modelOffset: number[] = [];
+  let model = 0;
+  rows.forEach((r, k) => {
+    let wOff = opWeights.get(r.op);
+    if (wOff === undefined) {
+      wOff = dat.length;
+      for (const w of r.op.w) dat.push(w);
+      opWeights.set(r.op, wOff);
+    }
+    let pBase = opPoints.get(r.op);
+    if (pBase === undefined) {
+      pBase = desc.length;
+      for (let p = 0; p < r.op.points; p++) desc.push(r.op.first[p], r.op.count[p], wOff + r.op.offset[p]);
+      opPoints.set(r.op, pBase);
+    }
+    const tOff = dat.length;
+    for (let p = 0; p < r.op.points; p++) dat.push(r.target[p]);
+    modelOffset.push(model);
+    const d = [pBase, r.op.points, r.active, tOff, model];
+    for (let f = 0; f < RD_STRIDE; f++) desc[k * RD_STRIDE + f] = d[f];
+    model += r.op.points;
+  });
+  return { rows: rows.length, rdesc: Uint32Array.from(desc), rdat: Float32Array.from(dat), outPerMember: rows.length + model, modelOffset };
+}
+
+/** The WGSL constants of the residual rows' descriptor layout (appended to wgslPrelude for residual.wgsl). */
+export function residualPrelude(): string {
+  return [`const RD_STRIDE: u32 = ${u(RD_STRIDE)};`, ...RD_FIELDS.map((f, i) => `const RD_${f.toUpperCase()}: u32 = ${u(i)};`), ''].join('\n');
+}

@@ -16,3 +16,13 @@ export function loadShader(name: string): string {
 export function loadNppQnShader(): string {
   return loadShader('npp_qn.wgsl');
 }
+
+/** shaders/residual.wgsl, the residuals against measured profiles. */
+export function loadResidualShader(): string {
+  return loadShader('residual.wgsl');
+}
+
+/** Both shaders of the WebGPU engine, as its options take them. */
+export function webGpuEngineShaders(): { shaderSource: string; residualShaderSource: string } {
+  return { shaderSource: loadNppQnShader(), residualShaderSource: loadResidualShader() };
+}
