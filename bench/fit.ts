@@ -89,10 +89,14 @@ for (const name of engines) {
   if (name === 'cpu') engine = new CpuEngine({ threads });
   else if (name === 'webgpu') {
     const { openNodeDevice, parseNodeGpuKind } = await import('../src/gpu/node.js');
-    const { loadNppQnShader } = await import('../src/gpu/node-shaders.js');
+    const shaders = (await import('../src/gpu/node-shaders.js')) as Record<string, unknown>;
     const { WebGpuEngine } = await import('../src/gpu/engine.js');
     const gpu = await openNodeDevice(parseNodeGpuKind(adapter));
-    engine = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() });
+    // with the residual shader where this build has it
+    const engineShaders = (
+      typeof shaders.webGpuEngineShaders === 'function' ? shaders.webGpuEngineShaders() : { shaderSource: (shaders.loadNppQnShader as () => string)() }
+    ) as ConstructorParameters<typeof WebGpuEngine>[1];
+    engine = new WebGpuEngine(gpu, engineShaders);
     close = () => gpu.close();
     n = gpuMembers;
   } else throw new Error(`--engines: unknown engine ${name} (cpu, webgpu)`);

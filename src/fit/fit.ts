@@ -125,6 +125,9 @@ export function residualsFromProfiles(m: MemberResult, observations: readonly Ob
   });
 }
 
+/** Batches up to this many members ask for final profiles until the engine has shown that it returns residuals. */
+const PROBE_PROFILES_MAX = 4096;
+
 /** One evaluated member, internally. */
 interface Evaluated {
   index: number;
@@ -149,6 +152,8 @@ class Evaluator {
   readonly phases: FitOutcome['phases'] = [];
   /** the engine returned no residuals: they are computed here from final profiles */
   fallback = false;
+  /** whether the engine returns residuals is known after the first batch */
+  private known = false;
   engineName = '';
   adapter = '';
   private readonly seen = new Set<string>();
@@ -207,7 +212,9 @@ class Evaluator {
         parameters: this.parameters,
         values: runRows,
         members: runProtocols,
-        profiles: this.fallback ? 'final' : 'none',
+        // until the engine has shown that it returns residuals, a batch of moderate size also asks for
+        // the final profiles, so an engine without residuals need not run it twice
+        profiles: this.fallback || (!this.known && runRows.length <= PROBE_PROFILES_MAX) ? 'final' : 'none',
         observations: this.o.observations,
         keepModel: true,
       };
@@ -229,11 +236,13 @@ class Evaluator {
       });
       this.engineName = res.engine;
       this.adapter = res.adapter;
-      if (!this.fallback && res.members.some((m) => m.status === 'ok' && !m.residuals)) {
-        // an engine without residuals (a stand-in): again with final profiles, compared here
+      const ok = res.members.filter((m) => m.status === 'ok');
+      if (!this.fallback && ok.some((m) => !m.residuals)) {
+        // an engine without residuals (a stand-in): compared here from its final profiles
         this.fallback = true;
-        res = await this.o.engine.run({ ...req, profiles: 'final' }, { signal: this.o.signal });
-      }
+        this.known = true;
+        if (req.profiles === 'none') res = await this.o.engine.run({ ...req, profiles: 'final' }, { signal: this.o.signal });
+      } else if (ok.length > 0) this.known = true;
       res.members.forEach((m, k) => {
         const ev = out[runAt[k]];
         if (m.status !== 'ok') {
