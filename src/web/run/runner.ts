@@ -1,8 +1,8 @@
 /// <reference types="@webgpu/types" />
 /**
  * The ensemble engine runner of the page: the browser's WebGPU device
- * (src/gpu/device.ts) driving the WGSL engine (src/gpu/engine.ts,
- * shaders/npp_qn.wgsl bundled as a string); without WebGPU the gpu.js engine
+ * (src/gpu/device.ts) driving the WGSL engine (src/gpu/engine.ts;
+ * shaders/npp_qn.wgsl and residual.wgsl bundled as strings); without WebGPU the gpu.js engine
  * (src/gpujs/engine.ts) on WebGL2. One device per page, opened on first use
  * and reopened after a device loss.
  *
@@ -22,6 +22,7 @@
  * const result = decodeResult(pieces);
  */
 import shaderSource from '../../../shaders/npp_qn.wgsl?raw';
+import residualShaderSource from '../../../shaders/residual.wgsl?raw';
 import { acquireDevice, GpuError } from '../../gpu/device.js';
 import { WebGpuEngine } from '../../gpu/engine.js';
 import type { EnsembleEngine, EnsembleProgress, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../../ensemble/types.js';
@@ -73,7 +74,7 @@ async function openWebGpu(): Promise<PageEngine> {
   void gpu.lost.then(() => {
     webgpu = undefined;
   });
-  const inner = new WebGpuEngine(gpu, { shaderSource });
+  const inner = new WebGpuEngine(gpu, { shaderSource, residualShaderSource });
   const adapter = `${inner.adapter} (${browserName()} WebGPU)`;
   return { engine: renamed(inner, adapter), kind: 'webgpu', adapter };
 }
