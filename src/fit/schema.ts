@@ -99,9 +99,23 @@ export interface FitFile {
     model: SpeciesSeries[];
     /** index into members */
     member: number;
+    /** the discrete profile's Δχ² = 1 interval over the evaluated members (null ends: open, it reaches the evaluated range) */
+    interval_profile?: ([number | null, number | null] | null)[];
+    /** the Gauss–Newton (linearised) interval from the sensitivity derivatives */
+    interval_linearized?: [number, number][];
+    /** the sandwich (cluster-robust, clusters = measured depth points) interval */
+    interval_robust?: [number, number][];
+    /** the local quadratic model of the residual the intervals come from (free: the parameters it spans; Hessian in scaled coordinates, ln p on log axes) */
+    quadratic?: { centre: number[]; residual?: number; points: number; free: string[]; hessian_scaled: number[][] };
   };
   /** the k best members (ascending residual) */
   top: { values: number[]; residual: number; member: number }[];
   measured: { observations: FitObservation[] };
   sensitivity?: FitSensitivity[];
+  /** what the fit warns about (a non-quadratic residual, an open interval, failed members, …) */
+  warnings?: string[];
+  /** the engine batches: grid, refinement rounds, interval rounds, sensitivity */
+  phases?: { phase: string; members: number; failed: number; wall_s: number }[];
+  /** who computed the residuals: the engine itself, or the fit from the members' final profiles */
+  residuals_source?: 'engine' | 'final profiles';
 }
