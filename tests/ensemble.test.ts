@@ -344,7 +344,7 @@ describe('cait ensemble (in-process, serial engine)', () => {
     };
     const cases: [string[], RegExp][] = [
       [['--vary', 'stages.1.D.Cs.D=1e-23'], /^cait: error: --vary stages\.1\.D\.Cs\.D: not a numeric field of the protocol \(there is no such field\); did you mean stages\.1\.D\.Cs\.D_m2s\?\n$/],
-      [['--engine', 'gpu'], /^cait: error: --engine gpu: unknown engine; available: cpu, webgpu\n$/],
+      [['--engine', 'gpu'], /^cait: error: --engine gpu: unknown engine; available: cpu, webgpu, gpujs\n$/],
       [['--engine', 'webgpu', '--adapter', 'bogus'], /^cait: error: --adapter bogus: unknown adapter; use one of auto, vulkan, swiftshader, llvmpipe, null\n$/],
       [['--profiles', 'some'], /^cait: error: --profiles some: expected one of none, final, all\n$/],
       [['--profiles', 'none', '--plot', join(dir, 'p.svg')], /^cait: error: --plot needs profiles: use --profiles final \(or all\), not none\n$/],

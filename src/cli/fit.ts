@@ -417,7 +417,9 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
     reporter.stop();
   }
   const prov = makeProvenance(base, ctx.now());
-  const file = buildFitFile(outcome, prov, commandLine('fit', opts as unknown as Record<string, unknown>));
+  // with an engine passed in (cait headless --fit) the engine options of `cait fit` did not choose it
+  const { engine: _e, adapter: _a, threads: _t, ...rest } = opts as unknown as Record<string, unknown>;
+  const file = buildFitFile(outcome, prov, engine ? commandLine('headless --fit', rest) : commandLine('fit', opts as unknown as Record<string, unknown>));
   const written = writeOutputs(file, opts.out, opts.mapMode as MapMode);
   ctx.stdout(fitSummaryText(file, written, opts.top));
   return file;

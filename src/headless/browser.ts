@@ -13,7 +13,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer';
+import type { Browser, Page } from 'puppeteer';
 import { InputError } from '../config/validate.js';
 import { startStaticServer, type StaticServer } from '../serve/static.js';
 
@@ -105,6 +105,8 @@ export async function openBrowserSession(opts: BrowserSessionOptions = {}): Prom
     await server.close().catch(() => undefined);
   };
   try {
+    // loaded here, not at the top: every `cait` command imports this module, only headless runs need puppeteer
+    const { default: puppeteer } = await import('puppeteer');
     browser = await puppeteer.launch({
       executablePath: chromium,
       headless: true,

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Protocol } from '../config/schema.js';
 import type { GridInfo, ProtocolResult, StageResult } from '../solver/types.js';
 import { writeFilesAtomic, type OutputFile } from './atomic.js';
+import { canonicalJson } from './canonical.js';
 
 export const RESULT_SCHEMA = 'cait-result/1';
 const PACKAGE_NAME = 'cait-ensemble';
@@ -50,23 +51,7 @@ export function packageVersion(): string {
   return cachedVersion;
 }
 
-/** JSON with object keys sorted recursively (arrays keep their order): the canonical form hashed into provenance. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v as object).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) out[k] = sortKeys(x);
-    }
-    return out;
-  }
-  return v;
-}
+export { canonicalJson };
 
 /** sha256 (hex) of the canonical JSON of the validated protocol. */
 export function configSha256(protocol: Protocol): string {

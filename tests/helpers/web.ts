@@ -10,22 +10,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { startStaticServer, type StaticServer } from '../../src/serve/static.js';
+import { CHROMIUM_BASE_ARGS, CHROMIUM_SWIFTSHADER_ICD, CHROMIUM_WEBGPU_ARG } from '../../src/headless/browser.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const DIST_WEB = join(REPO_ROOT, 'dist-web');
 export const CHROMIUM = process.env.CAIT_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Chromium flags: no sandbox (containers), WebGPU on SwiftShader, no background traffic. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
+/** Chromium flags: those of `cait headless` (no sandbox, SwiftShader allowed, no background traffic) with WebGPU. */
+export const CHROMIUM_ARGS = [...CHROMIUM_BASE_ARGS, CHROMIUM_WEBGPU_ARG];
 
 /** Is there a Chromium to launch? (browser tests skip with a reason when not) */
 export function hasChromium(): boolean {
@@ -36,8 +28,7 @@ export function hasChromium(): boolean {
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   const env: Record<string, string> = { ...(process.env as Record<string, string>) };
   // SwiftShader's Vulkan ICD from Debian's chromium package (WebGPU without a GPU)
-  if (!env.VK_ICD_FILENAMES && existsSync('/usr/lib/chromium/vk_swiftshader_icd.json'))
-    env.VK_ICD_FILENAMES = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  if (!env.VK_ICD_FILENAMES && existsSync(CHROMIUM_SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = CHROMIUM_SWIFTSHADER_ICD;
   if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'cait-xdg-'));
   return puppeteer.launch({
     executablePath: CHROMIUM,

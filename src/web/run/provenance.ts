@@ -9,31 +9,11 @@ import type { Protocol } from '../../config/schema.js';
 import type { Provenance } from '../../io/result.js';
 import pkg from '../../../package.json' with { type: 'json' };
 import { browserName } from './runner.js';
-
-/**
- * JSON with object keys sorted recursively, undefined fields dropped: the
- * text hashed into config_sha256. A copy of canonicalJson in src/io/result.ts,
- * which cannot be bundled for the page (it imports node:fs and node:crypto).
- */
-export function canonicalJsonText(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v as object).sort()) {
-        const x = (v as Record<string, unknown>)[k];
-        if (x !== undefined) out[k] = sort(x);
-      }
-      return out;
-    }
-    return v;
-  };
-  return JSON.stringify(sort(value));
-}
+import { canonicalJson } from '../../io/canonical.js';
 
 /** sha256 (hex) of the canonical JSON of a protocol, with the browser's SubtleCrypto (secure contexts: https or 127.0.0.1). */
 export async function configSha256Browser(protocol: Protocol): Promise<string> {
-  const bytes = new TextEncoder().encode(canonicalJsonText(protocol));
+  const bytes = new TextEncoder().encode(canonicalJson(protocol));
   const digest = await crypto.subtle.digest('SHA-256', bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
