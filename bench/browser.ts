@@ -16,7 +16,6 @@
  * The two engines' stage durations are compared as a sanity check.
  */
 import { join } from 'node:path';
-import { getPreset } from '../src/config/presets.js';
 import type { Protocol } from '../src/config/schema.js';
 import { requestFromGrid, type EnsembleEngine, type EnsembleRequest, type EnsembleResult } from '../src/ensemble/types.js';
 import { WebGpuEngine } from '../src/gpu/engine.js';
@@ -26,11 +25,8 @@ import { BrowserEngine } from '../src/headless/engine.js';
 import { packageRoot } from '../src/headless/browser.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
 import type { EngineChoice } from '../src/web/run/protocol.js';
+import { arg, benchProtocol } from './common.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 
 const protocolName = arg('protocol', 'reduced');
 const members = Number(arg('members', '16'));
@@ -38,15 +34,7 @@ const repeats = Math.max(3, Number(arg('repeats', '3')));
 const browserEngine = arg('browser-engine', 'webgpu') as EngineChoice;
 const webRoot = arg('web-root', join(packageRoot(), 'dist-web'));
 
-function protocol(): Protocol {
-  const p = getPreset('paper');
-  if (protocolName === 'paper') return p;
-  if (protocolName !== 'reduced') throw new Error(`--protocol ${protocolName}: paper or reduced`);
-  p.grid = { h_fine_nm: 1, x_fine_nm: 60, growth: 1.3 };
-  p.stages[0].stop = { charge_C: 0.63e-3 };
-  p.stages[1].stop = { charge_C: 0.57e-3 };
-  return p;
-}
+const protocol = (): Protocol => benchProtocol(protocolName);
 
 function request(): EnsembleRequest {
   const base = protocol();

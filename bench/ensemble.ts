@@ -22,11 +22,8 @@ import { getAtPath } from '../src/sweep/paths.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
 import { CpuEngine } from '../src/ensemble/cpu.js';
 import { requestFromGrid, type EnsembleResult } from '../src/ensemble/types.js';
+import { arg } from './common.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 
 const cores = availableParallelism();
 const preset = arg('preset', 'paper');

@@ -18,18 +18,14 @@
  *   members/s = members / wall time of one engine.run (device set-up excluded)
  */
 import { availableParallelism } from 'node:os';
-import { getPreset } from '../src/config/presets.js';
 import type { Protocol } from '../src/config/schema.js';
 import { CpuEngine } from '../src/ensemble/cpu.js';
 import { requestFromGrid, type EnsembleEngine, type EnsembleRequest } from '../src/ensemble/types.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
 import { simulate } from '../src/solver/simulate.js';
 import { applyOperator, observationOperator, type Observation } from '../src/fit/observe.js';
+import { arg, benchProtocol } from './common.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 
 const engines = arg('engines', 'cpu').split(',');
 const adapter = arg('adapter', 'auto');
@@ -39,15 +35,7 @@ const gpuMembers = Number(arg('gpu-members', arg('members', '32')));
 const repeats = Number(arg('repeats', '3'));
 const threads = Number(arg('threads', String(availableParallelism())));
 
-function protocol(): Protocol {
-  const p = getPreset('paper');
-  if (protocolName === 'paper') return p;
-  if (protocolName !== 'reduced') throw new Error(`--protocol ${protocolName}: paper or reduced`);
-  p.grid = { h_fine_nm: 1, x_fine_nm: 60, growth: 1.3 };
-  p.stages[0].stop = { charge_C: 0.63e-3 };
-  p.stages[1].stop = { charge_C: 0.57e-3 };
-  return p;
-}
+const protocol = (): Protocol => benchProtocol(protocolName);
 
 const base = protocol();
 const truth = simulate(base);

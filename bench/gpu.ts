@@ -21,7 +21,6 @@
  *   cell-updates/s = Σ over members and stages of cells × accepted steps, per second
  */
 import { availableParallelism, cpus } from 'node:os';
-import { getPreset } from '../src/config/presets.js';
 import type { Protocol } from '../src/config/schema.js';
 import { CpuEngine } from '../src/ensemble/cpu.js';
 import { requestFromGrid, type EnsembleEngine, type EnsembleResult } from '../src/ensemble/types.js';
@@ -29,11 +28,8 @@ import { WebGpuEngine } from '../src/gpu/engine.js';
 import { openNodeDevice, parseNodeGpuKind } from '../src/gpu/node.js';
 import { webGpuEngineShaders } from '../src/gpu/node-shaders.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
+import { arg, benchProtocol } from './common.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 
 const adapterKind = parseNodeGpuKind(arg('adapter', 'auto'));
 const protocolName = arg('protocol', 'reduced');
@@ -42,15 +38,7 @@ const budget = Number(arg('budget', '600'));
 const cores = availableParallelism();
 const cpuMembers = Number(arg('cpu-members', String(2 * cores)));
 
-function protocol(): Protocol {
-  const p = getPreset('paper');
-  if (protocolName === 'paper') return p;
-  if (protocolName !== 'reduced') throw new Error(`--protocol ${protocolName}: paper or reduced`);
-  p.grid = { h_fine_nm: 1, x_fine_nm: 60, growth: 1.3 };
-  p.stages[0].stop = { charge_C: 0.63e-3 };
-  p.stages[1].stop = { charge_C: 0.57e-3 };
-  return p;
-}
+const protocol = (): Protocol => benchProtocol(protocolName);
 
 function request(n: number) {
   const base = protocol();

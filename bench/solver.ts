@@ -11,13 +11,10 @@
 import { cpus } from 'node:os';
 import { getPreset } from '../src/config/presets.js';
 import { simulate } from '../src/solver/simulate.js';
+import { arg } from './common.js';
 
 const REFERENCE_SOLVER_S = 450;
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 
 const runs = Number(arg('runs', '3'));
 const preset = arg('preset', 'paper');

@@ -38,6 +38,7 @@ import { loadObservations, parseMeasuredArgs } from '../src/fit/measured.js';
 import { discreteProfileInterval, fitQuadratic, profileEndpoints, quadraticIntervals, spdInverse } from '../src/fit/quadratic.js';
 import { residualMap, gridIndices } from '../src/fit/map.js';
 import type { FitFile } from '../src/fit/schema.js';
+import { reducedPaper } from './helpers/protocols.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, MemberResult, MemberStage } from '../src/ensemble/types.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -543,15 +544,6 @@ describe('cait fit: input errors name the option and the file', () => {
 
 // ------------------------------------------------------------------ (c) parameter recovery
 
-/** The CI-sized paper protocol: coarse grid (~110 cells), 0.63 + 0.57 mC (Rb+ and Li+ still move in stage 2). */
-function reduced(): Protocol {
-  const p = structuredClone(getPreset('paper'));
-  p.grid = { h_fine_nm: 1, x_fine_nm: 60, growth: 1.3 };
-  (p.stages[0].stop as { charge_C: number }).charge_C = 0.63e-3;
-  (p.stages[1].stop as { charge_C: number }).charge_C = 0.57e-3;
-  return p;
-}
-
 /*
  * One noise realisation (seeds 11, 12). Δχ² = 1 intervals are ~68 % intervals per parameter, so
  * containing the truth is not guaranteed for every seed: over 8 other seed pairs (100..107, same
@@ -562,7 +554,7 @@ function reduced(): Protocol {
 describe.skipIf(!haveWorker)('parameter recovery: cait fit on synthetic ToF-SIMS data of both stages (CPU engine, 2 threads)', () => {
   it('recovers D(Cs+) within 5 % and the Rb+ FWHM within 10 meV, intervals containing the truth', { timeout: 240_000 }, async () => {
     const dir = tmp();
-    const base = reduced();
+    const base = reducedPaper();
     writeFileSync(join(dir, 'reduced.json'), JSON.stringify(base));
     // the truth, off the grid below
     const TRUE_D = 3.4e-23;

@@ -18,50 +18,16 @@ import { loadNppQnShader, loadResidualShader, webGpuEngineShaders } from '../src
 import { applyOperator, observationOperator, observationResidual, type Observation } from '../src/fit/observe.js';
 import { TABLE_POINTS, tabulateProtocol } from '../src/physics/tabulate.js';
 import { gridOf, simulate } from '../src/solver/simulate.js';
-import type { ProtocolResult } from '../src/solver/types.js';
+import { dcsRequest, reducedPaper, twinOf, withDcs } from './helpers/protocols.js';
 
 const REQUIRE_SWIFTSHADER = !!process.env.CI || process.env.CAIT_REQUIRE_SWIFTSHADER === '1';
 const K = TABLE_POINTS;
 const D_CS = [2.4e-23, 3.1e-23, 3.8e-23];
+const reduced = reducedPaper;
+const member = withDcs;
+const request = dcsRequest;
+const twin = (p: Protocol) => twinOf(p, K);
 
-/** The reduced two-stage paper protocol: coarse grid (~100 cells), 0.63 + 0.57 mC. */
-function reduced(): Protocol {
-  const p = structuredClone(getPreset('paper'));
-  p.grid = { h_fine_nm: 1, x_fine_nm: 60, growth: 1.3 };
-  (p.stages[0].stop as { charge_C: number }).charge_C = 0.63e-3;
-  (p.stages[1].stop as { charge_C: number }).charge_C = 0.57e-3;
-  return p;
-}
-
-function member(base: Protocol, Dcs: number): Protocol {
-  const p = structuredClone(base);
-  (p.stages[1].D.Cs as { D_m2s: number }).D_m2s = Dcs;
-  return p;
-}
-
-function request(members: Protocol[], values: number[][]): EnsembleRequest {
-  return { base: members[0], parameters: ['stages.1.D.Cs.D_m2s'], values, members, profiles: 'final' };
-}
-
-const twins = new Map<string, ProtocolResult>();
-/** The f64 twin of a member (cached: tests 2 and 3 share members). */
-function twin(p: Protocol): ProtocolResult {
-  const key = JSON.stringify(p);
-  let r = twins.get(key);
-  if (!r) {
-    const t = performance.now();
-    r = simulateTwin(p);
-    console.log(`[gpu-engine] f64 twin in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    twins.set(key, r);
-  }
-  return r;
-}
-
-function simulateTwin(p: Protocol): ProtocolResult {
-  const q = structuredClone(p);
-  q.solver.formulation = 'quasineutral';
-  return simulate(tabulateProtocol(q, K));
-}
 
 describe("npp_qn.wgsl on Dawn's null backend (validation only)", () => {
   it('the shader compiles and the init and step pipelines build with no validation error', async () => {

@@ -29,43 +29,17 @@ import { TABLE_POINTS, tabulateModel, tabulateProtocol } from '../src/physics/ta
 import { sgFlux } from '../src/solver/npp.js';
 import { gridOf, simulate } from '../src/solver/simulate.js';
 import type { ProtocolResult } from '../src/solver/types.js';
+import { dcsRequest, reducedPaper, twinOf, withDcs } from './helpers/protocols.js';
 
 const K = TABLE_POINTS;
 /** gpu.js's own choice in Node: headless-gl where its `gl` module is built (not on the project's machines), else WebAssembly */
 const NODE_BACKEND = GPU.isHeadlessGLSupported ? 'headlessgl' : 'webasm';
 const D_CS = [2.4e-23, 3.1e-23, 3.8e-23];
+const reduced = reducedPaper;
+const member = withDcs;
+const request = dcsRequest;
+const twin = (p: Protocol) => twinOf(p, K);
 
-/** The reduced two-stage paper protocol of tests/gpu-engine.test.ts: coarse grid (~100 cells), 0.63 + 0.57 mC. */
-function reduced(): Protocol {
-  const p = structuredClone(getPreset('paper'));
-  p.grid = { h_fine_nm: 1, x_fine_nm: 60, growth: 1.3 };
-  (p.stages[0].stop as { charge_C: number }).charge_C = 0.63e-3;
-  (p.stages[1].stop as { charge_C: number }).charge_C = 0.57e-3;
-  return p;
-}
-
-function member(base: Protocol, Dcs: number): Protocol {
-  const p = structuredClone(base);
-  (p.stages[1].D.Cs as { D_m2s: number }).D_m2s = Dcs;
-  return p;
-}
-
-function request(members: Protocol[], values: number[][]): EnsembleRequest {
-  return { base: members[0], parameters: ['stages.1.D.Cs.D_m2s'], values, members, profiles: 'final' };
-}
-
-const twins = new Map<string, ProtocolResult>();
-function twin(p: Protocol): ProtocolResult {
-  const key = JSON.stringify(p);
-  let r = twins.get(key);
-  if (!r) {
-    const q = structuredClone(p);
-    q.solver.formulation = 'quasineutral';
-    r = simulate(tabulateProtocol(q, K));
-    twins.set(key, r);
-  }
-  return r;
-}
 
 /** Asserts every ok member of a result against its twin (§6); returns the worst blurred difference. */
 function expectTwins(res: EnsembleResult, members: Protocol[], which: number[], tag: string): number {

@@ -4,7 +4,11 @@
 import type { ProtocolInput, Protocol } from '../../src/config/schema.js';
 import { parseProtocol } from '../../src/config/validate.js';
 import { ELEMENTARY_CHARGE } from '../../src/physics/constants.js';
-import type { StageResult } from '../../src/solver/types.js';
+import type { ProtocolResult, StageResult } from '../../src/solver/types.js';
+import type { EnsembleRequest } from '../../src/ensemble/types.js';
+import { getPreset } from '../../src/config/presets.js';
+import { TABLE_POINTS, tabulateProtocol } from '../../src/physics/tabulate.js';
+import { simulate } from '../../src/solver/simulate.js';
 
 export const T_50C = 323.15;
 
@@ -60,4 +64,43 @@ export function window(stage: StageResult, a: number, b: number): number[] {
     if (x >= a && x <= b) out.push(i);
   });
   return out;
+}
+
+/**
+ * The reduced two-stage paper protocol of the GPU, gpu.js and fit tests:
+ * coarse grid (1 nm cells to 60 nm, growth 1.3: ~110 cells), 0.63 + 0.57 mC
+ * (Rb+ and Li+ still move in stage 2).
+ */
+export function reducedPaper(): Protocol {
+  const p = structuredClone(getPreset('paper'));
+  p.grid = { h_fine_nm: 1, x_fine_nm: 60, growth: 1.3 };
+  (p.stages[0].stop as { charge_C: number }).charge_C = 0.63e-3;
+  (p.stages[1].stop as { charge_C: number }).charge_C = 0.57e-3;
+  return p;
+}
+
+/** A copy of base with D(Cs+) of stage 2 (stages.1.D.Cs.D_m2s) set to D. */
+export function withDcs(base: Protocol, D: number): Protocol {
+  const p = structuredClone(base);
+  (p.stages[1].D.Cs as { D_m2s: number }).D_m2s = D;
+  return p;
+}
+
+/** An ensemble request of members varying stages.1.D.Cs.D_m2s, profiles final. */
+export function dcsRequest(members: Protocol[], values: number[][]): EnsembleRequest {
+  return { base: members[0], parameters: ['stages.1.D.Cs.D_m2s'], values, members, profiles: 'final' };
+}
+
+const twins = new Map<string, ProtocolResult>();
+/** The f64 twin of the float32 engines (quasi-neutral, D tabulated on K points), cached per protocol. */
+export function twinOf(p: Protocol, K = TABLE_POINTS): ProtocolResult {
+  const key = `${K}|${JSON.stringify(p)}`;
+  let r = twins.get(key);
+  if (!r) {
+    const q = structuredClone(p);
+    q.solver.formulation = 'quasineutral';
+    r = simulate(tabulateProtocol(q, K));
+    twins.set(key, r);
+  }
+  return r;
 }
