@@ -66,6 +66,32 @@ const SS_COMPUTE = 0x4;
 
 /** Pipelines per device and shader text (and workgroup size): shared by every engine on that device. */
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<Pipelines>>>();
+/** A shader module of `code`; a compilation error becomes a GpuError naming the file, line and source text. */
+async function compileModule(device: GPUDevice, label: string, code: string): Promise<GPUShaderModule> {
+  const module = device.createShaderModule({ label, code });
+  const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+  if (errors.length) {
+    const e = errors[0];
+    const src = code.split('\n')[e.lineNum - 1]?.trim() ?? '';
+    throw new GpuError(`${label} (with its generated prelude) line ${e.lineNum}:${e.linePos}: ${e.message} [${src}]`);
+  }
+  return module;
+}
+
+/** The promise cached under key for this device, made (inside an error scope) on first use; a failure is not cached. */
+function cachedPerDevice<T>(store: WeakMap<GPUDevice, Map<string, Promise<T>>>, device: GPUDevice, key: string, what: string, make: () => Promise<T>): Promise<T> {
+  let cache = store.get(device);
+  if (!cache) store.set(device, (cache = new Map()));
+  let p = cache.get(key);
+  if (!p) {
+    p = withErrorScope(device, make, what);
+    cache.set(key, p);
+    const c = cache;
+    p.catch(() => c.delete(key));
+  }
+  return p;
+}
+
 /** The residual pipeline per device and shader text. */
 const residualCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
@@ -187,44 +213,24 @@ export class WebGpuEngine implements EnsembleEngine {
   pipelinesFor(L: StageLayout): Promise<Pipelines> {
     const code = this.shaderFor(L);
     const device = this.gpu.device;
-    let cache = pipelineCache.get(device);
-    if (!cache) pipelineCache.set(device, (cache = new Map()));
-    const key = `${this.wg}\n${code}`;
-    let p = cache.get(key);
-    if (!p) {
-      p = withErrorScope(
-        device,
-        async () => {
-          const module = device.createShaderModule({ label: 'npp_qn.wgsl', code });
-          const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
-          if (errors.length) {
-            const e = errors[0];
-            const src = code.split('\n')[e.lineNum - 1]?.trim() ?? '';
-            throw new GpuError(`npp_qn.wgsl (with its generated prelude) line ${e.lineNum}:${e.linePos}: ${e.message} [${src}]`);
-          }
-          const layout = device.createBindGroupLayout({
-            label: 'npp_qn',
-            entries: [0, 1, 2, 3, 4, 5].map((binding) => ({
-              binding,
-              visibility: SS_COMPUTE,
-              buffer: { type: binding < 3 ? ('read-only-storage' as const) : binding < 5 ? ('storage' as const) : ('uniform' as const) },
-            })),
-          });
-          const pl = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-          const mk = (entryPoint: string) =>
-            device.createComputePipelineAsync({ label: `npp_qn ${entryPoint}`, layout: pl, compute: { module, entryPoint, constants: { WG: this.wg } } });
-          const settled = await Promise.allSettled([mk('init'), mk('step')]);
-          for (const s of settled) if (s.status === 'rejected') throw s.reason;
-          const [init, step] = settled.map((s) => (s as PromiseFulfilledResult<GPUComputePipeline>).value);
-          return { layout, init, step };
-        },
-        'building npp_qn.wgsl',
-      );
-      cache.set(key, p);
-      const c = cache;
-      p.catch(() => c.delete(key));
-    }
-    return p;
+    return cachedPerDevice(pipelineCache, device, `${this.wg}\n${code}`, 'building npp_qn.wgsl', async () => {
+      const module = await compileModule(device, 'npp_qn.wgsl', code);
+      const layout = device.createBindGroupLayout({
+        label: 'npp_qn',
+        entries: [0, 1, 2, 3, 4, 5].map((binding) => ({
+          binding,
+          visibility: SS_COMPUTE,
+          buffer: { type: binding < 3 ? ('read-only-storage' as const) : binding < 5 ? ('storage' as const) : ('uniform' as const) },
+        })),
+      });
+      const pl = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+      const mk = (entryPoint: string) =>
+        device.createComputePipelineAsync({ label: `npp_qn ${entryPoint}`, layout: pl, compute: { module, entryPoint, constants: { WG: this.wg } } });
+      const settled = await Promise.allSettled([mk('init'), mk('step')]);
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
+      const [init, step] = settled.map((s) => (s as PromiseFulfilledResult<GPUComputePipeline>).value);
+      return { layout, init, step };
+    });
   }
 
   /** Checks a request can run here; returns the shared grid. Throws InputError naming what varies or is unsupported. */
@@ -602,29 +608,10 @@ export class WebGpuEngine implements EnsembleEngine {
   private async residualsOnGpu(L: StageLayout, RL: ResidualLayout, wk: GPUBuffer, M: number, keepModel: boolean): Promise<Float32Array> {
     const device = this.gpu.device;
     const code = wgslPrelude(L) + residualPrelude() + this.opts.residualShaderSource!;
-    let cache = residualCache.get(device);
-    if (!cache) residualCache.set(device, (cache = new Map()));
-    const key = `${this.wg}\n${code}`;
-    let p = cache.get(key);
-    if (!p) {
-      p = withErrorScope(
-        device,
-        async () => {
-          const module = device.createShaderModule({ label: 'residual.wgsl', code });
-          const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
-          if (errors.length) {
-            const e = errors[0];
-            throw new GpuError(`residual.wgsl (with its generated prelude) line ${e.lineNum}:${e.linePos}: ${e.message} [${code.split('\n')[e.lineNum - 1]?.trim() ?? ''}]`);
-          }
-          return device.createComputePipelineAsync({ label: 'residual', layout: 'auto', compute: { module, entryPoint: 'residual', constants: { WG: this.wg } } });
-        },
-        'building residual.wgsl',
-      );
-      cache.set(key, p);
-      const c = cache;
-      p.catch(() => c.delete(key));
-    }
-    const pipeline = await p;
+    const pipeline = await cachedPerDevice(residualCache, device, `${this.wg}\n${code}`, 'building residual.wgsl', async () => {
+      const module = await compileModule(device, 'residual.wgsl', code);
+      return device.createComputePipelineAsync({ label: 'residual', layout: 'auto', compute: { module, entryPoint: 'residual', constants: { WG: this.wg } } });
+    });
     const outLen = (keepModel ? RL.outPerMember : RL.rows) * M;
     const mk = (label: string, data: ArrayBufferView & { byteLength: number }, usage: number) => {
       const b = device.createBuffer({ label, size: Math.max(16, data.byteLength), usage: usage | BU_COPY_DST });
