@@ -386,7 +386,12 @@ function writeOutputs(file: FitFile, out: string, mapMode: MapMode): string[] {
 }
 
 /** `cait fit`, callable with any engine (a headless runner passes its own; it is not closed here). */
-export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine?: EnsembleEngine): Promise<FitFile> {
+/**
+ * `cait fit` with these options. An engine passed in (cait headless --fit: the browser's) replaces
+ * --engine/--adapter/--threads, which are then left out of the recorded command line; `command`
+ * names the command in it.
+ */
+export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine?: EnsembleEngine, command = 'fit'): Promise<FitFile> {
   if (!['all', 'none'].includes(opts.memberProfiles)) throw new InputError(`--member-profiles ${opts.memberProfiles}: expected all or none`);
   if (!['min', 'fixed'].includes(opts.mapMode)) throw new InputError(`--map-mode ${opts.mapMode}: expected min or fixed`);
   checkOutDir(opts.out);
@@ -419,7 +424,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   const prov = makeProvenance(base, ctx.now());
   // with an engine passed in (cait headless --fit) the engine options of `cait fit` did not choose it
   const { engine: _e, adapter: _a, threads: _t, ...rest } = opts as unknown as Record<string, unknown>;
-  const file = buildFitFile(outcome, prov, engine ? commandLine('headless --fit', rest) : commandLine('fit', opts as unknown as Record<string, unknown>));
+  const file = buildFitFile(outcome, prov, commandLine(command, engine ? rest : (opts as unknown as Record<string, unknown>)));
   const written = writeOutputs(file, opts.out, opts.mapMode as MapMode);
   ctx.stdout(fitSummaryText(file, written, opts.top));
   return file;

@@ -177,7 +177,7 @@ export async function runHeadlessFit(self: Command, opts: HeadlessCliOptions, ct
   const engine = new LazyEngine(() => openHeadlessEngine(opts, ctx));
   fit.action(async (fo: FitCliOptions) => {
     try {
-      await runFitCommand(fo, ctx, engine);
+      await runFitCommand(fo, ctx, engine, 'headless --fit');
     } finally {
       await engine.close();
     }
