@@ -8,7 +8,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isDirectory } from '../io/atomic.js';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, Help, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Protocol } from '../config/schema.js';
 import { fmtNum, InputError, parseProtocolText } from '../config/validate.js';
 
@@ -61,10 +61,13 @@ export function baseProgram(ctx: CliContext): Command {
       // commander's messages read "error: ..."; make them "cait: error: ..." on one line
       outputError: (s, write) => write(`cait: ${s.replace(/\s*\n\s*/g, ' ').trim()}\n`),
     })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // repeatable options start from []: commander would print "(default: [])" after each
+    .configureHelp({ optionDescription: (o) => plainHelp.optionDescription(o).replace(/ \(default: \[\]\)$/, '') });
 }
 
-/** Add the mutually exclusive --preset / --config options (one is required, checked by loadProtocol). */
+const plainHelp = new Help();
+
 /** Commander parser of a positive number option. */
 export function positiveNumber(v: string): number {
   const x = Number(v);
