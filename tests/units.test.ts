@@ -769,3 +769,20 @@ describe('analysis/profiles', () => {
     });
   });
 });
+
+describe('numbers with units on the command line (src/config/units.ts)', () => {
+  it('lengths in nm and sputter rates in nm/s, with or without a unit; anything else is NaN', async () => {
+    const { lengthNm, rateNmPerS } = await import('../src/config/units.js');
+    expect(lengthNm('250')).toBe(250);
+    expect(lengthNm('250nm')).toBe(250);
+    expect(lengthNm(' 0.25 um')).toBe(250);
+    expect(lengthNm('0.25µm')).toBe(250);
+    expect(lengthNm('25Å')).toBeCloseTo(2.5, 12);
+    expect(lengthNm('2.5e2nm')).toBe(250);
+    for (const bad of ['', 'nm', '250 parsec', '1,5', '250nmm']) expect(lengthNm(bad)).toBeNaN();
+    expect(rateNmPerS('0.5')).toBe(0.5);
+    expect(rateNmPerS('30nm/min')).toBeCloseTo(0.5, 12);
+    expect(rateNmPerS('0.5 nm/s')).toBe(0.5);
+    expect(rateNmPerS('0.5nm')).toBeNaN();
+  });
+});

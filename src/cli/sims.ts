@@ -14,6 +14,7 @@ import { packageVersion } from '../io/result.js';
 import { paper } from '../config/presets.js';
 import { importSims, isSyntheticSims, measuredProfileCsv, SIMS_FORMATS, type SimsFormat } from '../sims/index.js';
 import { checkParent, fmtNum, positiveInt, positiveNumber, type CliContext } from './common.js';
+import { lengthNm, rateNmPerS } from '../config/units.js';
 
 export interface SimsOptions {
   out: string;
@@ -42,6 +43,15 @@ export function parseElementValues(v: string, example = 'Li=1,Rb=2.6'): Record<s
     out[m[1]] = x;
   }
   return out;
+}
+
+/** Commander parser of a positive number with an optional unit (lengthNm, rateNmPerS). */
+function positiveWith(parse: (t: string) => number): (v: string) => number {
+  return (v) => {
+    const x = parse(v);
+    if (!(Number.isFinite(x) && x > 0)) throw new InvalidArgumentError('must be a positive number, optionally with a unit');
+    return x;
+  };
 }
 
 /** Commander parser of `Li=1,Rb=2.6`. */
@@ -117,8 +127,8 @@ export function registerSims(program: Command, ctx: CliContext): void {
     .requiredOption('-o, --out <profile.csv>', 'output profile CSV')
     .addOption(new Option('--format <format>', 'input format').choices(['auto', ...SIMS_FORMATS]).default('auto'))
     .option('--shots <N>', 'primary-ion shots per data point, for the Poisson correction of ToF counts I = -N ln(1 - C/N) (default: none)', positiveInt)
-    .option('--crater-depth <nm>', 'crater depth, nm (depth = t * crater / total sputter time)', positiveNumber)
-    .option('--sputter-rate <nm_per_s>', 'constant sputter rate, nm/s (depth = rate * t)', positiveNumber)
+    .option('--crater-depth <nm>', 'crater depth, nm, or with a unit: 250nm, 0.25um (depth = t * crater / total sputter time)', positiveWith(lengthNm))
+    .option('--sputter-rate <nm_per_s>', 'constant sputter rate, nm/s, or with a unit: 30nm/min (depth = rate * t)', positiveWith(rateNmPerS))
     .option('--sensitivity <list>', 'relative sensitivity factors, e.g. Li=1,Rb=2.6 (default 1 each)', parseSensitivity)
     .option('--dead-time <ns>', 'detector dead time, ns, for count rates in cnt/s: N = N_obs/(1 - N_obs*tau) (default: the Cameca file\'s EM dead time; 0: no correction)', nonNegativeNumber)
     .option('--calibrate-from-charge <list>', 'delivered charge per beam species, C, e.g. Rb=2.52e-3,Cs=2.28e-3: calibrates their sensitivity factors (int c dx = Q/(e n0 A))', (v: string) =>

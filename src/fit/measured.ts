@@ -24,6 +24,7 @@ import type { Protocol } from '../config/schema.js';
 import { InputError, fmtNum } from '../config/validate.js';
 import { elementOf, parseSims, processProfile, type MeasuredProfile, type ProcessOptions } from '../sims/index.js';
 import { makeObservation, type DepthResolution, type Observation } from './observe.js';
+import { lengthNm, rateNmPerS } from '../config/units.js';
 
 /** Default Gaussian depth resolution σ, nm (PHYSICS.md §7). */
 export const DEFAULT_SIGMA_NM = 2;
@@ -71,8 +72,8 @@ function stagePrefix(option: string, text: string, hasColons: boolean): { stage?
   return { stage: k - 1, rest: m[2] };
 }
 
-function positive(option: string, arg: string, s: string, what: string): number {
-  const v = Number(s.trim());
+function positive(option: string, arg: string, s: string, what: string, parse: (t: string) => number = Number): number {
+  const v = parse(s.trim());
   if (!(s.trim() !== '' && Number.isFinite(v) && v > 0)) throw new InputError(`${option} ${arg}: ${what} must be a positive number (got "${s.trim()}")`);
   return v;
 }
@@ -162,8 +163,8 @@ export function parseMeasuredArgs(a: MeasuredArgs): MeasuredOptions {
       if (!Number.isInteger(v)) throw new InputError(`--shots ${arg}: must be an integer`);
       return v;
     }),
-    craterDepth: parseStaged('--crater-depth', a.craterDepth, (r, arg) => positive('--crater-depth', arg, r, 'the crater depth (nm)')),
-    sputterRate: parseStaged('--sputter-rate', a.sputterRate, (r, arg) => positive('--sputter-rate', arg, r, 'the sputter rate (nm/s)')),
+    craterDepth: parseStaged('--crater-depth', a.craterDepth, (r, arg) => positive('--crater-depth', arg, r, 'the crater depth (nm, or with a unit: 250nm, 0.25um)', lengthNm)),
+    sputterRate: parseStaged('--sputter-rate', a.sputterRate, (r, arg) => positive('--sputter-rate', arg, r, 'the sputter rate (nm/s, or with a unit: 30nm/min)', rateNmPerS)),
     sensitivity: parseStaged('--sensitivity', a.sensitivity, (r, arg) => {
       const w = parseWeights('--sensitivity', r, arg);
       for (const [k, v] of Object.entries(w)) if (!(v > 0)) throw new InputError(`--sensitivity ${arg}: the factor of ${k} must be > 0`);
