@@ -144,6 +144,15 @@ export class StageSystem {
   private readonly tmp3 = new Float64Array(3);
   private readonly flux = new Float64Array(4);
   private readonly sink = new Float64Array(1);
+  /**
+   * Face fluxes of the quasi-neutral rows and of `rates`, (N + 1) faces × S species × 4 at
+   * (k·S + s)·4: J, ∂J/∂n_L, ∂J/∂n_R, ∂J/∂ψ (of ψ_R at the front and interior faces, ∂J/∂ψ_L = −∂J/∂ψ_R;
+   * of ψ_L at the back face). Written by `faceFluxes` (f64, SG) or by another provider (the gpu.js
+   * engine's kernel, src/gpujs/stage.ts); read by `ratesFrom` and `assembleQNFrom`. Only the entries
+   * those read are meaningful: the front face of the beam; the back face where the drive z ψ_{N−1}/d_N
+   * is positive; the interior faces of the closing species only for the Newton system.
+   */
+  readonly faceFlux: Float64Array;
 
   constructor(
     readonly grid: Grid,
@@ -211,6 +220,7 @@ export class StageSystem {
     this.faceAvg = protocol.solver.face_D;
     this.Dc = new Float64Array(this.N * this.S);
     this.dDc = new Float64Array(this.N * this.S);
+    this.faceFlux = new Float64Array((this.N + 1) * this.S * 4);
   }
 
   /** Pack the protocol-species densities (and ψ) into an unknown vector. */
@@ -280,38 +290,92 @@ export class StageSystem {
   }
 
   /**
+   * The Scharfetter–Gummel face fluxes at y into `faceFlux` (f64). With `jac` false (for `rates`) the
+   * interior faces of the closing species are skipped.
+   */
+  faceFluxes(y: Float64Array, jac: boolean): void {
+    const { N, S, U, m, Dc, dDc, z, tmp3, uOf } = this;
+    const d = this.grid.d;
+    const ff = this.faceFlux;
+    const F = this.flux;
+    this.evalD(y);
+    const n = this.nAll;
+    // front face: beam from the reservoir (the reservoir side is fixed)
+    {
+      const s = this.beam;
+      sgFlux(this.faceAvg, this.Dres, Dc[s], 0, dDc[s], this.cRes, n[s], z[s], y[U] - this.psiU, 1 / d[0], tmp3, F);
+      const e = s * 4;
+      ff[e] = F[0];
+      ff[e + 1] = F[1];
+      ff[e + 2] = F[2];
+      ff[e + 3] = F[3];
+    }
+    for (let k = 1; k < N; k++) {
+      const L = k - 1;
+      const R = k;
+      const dpsi = y[R * m + U] - y[L * m + U];
+      const invd = 1 / d[k];
+      for (let s = 0; s < S; s++) {
+        if (!jac && uOf[s] < 0) continue;
+        sgFlux(this.faceAvg, Dc[L * S + s], Dc[R * S + s], dDc[L * S + s], dDc[R * S + s], n[L * S + s], n[R * S + s], z[s], dpsi, invd, tmp3, F);
+        const e = (k * S + s) * 4;
+        ff[e] = F[0];
+        ff[e + 1] = F[1];
+        ff[e + 2] = F[2];
+        ff[e + 3] = F[3];
+      }
+    }
+    // back face: drift out
+    {
+      const L = N - 1;
+      const psiL = y[L * m + U];
+      for (let s = 0; s < S; s++) {
+        const drive = (z[s] * psiL) / d[N];
+        if (drive <= 0) continue;
+        const D = Dc[L * S + s];
+        const nL = n[L * S + s];
+        const e = (N * S + s) * 4;
+        ff[e] = D * nL * drive;
+        ff[e + 1] = D * drive + dDc[L * S + s] * nL * drive;
+        ff[e + 2] = 0;
+        ff[e + 3] = (D * nL * z[s]) / d[N];
+      }
+    }
+  }
+
+  /**
    * Time derivative of the unknown densities, f = −(J_{i+½} − J_{i−½}) / h_i,
    * into `f` (same layout as y; ψ entries set to 0), and the boundary fluxes
    * of every active species.
    */
   rates(y: Float64Array, f: Float64Array, bf: BoundaryFluxes): void {
-    const { N, S, U, m, Dc, z, tmp3, uOf } = this;
+    this.faceFluxes(y, false);
+    this.ratesFrom(y, f, bf);
+  }
+
+  /** `rates` from the face fluxes in `faceFlux` (at y). */
+  ratesFrom(y: Float64Array, f: Float64Array, bf: BoundaryFluxes): void {
+    const { N, S, U, m, z, uOf } = this;
     const { h, d } = this.grid;
-    this.evalD(y);
-    const n = this.nAll;
-    const F = this.flux;
+    const ff = this.faceFlux;
     f.fill(0);
     for (let s = 0; s < S; s++) {
       bf.front[s] = 0;
       bf.back[s] = 0;
     }
-    // front face: beam from the reservoir
     {
       const s = this.beam;
-      sgFlux(this.faceAvg, this.Dres, Dc[s], 0, 0, this.cRes, n[s], z[s], y[U] - this.psiU, 1 / d[0], tmp3, F);
-      const J = F[0];
+      const J = ff[s * 4];
       bf.front[s] = J;
       if (uOf[s] >= 0) f[uOf[s]] += J / h[0];
     }
     for (let k = 1; k < N; k++) {
       const L = k - 1;
       const R = k;
-      const dpsi = y[R * m + U] - y[L * m + U];
       for (let s = 0; s < S; s++) {
         const u = uOf[s];
         if (u < 0) continue;
-        sgFlux(this.faceAvg, Dc[L * S + s], Dc[R * S + s], 0, 0, n[L * S + s], n[R * S + s], z[s], dpsi, 1 / d[k], tmp3, F);
-        const J = F[0];
+        const J = ff[(k * S + s) * 4];
         f[L * m + u] -= J / h[L];
         f[R * m + u] += J / h[R];
       }
@@ -321,7 +385,7 @@ export class StageSystem {
       const psiL = y[L * m + U];
       for (let s = 0; s < S; s++) {
         const drive = (z[s] * psiL) / d[N];
-        const J = drive > 0 ? Dc[L * S + s] * n[L * S + s] * drive : 0;
+        const J = drive > 0 ? ff[(N * S + s) * 4] : 0;
         bf.back[s] = J;
         if (uOf[s] >= 0) f[L * m + uOf[s]] -= J / h[L];
       }
@@ -334,8 +398,10 @@ export class StageSystem {
    * when `A` is given, the banded Jacobian.
    */
   assemble(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix | null, res: Float64Array): void {
-    if (this.formulation === 'quasineutral') this.assembleQN(y, rhs, cdt, A, res);
-    else this.assemblePoisson(y, rhs, cdt, A, res);
+    if (this.formulation === 'quasineutral') {
+      this.faceFluxes(y, true);
+      this.assembleQNFrom(y, rhs, cdt, A, res);
+    } else this.assemblePoisson(y, rhs, cdt, A, res);
   }
 
   /** Full Poisson: unknowns are all S densities and ψ (U = S). */
@@ -441,17 +507,17 @@ export class StageSystem {
    * Quasi-neutral limit: the unknowns are the U = S − 1 free densities and ψ;
    * the closing species is (1 − Σ z n)/z_c; the ψ row of cell i is current
    * continuity, Σ_s z_s (J_s,i+½ − J_s,i−½) = 0 (not scaled by Δt: with
-   * cdt = 0 it alone determines ψ for given densities).
+   * cdt = 0 it alone determines ψ for given densities). Assembled from the
+   * face fluxes in `faceFlux` (at y): `assemble` computes them first.
    */
-  private assembleQN(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix | null, res: Float64Array): void {
-    const { N, S, U, m, Dc, dDc, z, tmp3, uOf, unknown, closing } = this;
+  assembleQNFrom(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix | null, res: Float64Array): void {
+    const { N, S, U, m, z, uOf, unknown, closing } = this;
     const { h, d } = this.grid;
     const jac = A !== null;
     const ab = jac ? A.ab : this.sink;
     const kv = jac ? A.kv : 0;
     const l1 = jac ? A.ldab - 1 : 0;
-    this.evalD(y);
-    const n = this.nAll;
+    const ff = this.faceFlux;
     if (jac) A.zero();
     const zc = closing >= 0 ? z[closing] : 1;
     for (let i = 0; i < N; i++) {
@@ -498,20 +564,15 @@ export class StageSystem {
       }
     };
     // front face: the beam from the reservoir at ψ_U into cell 0 (the reservoir side is fixed)
-    const F = this.flux;
     {
       const s = this.beam;
-      sgFlux(this.faceAvg, this.Dres, Dc[s], 0, dDc[s], this.cRes, n[s], z[s], y[U] - this.psiU, 1 / d[0], tmp3, F);
-      scatter(s, -1, 0, F[0], 0, F[2], 0, F[3]);
+      const e = s * 4;
+      scatter(s, -1, 0, ff[e], 0, ff[e + 2], 0, ff[e + 3]);
     }
     for (let k = 1; k < N; k++) {
-      const L = k - 1;
-      const R = k;
-      const dpsi = y[R * m + U] - y[L * m + U];
-      const invd = 1 / d[k];
       for (let s = 0; s < S; s++) {
-        sgFlux(this.faceAvg, Dc[L * S + s], Dc[R * S + s], dDc[L * S + s], dDc[R * S + s], n[L * S + s], n[R * S + s], z[s], dpsi, invd, tmp3, F);
-        scatter(s, L, R, F[0], F[1], F[2], -F[3], F[3]);
+        const e = (k * S + s) * 4;
+        scatter(s, k - 1, k, ff[e], ff[e + 1], ff[e + 2], -ff[e + 3], ff[e + 3]);
       }
     }
     // back face: drift out
@@ -521,10 +582,8 @@ export class StageSystem {
       for (let s = 0; s < S; s++) {
         const drive = (z[s] * psiL) / d[N];
         if (drive <= 0) continue;
-        const D = Dc[L * S + s];
-        const nL = n[L * S + s];
-        const J = D * nL * drive;
-        scatter(s, L, -1, J, D * drive + dDc[L * S + s] * nL * drive, 0, (D * nL * z[s]) / d[N], 0);
+        const e = (N * S + s) * 4;
+        scatter(s, L, -1, ff[e], ff[e + 1], 0, ff[e + 3], 0);
       }
     }
   }

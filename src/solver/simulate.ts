@@ -11,15 +11,21 @@
  * Bookkeeping: delivered charge and the per-species boundary crossings are
  * integrated by the same linear stage formulas as the densities, so
  * inventory changes equal the boundary integrals to the Newton tolerance.
+ *
+ * One loop for every engine that steps on the host: `StageRunner.steps` is a
+ * generator over the requests of its `StageSource` (which supplies the rates
+ * and the Newton systems). The f64 solver's source never yields and `run`
+ * takes the loop in one call; the gpu.js engine's (src/gpujs/stage.ts) yields
+ * for the face fluxes, which a kernel computes for many members at once.
  */
 import type { Protocol, Stage } from '../config/schema.js';
 import { ELEMENTARY_CHARGE } from '../physics/constants.js';
 import { BandMatrix } from './banded.js';
 import { makeGrid, type Grid } from './grid.js';
 import { StageSystem, type BoundaryFluxes } from './npp.js';
-import { SolverError, type ProtocolResult, type RunOptions, type Snapshot, type StageResult } from './types.js';
+import { SolverError, type ProtocolResult, type RunOptions, type Snapshot, type StageResult, type StageStats } from './types.js';
 
-const GAMMA = 2 - Math.SQRT2;
+export const GAMMA = 2 - Math.SQRT2;
 /** shared diagonal coefficient of both stages: γ/2 = (1−γ)/(2−γ) */
 const CD = GAMMA / 2;
 const A_BDF = 1 / (GAMMA * (2 - GAMMA));
@@ -27,21 +33,63 @@ const B_BDF = ((1 - GAMMA) * (1 - GAMMA)) / (GAMMA * (2 - GAMMA));
 /** LTE ≈ C_ERR h³ y''' */
 const C_ERR = (-3 * GAMMA * GAMMA + 4 * GAMMA - 2) / (12 * (2 - GAMMA));
 
-const MAX_NEWTON = 12;
-/** step-size controller: safety factor and largest growth per step */
-const SAFETY = 0.7;
-const MAX_GROWTH = 3;
-/** Newton tolerance on ψ (kT/e) and on the field (kT/e per nm) */
-const PSI_TOL = 1e-6;
-const FIELD_TOL = 1e-7;
-/** density update (in tolerance units) below which ψ jitter is accepted as roundoff */
-const NOISE_FLOOR = 1e-5;
-/** Newton converged when the density update is below this fraction of the error tolerance */
-const NEWTON_TOL = 1e-3;
-/** a density below −NEG_TOL (n/n0) rejects the step */
-const NEG_TOL = 1e-7;
-/** a charge or time target counts as reached within this relative margin */
-const TARGET_RTOL = 1e-7;
+/** Newton and step-control constants of a {@link StageRunner}. */
+export interface StepNumerics {
+  MAX_NEWTON: number;
+  /** step-size controller: safety factor and largest growth per step */
+  SAFETY: number;
+  MAX_GROWTH: number;
+  /** Newton tolerance on ψ (kT/e) and on the field (kT/e per nm) */
+  PSI_TOL: number;
+  FIELD_TOL: number;
+  /** density update (in tolerance units) below which ψ jitter is accepted as roundoff */
+  NOISE_FLOOR: number;
+  /** Newton converged when the density update is below this fraction of the error tolerance */
+  NEWTON_TOL: number;
+  /** a density below −NEG_TOL (n/n0) rejects the step */
+  NEG_TOL: number;
+  /** a charge or time target counts as reached within this relative margin */
+  TARGET_RTOL: number;
+  /** a step whose error estimate is not finite is rejected and ends the stage (SolverError) */
+  REJECT_NONFINITE_ERROR: boolean;
+}
+
+/** The f64 solver's constants. */
+export const F64_NUMERICS: StepNumerics = {
+  MAX_NEWTON: 12,
+  SAFETY: 0.7,
+  MAX_GROWTH: 3,
+  PSI_TOL: 1e-6,
+  FIELD_TOL: 1e-7,
+  NOISE_FLOOR: 1e-5,
+  NEWTON_TOL: 1e-3,
+  NEG_TOL: 1e-7,
+  TARGET_RTOL: 1e-7,
+  REJECT_NONFINITE_ERROR: false,
+};
+
+/**
+ * Where a runner's rates f(y) (with the boundary fluxes) and Newton systems come from. Generators so
+ * that a provider can yield requests (the gpu.js engine: the face fluxes of many members computed in
+ * one kernel call, src/gpujs/stage.ts) and be resumed when they are answered; the f64 solver's
+ * ({@link f64Source}) never yields.
+ */
+export interface StageSource<R> {
+  rates(y: Float64Array, f: Float64Array, bf: BoundaryFluxes): Generator<R, void, void>;
+  assemble(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix, res: Float64Array): Generator<R, void, void>;
+}
+
+/** StageSystem's own f64 rates and assembly. */
+export function f64Source(sys: StageSystem): StageSource<never> {
+  return {
+    *rates(y, f, bf) {
+      sys.rates(y, f, bf);
+    },
+    *assemble(y, rhs, cdt, A, res) {
+      sys.assemble(y, rhs, cdt, A, res);
+    },
+  };
+}
 
 export function gridOf(protocol: Protocol): Grid {
   const g = protocol.grid;
@@ -70,12 +118,20 @@ interface NewtonOutcome {
   at?: number;
 }
 
-/** Runs one stage from `dens` (modified in place to the end state). */
-class StageRunner {
+/**
+ * Runs one stage from `dens` (modified in place to the end state): `run` with the f64 solver's own
+ * rates and assembly; `steps`, a generator that yields the requests of its {@link StageSource}, for
+ * a provider that answers them elsewhere (the gpu.js engine).
+ */
+export class StageRunner<R = never> {
   readonly sys: StageSystem;
   readonly w: StepWork;
   readonly n: number;
-  stats = { steps: 0, rejected: 0, newtonIterations: 0, factorizations: 0 };
+  readonly num: StepNumerics;
+  readonly source: StageSource<R>;
+  stats: StageStats = { steps: 0, rejected: 0, newtonIterations: 0, factorizations: 0 };
+  /** progress within the stage (0..1), by charge or by time, as of the last accepted step */
+  fraction = 0;
 
   constructor(
     readonly protocol: Protocol,
@@ -83,8 +139,11 @@ class StageRunner {
     readonly grid: Grid,
     readonly species: string[],
     dens: Float64Array[],
+    config: { numerics?: StepNumerics; source?: (sys: StageSystem) => StageSource<R> } = {},
   ) {
     this.sys = new StageSystem(grid, protocol, stage, species, dens);
+    this.num = config.numerics ?? F64_NUMERICS;
+    this.source = config.source ? config.source(this.sys) : (f64Source(this.sys) as StageSource<R>);
     const { N, m, S } = this.sys;
     this.n = N * m;
     const mk = () => new Float64Array(this.n);
@@ -104,48 +163,31 @@ class StageRunner {
     };
   }
 
+  /** the last Newton update's scaled size: densities, ψ, and where the densities' was largest */
+  private readonly upd = { dmax: 0, dpsi: 0, worst: -1 };
+
   /**
    * Newton for y − rhs − CD·dt·f(y) = 0 (with Poisson), starting from y, with
    * the exact Jacobian at every iterate. (A simplified Newton that reuses the
    * factorised matrix across iterates and steps was measured slower on the
    * paper preset: the SED and fall-off nonlinearity doubled the iterations.)
+   * The generators here only sequence the work; the loops over the unknowns
+   * are plain methods (the optimising compiler takes those as on the
+   * synchronous solver).
    */
-  private newton(y: Float64Array, rhs: Float64Array, dt: number): NewtonOutcome {
+  private *newton(y: Float64Array, rhs: Float64Array, dt: number): Generator<R, NewtonOutcome, void> {
     const { A, res } = this.w;
-    const { m, U: S, N } = this.sys; // S here: unknown densities per cell
+    const { MAX_NEWTON, NEWTON_TOL, NOISE_FLOOR } = this.num;
     const cdt = CD * dt;
-    const h = this.grid.h;
-    const { rtol, atol } = this.protocol.solver;
+    const u = this.upd;
     let prev = Infinity;
     for (let it = 1; it <= MAX_NEWTON; it++) {
-      this.sys.assemble(y, rhs, cdt, A, res);
+      yield* this.source.assemble(y, rhs, cdt, A, res);
       this.stats.factorizations++;
       const sing = A.factor();
       if (sing >= 0) return { ok: false, iterations: it, reason: 'singular Newton matrix', at: sing };
-      for (let k = 0; k < this.n; k++) res[k] = -res[k];
-      A.solve(res);
-      let dmax = 0;
-      let dpsi = 0;
-      let worst = -1;
-      for (let i = 0; i < N; i++) {
-        const base = i * m;
-        for (let s = 0; s < S; s++) {
-          const k = base + s;
-          const dk = res[k];
-          const yk = (y[k] += dk);
-          const r = Math.abs(dk) / (atol + rtol * Math.abs(yk));
-          if (!(r <= dmax)) {
-            dmax = r;
-            worst = k;
-          }
-        }
-        const dk = res[base + S];
-        y[base + S] += dk;
-        // ψ is tested as a field: |δψ_i| / (ψ_tol + h_i·E_tol). In the coarse bulk cells f64 holds ψ
-        // only to ~1e-3 kT (Σn − 1 per kT there is ~1e-13), so an absolute test could never pass.
-        const a = Math.abs(dk) / (PSI_TOL + FIELD_TOL * h[i]);
-        if (!(a <= dpsi)) dpsi = a;
-      }
+      this.newtonUpdate(y);
+      const { dmax, dpsi, worst } = u;
       this.stats.newtonIterations++;
       if (!Number.isFinite(dmax) || !Number.isFinite(dpsi)) return { ok: false, iterations: it, reason: 'Newton update is not finite', at: worst };
       // When Δt ≪ the dielectric relaxation time the bulk ψ is fixed by a charge below f64 roundoff and its
@@ -160,40 +202,100 @@ class StageRunner {
     return { ok: false, iterations: MAX_NEWTON, reason: `Newton did not converge in ${MAX_NEWTON} iterations` };
   }
 
+  /** y += the Newton update −A⁻¹res (A factorised), its scaled size into `upd`. */
+  private newtonUpdate(y: Float64Array): void {
+    const { A, res } = this.w;
+    const { m, U: S, N } = this.sys; // S here: unknown densities per cell
+    const { PSI_TOL, FIELD_TOL } = this.num;
+    const h = this.grid.h;
+    const { rtol, atol } = this.protocol.solver;
+    for (let k = 0; k < this.n; k++) res[k] = -res[k];
+    A.solve(res);
+    let dmax = 0;
+    let dpsi = 0;
+    let worst = -1;
+    for (let i = 0; i < N; i++) {
+      const base = i * m;
+      for (let s = 0; s < S; s++) {
+        const k = base + s;
+        const dk = res[k];
+        const yk = (y[k] += dk);
+        const r = Math.abs(dk) / (atol + rtol * Math.abs(yk));
+        if (!(r <= dmax)) {
+          dmax = r;
+          worst = k;
+        }
+      }
+      const dk = res[base + S];
+      y[base + S] += dk;
+      // ψ is tested as a field: |δψ_i| / (ψ_tol + h_i·E_tol). In the coarse bulk cells f64 holds ψ
+      // only to ~1e-3 kT (Σn − 1 per kT there is ~1e-13), so an absolute test could never pass.
+      const a = Math.abs(dk) / (PSI_TOL + FIELD_TOL * h[i]);
+      if (!(a <= dpsi)) dpsi = a;
+    }
+    const u = this.upd;
+    u.dmax = dmax;
+    u.dpsi = dpsi;
+    u.worst = worst;
+  }
+
   /**
    * One TR-BDF2 step of size dt from w.y0 (with w.f0, w.bf0 evaluated there).
    * On success w.y1 holds the new state; returns the scaled error norm and
    * the boundary integrals over the step.
    */
-  private step(dt: number): { ok: true; err: number; dQ: { front: Float64Array; back: Float64Array } } | { ok: false; reason: string; at?: number } {
-    const { y0, yg, y1, f0, rhs, est, A, bf0, bfg, bf1 } = this.w;
-    const sys = this.sys;
+  private *step(dt: number): Generator<R, { ok: true; err: number; dQ: BoundaryFluxes } | { ok: false; reason: string; at?: number }, void> {
+    const { yg, y1, rhs, bfg, bf1 } = this.w;
+    this.trStart(dt);
+    let r = yield* this.newton(yg, rhs, dt);
+    if (!r.ok) return { ok: false, reason: `TR stage: ${r.reason}`, at: r.at };
+    this.trEnd(dt);
+    yield* this.source.rates(yg, rhs, bfg); // boundary fluxes at yγ (rhs used as scratch)
+    this.bdf2Start();
+    r = yield* this.newton(y1, rhs, dt);
+    if (!r.ok) return { ok: false, reason: `BDF2 stage: ${r.reason}`, at: r.at };
+    const err = this.errorNorm(dt);
+    yield* this.source.rates(y1, rhs, bf1);
+    return { ok: true, err, dQ: this.boundaryIntegrals(dt) };
+  }
+
+  /** TR stage yg − y0 − (γ dt/2)(f0 + f(yg)) = 0: rhs, and the predictor into yg. */
+  private trStart(dt: number): void {
+    const { y0, yg, f0, rhs } = this.w;
     const n = this.n;
-    const { m, U } = sys;
-    const S = U; // unknown densities per cell; ψ at offset U
-    const SA = sys.S; // all active species (boundary fluxes)
-    // TR stage: yg − y0 − (γ dt/2)(f0 + f(yg)) = 0
+    const { m, U: S, N } = this.sys; // ψ at offset U
     for (let k = 0; k < n; k++) rhs[k] = y0[k] + CD * dt * f0[k];
     // predictor: explicit Euler to tγ for the densities, ψ from y0
     for (let k = 0; k < n; k++) yg[k] = y0[k] + GAMMA * dt * f0[k];
-    for (let i = 0; i < sys.N; i++) yg[i * m + S] = y0[i * m + S];
-    let r = this.newton(yg, rhs, dt);
-    if (!r.ok) return { ok: false, reason: `TR stage: ${r.reason}`, at: r.at };
-    // fγ from the stage relation (exact at the converged value)
-    const fg = est; // reuse as scratch for fγ
-    for (let k = 0; k < n; k++) fg[k] = (yg[k] - rhs[k]) / (CD * dt);
-    sys.rates(yg, rhs, bfg); // boundary fluxes at yγ (rhs used as scratch)
-    // BDF2 stage: y1 − (A yg − B y0) − CD dt f(y1) = 0
+    for (let i = 0; i < N; i++) yg[i * m + S] = y0[i * m + S];
+  }
+
+  /** fγ from the stage relation (exact at the converged value), into w.est (scratch). */
+  private trEnd(dt: number): void {
+    const { yg, rhs, est: fg } = this.w;
+    for (let k = 0; k < this.n; k++) fg[k] = (yg[k] - rhs[k]) / (CD * dt);
+  }
+
+  /** BDF2 stage y1 − (A yg − B y0) − CD dt f(y1) = 0: rhs, and the predictor into y1. */
+  private bdf2Start(): void {
+    const { y0, yg, y1, rhs } = this.w;
+    const n = this.n;
+    const { m, U: S, N } = this.sys;
     for (let k = 0; k < n; k++) rhs[k] = A_BDF * yg[k] - B_BDF * y0[k];
     // predictor: extrapolate through y0, yg
     for (let k = 0; k < n; k++) y1[k] = y0[k] + (yg[k] - y0[k]) / GAMMA;
-    for (let i = 0; i < sys.N; i++) y1[i * m + S] = yg[i * m + S];
-    r = this.newton(y1, rhs, dt);
-    if (!r.ok) return { ok: false, reason: `BDF2 stage: ${r.reason}`, at: r.at };
+    for (let i = 0; i < N; i++) y1[i * m + S] = yg[i * m + S];
+  }
+
+  /** The scaled error norm of the step (rhs still the BDF2 stage's, fγ in w.est). */
+  private errorNorm(dt: number): number {
+    const { y0, y1, f0, rhs, est, A } = this.w;
+    const fg = est;
+    const { m, U: S, N } = this.sys;
     const { rtol, atol } = this.protocol.solver;
     // error estimate: C h³y''' ≈ C·2h[f0/γ − fγ/(γ(1−γ)) + f1/(1−γ)], f1 = (y1 − rhs)/(CD dt)
     const { h } = this.grid;
-    for (let i = 0; i < sys.N; i++) {
+    for (let i = 0; i < N; i++) {
       for (let s = 0; s < S; s++) {
         const k = i * m + s;
         const f1 = (y1[k] - rhs[k]) / (CD * dt);
@@ -205,15 +307,20 @@ class StageRunner {
     // filter through the (last factorised) iteration matrix (Hosea & Shampine)
     A.solve(est);
     let err = 0;
-    for (let i = 0; i < sys.N; i++) {
+    for (let i = 0; i < N; i++) {
       for (let s = 0; s < S; s++) {
         const k = i * m + s;
         const e = Math.abs(est[k]) / (atol + rtol * Math.max(Math.abs(y0[k]), Math.abs(y1[k])));
         if (e > err) err = e;
       }
     }
-    // boundary integrals by the same stage formulas
-    sys.rates(y1, rhs, bf1);
+    return err;
+  }
+
+  /** The boundary integrals over the step, by the same stage formulas as the densities. */
+  private boundaryIntegrals(dt: number): BoundaryFluxes {
+    const { bf0, bfg, bf1 } = this.w;
+    const SA = this.sys.S; // all active species
     const dQ = { front: new Float64Array(SA), back: new Float64Array(SA) };
     for (let s = 0; s < SA; s++) {
       for (const side of ['front', 'back'] as const) {
@@ -225,7 +332,7 @@ class StageRunner {
         dQ[side][s] = A_BDF * dqg + CD * dt * g1;
       }
     }
-    return { ok: true, err, dQ };
+    return dQ;
   }
 
   /**
@@ -233,7 +340,7 @@ class StageRunner {
    * the quasi-neutral limit current continuity (the Newton system at Δt = 0,
    * from the linear profile).
    */
-  private initialPotential(): void {
+  private *initialPotential(): Generator<R, void, void> {
     const { y0, rhs } = this.w;
     const sys = this.sys;
     if (sys.formulation === 'poisson') {
@@ -244,15 +351,46 @@ class StageRunner {
     const L = this.grid.L_nm;
     for (let i = 0; i < N; i++) y0[i * m + U] = sys.psiU * (1 - this.grid.x[i] / L);
     rhs.set(y0);
-    const r = this.newton(y0, rhs, 0);
+    const r = yield* this.newton(y0, rhs, 0);
     if (!r.ok) throw new SolverError(`initial potential: ${r.reason}`, { stage: this.stage.name, t_s: 0 });
   }
 
+  /** The stage with a source that never yields (the f64 solver's own). */
   run(dens: Float64Array[], opts: RunOptions, stageIndex: number, stageCount: number): StageResult {
+    const r = this.steps(dens, opts, stageIndex, stageCount).next();
+    if (!r.done) throw new Error('StageRunner.run: the stage source yielded a request; drive steps() instead');
+    return r.value;
+  }
+
+  /** Smallest density of any active species in y (n/n0), and where (index into y; ψ for the closing species). */
+  private minDensity(y: Float64Array): { minN: number; minAt: number } {
+    const sys = this.sys;
+    const { N, m, S, U } = sys;
+    let minN = Infinity;
+    let minAt = -1;
+    const nAll = sys.fill(y);
+    for (let i = 0; i < N; i++)
+      for (let s = 0; s < S; s++) {
+        const v = nAll[i * S + s];
+        if (v < minN) {
+          minN = v;
+          const u = sys.uOf[s];
+          minAt = u >= 0 ? i * m + u : i * m + U;
+        }
+      }
+    return { minN, minAt };
+  }
+
+  /**
+   * The stage, yielding the source's requests: TR-BDF2 steps under error and positivity control,
+   * landing on the record times and charges and on the stop time or charge.
+   */
+  *steps(dens: Float64Array[], opts: RunOptions, stageIndex: number, stageCount: number): Generator<R, StageResult, void> {
     const { protocol, stage, grid, species } = this;
     const sys = this.sys;
     const { N, m, S, U } = sys;
     const w = this.w;
+    const { SAFETY, MAX_GROWTH, NEG_TOL, TARGET_RTOL, REJECT_NONFINITE_ERROR } = this.num;
     const solver = protocol.solver;
     const A_m2 = protocol.sample.area_m2;
     const n0 = protocol.sample.n0_m3;
@@ -261,7 +399,7 @@ class StageRunner {
     const zBeam = sys.z[sys.beam];
     const psi = new Float64Array(N);
     sys.pack(dens, psi, w.y0);
-    this.initialPotential();
+    yield* this.initialPotential();
 
     const inv0 = Array.from({ length: S }, (_, s) => sys.inventory(w.y0, s));
     const crossed = { front: new Float64Array(S), back: new Float64Array(S) };
@@ -296,7 +434,7 @@ class StageRunner {
       snapshots.push({ t_s: t, charge_C: Q, density: d });
     };
 
-    sys.rates(w.y0, w.f0, w.bf0);
+    yield* this.source.rates(w.y0, w.f0, w.bf0);
     record();
     let lastProgress = 0;
     const progressEvery = opts.progressIntervalMs ?? 100;
@@ -324,7 +462,7 @@ class StageRunner {
       if (hitsTime) dtTry = tLimit - t;
       if (!(dtTry > 1e-14 * Math.max(1, t))) fail(`time step underflow (Δt = ${dtTry.toExponential(2)} s)`);
 
-      const r = this.step(dtTry);
+      const r = yield* this.step(dtTry);
       if (!r.ok) {
         this.stats.rejected++;
         dt = dtTry / 4;
@@ -332,23 +470,13 @@ class StageRunner {
         continue;
       }
       // positivity
-      let minN = Infinity;
-      let minAt = -1;
-      const nAll = sys.fill(w.y1);
-      for (let i = 0; i < N; i++)
-        for (let s = 0; s < S; s++) {
-          const v = nAll[i * S + s];
-          if (v < minN) {
-            minN = v;
-            const u = sys.uOf[s];
-            minAt = u >= 0 ? i * m + u : i * m + U;
-          }
-        }
-      if (r.err > 1 || minN < -NEG_TOL) {
+      const { minN, minAt } = this.minDensity(w.y1);
+      const nonFinite = REJECT_NONFINITE_ERROR && !Number.isFinite(r.err);
+      if (r.err > 1 || minN < -NEG_TOL || nonFinite) {
         this.stats.rejected++;
         const fac = r.err > 1 ? Math.max(0.1, 0.9 * Math.pow(r.err, -1 / 3)) : 0.5;
         dt = dtTry * fac;
-        if (dt < 1e-12) fail(`time step underflow: error estimate ${r.err.toPrecision(3)}, min density ${minN.toExponential(2)}`, minAt);
+        if (dt < 1e-12 || nonFinite) fail(`time step underflow: error estimate ${r.err.toPrecision(3)}, min density ${minN.toExponential(2)}`, minAt);
         continue;
       }
       const dQ = chargeOf(r.dQ.front);
@@ -372,7 +500,7 @@ class StageRunner {
       }
       this.stats.steps++;
       w.y0.set(w.y1);
-      sys.rates(w.y0, w.f0, w.bf0);
+      yield* this.source.rates(w.y0, w.f0, w.bf0);
       record();
       const reachedQ = qTarget !== undefined && Q >= qTarget * (1 - TARGET_RTOL);
       if (hitsTime && recT.length && recT[0] <= t * (1 + TARGET_RTOL)) {
@@ -384,6 +512,7 @@ class StageRunner {
         snapshot();
       }
       const done = (stopQ !== undefined && Q >= stopQ * (1 - TARGET_RTOL)) || (stopT !== undefined && t >= stopT * (1 - TARGET_RTOL));
+      this.fraction = stopQ !== undefined ? Math.min(1, Q / stopQ) : Math.min(1, t / maxT);
       if (opts.onProgress && (done || Date.now() - lastProgress > progressEvery)) {
         lastProgress = Date.now();
         opts.onProgress({
@@ -392,7 +521,7 @@ class StageRunner {
           stageName: stage.name,
           t_s: t,
           charge_C: Q,
-          fraction: stopQ !== undefined ? Math.min(1, Q / stopQ) : Math.min(1, t / maxT),
+          fraction: this.fraction,
           steps: this.stats.steps,
         });
       }
