@@ -116,6 +116,42 @@ interface Pipelines {
   step: GPUComputePipeline;
 }
 
+/**
+ * What both float32 engines (webgpu, gpujs) can run: members that share
+ * species, stages and grid (only numbers vary), the arithmetic face D, no
+ * snapshot records, 2..S_MAX species per stage, nref = bulk, table models on
+ * a uniform θ grid from 0 to 1. Returns the shared grid; throws InputError
+ * naming the member and the field.
+ */
+export function checkFloat32Request(req: EnsembleRequest, engine: string): Grid {
+  const ms = req.members;
+  if (ms.length === 0) throw new InputError('the request has no members');
+  for (let i = 1; i < ms.length; i++) {
+    const v = varyingStructure(ms[0], ms[i]);
+    if (v) throw new InputError(`${engine} engine: all members must share species, stages and grid; member ${i} differs from member 0 at ${v}`);
+  }
+  ms.forEach((p, i) => {
+    if (p.solver.face_D !== 'arithmetic') throw new InputError(`member ${i}: solver.face_D: the ${engine} engine implements the arithmetic face average only`);
+    p.stages.forEach((st, k) => {
+      if (st.record.times_s.length || st.record.charges_C.length)
+        throw new InputError(`member ${i}: stages.${k}.record: the ${engine} engine records no snapshots (leave times_s and charges_C empty)`);
+      const names = Object.keys(st.D);
+      if (names.length < 2 || names.length > S_MAX) throw new InputError(`member ${i}: stages.${k}.D: the ${engine} engine needs 2..${S_MAX} species per stage`);
+      for (const nm of names) {
+        const d = st.D[nm];
+        if ((d.model === 'sed' || d.model === 'table') && d.nref === 'stageStart')
+          throw new InputError(`member ${i}: stages.${k}.D.${nm}.nref: the ${engine} engine supports nref = bulk only`);
+        if (d.model === 'table') {
+          const n = d.theta.length;
+          const uniform = n >= 2 && d.theta.every((t, j) => Math.abs(t - j / (n - 1)) <= 1e-12);
+          if (!uniform) throw new InputError(`member ${i}: stages.${k}.D.${nm}: the ${engine} engine needs table models on a uniform θ grid from 0 to 1`);
+        }
+      }
+    });
+  });
+  return gridOf(ms[0]);
+}
+
 /** The value at a dotted path where two member protocols differ in structure (not just a number), or in a numeric field that must be shared. */
 export function varyingStructure(a: unknown, b: unknown, path: string[] = []): string | undefined {
   const p = path.join('.');
@@ -235,27 +271,7 @@ export class WebGpuEngine implements EnsembleEngine {
 
   /** Checks a request can run here; returns the shared grid. Throws InputError naming what varies or is unsupported. */
   check(req: EnsembleRequest): Grid {
-    const ms = req.members;
-    if (ms.length === 0) throw new InputError('the request has no members');
-    for (let i = 1; i < ms.length; i++) {
-      const v = varyingStructure(ms[0], ms[i]);
-      if (v) throw new InputError(`webgpu engine: all members must share species, stages and grid; member ${i} differs from member 0 at ${v}`);
-    }
-    ms.forEach((p, i) => {
-      if (p.solver.face_D !== 'arithmetic') throw new InputError(`member ${i}: solver.face_D: the webgpu engine implements the arithmetic face average only`);
-      p.stages.forEach((st, k) => {
-        if (st.record.times_s.length || st.record.charges_C.length)
-          throw new InputError(`member ${i}: stages.${k}.record: the webgpu engine records no snapshots (leave times_s and charges_C empty)`);
-        const names = Object.keys(st.D);
-        if (names.length < 2 || names.length > S_MAX) throw new InputError(`member ${i}: stages.${k}.D: the webgpu engine needs 2..${S_MAX} species per stage`);
-        for (const nm of names) {
-          const d = st.D[nm];
-          if ((d.model === 'sed' || d.model === 'table') && d.nref === 'stageStart')
-            throw new InputError(`member ${i}: stages.${k}.D.${nm}.nref: the webgpu engine supports nref = bulk only`);
-        }
-      });
-    });
-    return gridOf(ms[0]);
+    return checkFloat32Request(req, this.name);
   }
 
   async run(req: EnsembleRequest, opts: EnsembleRunOptions = {}): Promise<EnsembleResult> {

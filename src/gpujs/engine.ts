@@ -27,13 +27,11 @@ import { GPU } from 'gpu.js';
 import type { DModel, Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
 import { TABLE_POINTS, tabulateProtocol } from '../physics/tabulate.js';
-import { gridOf } from '../solver/simulate.js';
 import type { Grid } from '../solver/grid.js';
 import { SolverError, type ProtocolResult, type StageResult } from '../solver/types.js';
 import { memberFailureReason, memberResiduals, memberStage, nonFiniteReason } from '../ensemble/member.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
-import { S_MAX } from '../gpu/layout.js';
-import { varyingStructure } from '../gpu/engine.js';
+import { checkFloat32Request } from '../gpu/engine.js';
 import { FluxKernels, GPUJS_VERSION, lnDTable } from './kernel.js';
 import { GpuJsStage, type FluxRequest } from './stage.js';
 
@@ -111,32 +109,7 @@ export class GpuJsEngine implements EnsembleEngine {
 
   /** Checks a request can run here; returns the shared grid. Throws InputError naming what varies or is unsupported. */
   check(req: EnsembleRequest): Grid {
-    const ms = req.members;
-    if (ms.length === 0) throw new InputError('the request has no members');
-    for (let i = 1; i < ms.length; i++) {
-      const v = varyingStructure(ms[0], ms[i]);
-      if (v) throw new InputError(`gpujs engine: all members must share species, stages and grid; member ${i} differs from member 0 at ${v}`);
-    }
-    ms.forEach((p, i) => {
-      if (p.solver.face_D !== 'arithmetic') throw new InputError(`member ${i}: solver.face_D: the gpujs engine implements the arithmetic face average only`);
-      p.stages.forEach((st, k) => {
-        if (st.record.times_s.length || st.record.charges_C.length)
-          throw new InputError(`member ${i}: stages.${k}.record: the gpujs engine records no snapshots (leave times_s and charges_C empty)`);
-        const names = Object.keys(st.D);
-        if (names.length < 2 || names.length > S_MAX) throw new InputError(`member ${i}: stages.${k}.D: the gpujs engine needs 2..${S_MAX} species per stage`);
-        for (const nm of names) {
-          const d = st.D[nm];
-          if ((d.model === 'sed' || d.model === 'table') && d.nref === 'stageStart')
-            throw new InputError(`member ${i}: stages.${k}.D.${nm}.nref: the gpujs engine supports nref = bulk only`);
-          if (d.model === 'table') {
-            const n = d.theta.length;
-            const uniform = n >= 2 && d.theta.every((t, j) => Math.abs(t - j / (n - 1)) <= 1e-12);
-            if (!uniform) throw new InputError(`member ${i}: stages.${k}.D.${nm}: the gpujs engine needs table models on a uniform θ grid from 0 to 1`);
-          }
-        }
-      });
-    });
-    return gridOf(ms[0]);
+    return checkFloat32Request(req, this.name);
   }
 
   /** ln D (nm²/s) table of a model of the twin's (tabulated) protocol: K points, or 1 for a constant D. Shared between members. */
