@@ -204,6 +204,41 @@ export function applyOperator(op: ObservationOperator, values: ArrayLike<number>
   return out;
 }
 
+/** One species of an observation: Σ_points (model − target)² (unweighted) and the model at the measured depths. */
+export interface SpeciesResidual {
+  sum: number;
+  model: ArrayLike<number>;
+}
+
+/** Σ_j (model_j − target_j)² of one species' densities through the operator. */
+export function speciesResidual(op: ObservationOperator, values: ArrayLike<number>, target: ArrayLike<number>): SpeciesResidual {
+  const model = applyOperator(op, values);
+  let sum = 0;
+  for (let j = 0; j < op.points; j++) {
+    const d = model[j] - target[j];
+    sum += d * d;
+  }
+  return { sum, model };
+}
+
+/**
+ * The residual of an observation from its species' parts (same order as
+ * obs.species, however they were computed: here in f64, or on the GPU):
+ * the weights applied, the total summed, the model kept on request.
+ */
+export function combineResidual(obs: Observation, perSpecies: readonly SpeciesResidual[], keepModel = false): ObservationResidual {
+  const parts: Record<string, number> = {};
+  const model: Record<string, number[]> = {};
+  let ssr = 0;
+  obs.species.forEach((sp, s) => {
+    parts[sp] = obs.weights[s] * perSpecies[s].sum;
+    ssr += parts[sp];
+    if (keepModel) model[sp] = Array.from(perSpecies[s].model);
+  });
+  const points = obs.depth_nm.length;
+  return keepModel ? { ssr, parts, points, model } : { ssr, parts, points };
+}
+
 /** The residual of one observation for a member's densities at the end of obs.stage. */
 export function observationResidual(
   op: ObservationOperator,
@@ -211,24 +246,12 @@ export function observationResidual(
   density: Record<string, ArrayLike<number>>,
   keepModel = false,
 ): ObservationResidual {
-  const parts: Record<string, number> = {};
-  const model: Record<string, number[]> = {};
-  let ssr = 0;
-  obs.species.forEach((sp, s) => {
+  const perSpecies = obs.species.map((sp, s) => {
     const n = density[sp];
     if (!n) throw new InputError(`observation ${obs.label}: the simulation has no species ${sp}`);
-    const m = applyOperator(op, n);
-    let part = 0;
-    for (let j = 0; j < op.points; j++) {
-      const d = m[j] - obs.target[s][j];
-      part += d * d;
-    }
-    part *= obs.weights[s];
-    parts[sp] = part;
-    ssr += part;
-    if (keepModel) model[sp] = Array.from(m);
+    return speciesResidual(op, n, obs.target[s]);
   });
-  return keepModel ? { ssr, parts, points: op.points, model } : { ssr, parts, points: op.points };
+  return combineResidual(obs, perSpecies, keepModel);
 }
 
 /** What to compare, from a measured profile (depth nm, normalized c per element). */

@@ -31,7 +31,7 @@ import { gridOf } from '../solver/simulate.js';
 import type { Grid } from '../solver/grid.js';
 import { SolverError, type StageResult } from '../solver/types.js';
 import { memberFailureReason, memberStage } from '../ensemble/member.js';
-import { applyOperator, observationOperator, type ObservationOperator, type ObservationResidual } from '../fit/observe.js';
+import { combineResidual, observationOperator, speciesResidual, type ObservationOperator, type ObservationResidual, type SpeciesResidual } from '../fit/observe.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
 import { type AcquiredDevice, GpuError, describeAdapter } from './device.js';
 import { readBuffer, withErrorScope } from './readback.js';
@@ -589,32 +589,22 @@ export class WebGpuEngine implements EnsembleEngine {
         }
         m.stages.push(memberStage(sr, m.protocol, k, req.profiles));
         for (const { o, oi } of stageObs) {
-          const parts: Record<string, number> = {};
-          const model: Record<string, number[]> = {};
-          let ssr = 0;
-          o.species.forEach((sp, s) => {
+          // species computed on the GPU: its row's sum and model values; the others (not transported in this stage) here in f64
+          const perSpecies: SpeciesResidual[] = o.species.map((sp, s) => {
             const g = gpuRows.find((r) => r.oi === oi && r.s === s);
-            let part: number;
-            if (g && resOut && RL) {
-              part = resOut[g.row * M + j];
-              if (req.keepModel) model[sp] = Array.from({ length: o.depth_nm.length }, (_, p) => resOut![(RL!.rows + RL!.modelOffset[g.row] + p) * M + j]);
-            } else {
-              const mm = applyOperator(ops[oi], m.dens[species.indexOf(sp)]);
-              part = 0;
-              for (let p = 0; p < mm.length; p++) part += (mm[p] - o.target[s][p]) ** 2;
-              if (req.keepModel) model[sp] = Array.from(mm);
-            }
-            parts[sp] = o.weights[s] * part;
-            ssr += parts[sp];
+            if (!g || !resOut || !RL) return speciesResidual(ops[oi], m.dens[species.indexOf(sp)], o.target[s]);
+            const from = RL.rows + RL.modelOffset[g.row];
+            const model = req.keepModel ? Array.from({ length: o.depth_nm.length }, (_, p) => resOut![(from + p) * M + j]) : [];
+            return { sum: resOut[g.row * M + j], model };
           });
-          if (!Number.isFinite(ssr)) {
+          const r = combineResidual(o, perSpecies, req.keepModel);
+          if (!Number.isFinite(r.ssr)) {
             m.failed = memberFailureReason(new SolverError(`non-finite residual against ${o.label}`, { stage: I.stage.name, t_s: t }));
             return;
           }
-          m.residuals[oi] = req.keepModel ? { ssr, parts, points: o.depth_nm.length, model } : { ssr, parts, points: o.depth_nm.length };
+          m.residuals[oi] = r;
         }
       });
-      void req;
     } finally {
       for (const b of Object.values(bufs)) b.destroy();
     }
