@@ -316,7 +316,7 @@ function table(rows: string[][]): string {
 }
 
 /** The summary printed after a fit. */
-export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: FitOutcome['phases']; residuals_source?: string }, written: string[], top = 10, command = 'fit'): string {
+export function fitSummaryText(file: FitFile, written: string[], top = 10, command = 'fit'): string {
   const out: string[] = [];
   const p = file.provenance;
   const count = (s: string) => file.members.filter((m) => m.source === s).length;
@@ -330,10 +330,7 @@ export function fitSummaryText(file: FitFile & { warnings?: string[]; phases?: F
   const src = file.residuals_source;
   if (src === 'final profiles') out.push('residuals: computed from the final profiles the engine returned (it computes none itself)\n');
   out.push(`noise: s² = ${fmtNum(file.noise.s2)} (residual ${fmtNum(file.best.residual)} / (${file.noise.points} points − parameters) = / ${file.noise.dof}); χ² = residual / s²\n`);
-  const extra = file.best as Record<string, unknown>;
-  const prof = extra.interval_profile as ([number, number] | null)[] | undefined;
-  const lin = extra.interval_linearized as [number, number][] | undefined;
-  const rob = extra.interval_robust as [number, number][] | undefined;
+  const { interval_profile: prof, interval_linearized: lin, interval_robust: rob } = file.best;
   out.push(`best: member ${file.best.member}, residual ${fmtNum(file.best.residual)}\n`);
   const rows = [['parameter', 'best', 'Δχ²=1 interval', 'discrete profile', 'linearised', 'robust (sandwich)']];
   file.parameters.forEach((path, j) => {

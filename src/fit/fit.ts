@@ -79,17 +79,24 @@ export interface FitOptions {
 }
 
 /** What a fit found: a FitFile without schema and provenance, plus how it ran. */
-export type FitOutcome = Omit<FitFile, 'schema' | 'provenance'> & {
-  engine: string;
-  adapter: string;
-  wall_s: number;
-  /** things the user should know (best at the grid edge, intervals that disagree, …) */
-  warnings: string[];
-  /** per phase: members and wall time */
-  phases: { phase: string; members: number; failed: number; wall_s: number }[];
-  /** where the residuals came from: the engine (`engine`), or computed here from its final profiles (`final profiles`, an engine without residuals) */
-  residuals_source: 'engine' | 'final profiles';
-};
+export type FitOutcome = Omit<FitFile, 'schema' | 'provenance'> &
+  Required<Pick<FitFile, 'warnings' | 'phases' | 'residuals_source'>> & {
+    engine: string;
+    adapter: string;
+    wall_s: number;
+  };
+
+/** What both a fit and a sensitivity run report about how they ran (engine, time, phases, where residuals came from). */
+function runReport(ev: Evaluator, o: { engine: EnsembleEngine }, wall_s: number, warnings: string[]) {
+  return {
+    engine: ev.engineName || o.engine.name,
+    adapter: ev.adapter || o.engine.adapter,
+    wall_s,
+    warnings,
+    phases: ev.phases,
+    residuals_source: ev.fallback ? ('final profiles' as const) : ('engine' as const),
+  };
+}
 
 /** The scale of a spec's axis: a range's own; a list is log for a diffusion coefficient (…D_m2s, …D0_m2s) with all values > 0, else linear. */
 export function specScale(spec: VarySpec): AxisScale {
@@ -664,17 +671,11 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
     },
     top: topOf(fitted(), topK),
     measured: { observations: o.observations.map((obs, k) => toFitObservation(obs, o.windows?.[k])) },
-    engine: ev.engineName || o.engine.name,
-    adapter: ev.adapter || o.engine.adapter,
-    wall_s: (now() - tStart) / 1000,
-    warnings,
-    phases: ev.phases,
-    residuals_source: ev.fallback ? 'final profiles' : 'engine',
+    ...runReport(ev, o, (now() - tStart) / 1000, warnings),
   };
-  const extra = outcome.best as FitOutcome['best'] & Record<string, unknown>;
-  extra.interval_profile = profileIv;
+  outcome.best.interval_profile = profileIv;
   if (q?.positive && q.tMin)
-    extra.quadratic = {
+    outcome.best.quadratic = {
       centre: parameters.map((_, j) => {
         const a = free.indexOf(j);
         return a >= 0 ? fromScaled(q!.tMin![a], scale[j]) : best.values[j];
@@ -686,8 +687,8 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
     };
   if (sens) {
     outcome.sensitivity = sens.sensitivity;
-    if (sens.linearized) extra.interval_linearized = sens.linearized;
-    if (sens.robust) extra.interval_robust = sens.robust;
+    if (sens.linearized) outcome.best.interval_linearized = sens.linearized;
+    if (sens.robust) outcome.best.interval_robust = sens.robust;
   }
   return outcome;
 }
@@ -753,15 +754,10 @@ export async function runSensitivity(o: SensitivityOptions): Promise<FitOutcome>
     top: topOf([centre], 1),
     measured: { observations: o.observations.map((obs, k) => toFitObservation(obs, o.windows?.[k])) },
     sensitivity: sens.sensitivity,
-    engine: ev.engineName || o.engine.name,
-    adapter: ev.adapter || o.engine.adapter,
-    wall_s: (now() - tStart) / 1000,
-    warnings,
-    phases: ev.phases,
-    residuals_source: ev.fallback ? 'final profiles' : 'engine',
+    ...runReport(ev, o, (now() - tStart) / 1000, warnings),
   };
-  if (sens.linearized) (out.best as Record<string, unknown>).interval_linearized = sens.linearized;
-  if (sens.robust) (out.best as Record<string, unknown>).interval_robust = sens.robust;
+  if (sens.linearized) out.best.interval_linearized = sens.linearized;
+  if (sens.robust) out.best.interval_robust = sens.robust;
   else warnings.push('the derivatives are linearly dependent (or a member failed): no linearised interval; best.interval is the point itself');
   return out;
 }

@@ -26,12 +26,12 @@ export interface ProvenanceBase {
   platform?: string;
 }
 
-/** The cait-fit/1 object of a fit outcome (extra fields of the outcome — warnings, phases — are kept as optional fields). */
+/** The cait-fit/1 object of a fit outcome (engine, adapter and wall time go into the provenance). */
 export function buildFitFile(
   outcome: FitOutcome,
   prov: ProvenanceBase,
   command?: string,
-): FitFile & { warnings: string[]; phases: FitOutcome['phases']; residuals_source: FitOutcome['residuals_source'] } {
+): FitFile {
   const provenance: FitProvenance = {
     software: 'cait-ensemble',
     version: prov.version,

@@ -99,8 +99,8 @@ export interface FitFile {
     model: SpeciesSeries[];
     /** index into members */
     member: number;
-    /** the discrete profile's Δχ² = 1 interval over the evaluated members (null ends: open, it reaches the evaluated range) */
-    interval_profile?: ([number | null, number | null] | null)[];
+    /** the discrete profile's Δχ² = 1 interval over the evaluated members (null: it does not close inside the evaluated range) */
+    interval_profile?: ([number, number] | null)[];
     /** the Gauss–Newton (linearised) interval from the sensitivity derivatives */
     interval_linearized?: [number, number][];
     /** the sandwich (cluster-robust, clusters = measured depth points) interval */

@@ -105,44 +105,22 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
   }
 
   const marks = svg.append('g').attr('class', 'marks').attr('pointer-events', 'none').attr('fill', 'none');
-  const at = ([i, j]: [number, number]) => ({ x: m.l + i * cw, y: m.t + (ny - 1 - j) * ch });
-  for (const c of region)
+  // a cell outline grown by `grow` px on each side (negative: inset)
+  const marker = (cls: string, [i, j]: [number, number], grow: number, stroke: string, width: number) =>
     marks
       .append('rect')
-      .attr('class', 'region-marker')
-      .attr('data-i', c[0])
-      .attr('data-j', c[1])
-      .attr('x', at(c).x + 1)
-      .attr('y', at(c).y + 1)
-      .attr('width', Math.max(cw - 2, 0.5))
-      .attr('height', Math.max(ch - 2, 0.5))
-      .attr('stroke', 'white')
-      .attr('stroke-dasharray', '3 2')
-      .attr('stroke-width', 1.5);
-  if (sel)
-    marks
-      .append('rect')
-      .attr('class', 'selected-marker')
-      .attr('data-i', sel[0])
-      .attr('data-j', sel[1])
-      .attr('x', at(sel).x - 1)
-      .attr('y', at(sel).y - 1)
-      .attr('width', cw + 2)
-      .attr('height', ch + 2)
-      .attr('stroke', '#ff7f00')
-      .attr('stroke-width', 2);
-  if (best)
-    marks
-      .append('rect')
-      .attr('class', 'best-marker')
-      .attr('data-i', best[0])
-      .attr('data-j', best[1])
-      .attr('x', at(best).x)
-      .attr('y', at(best).y)
-      .attr('width', cw)
-      .attr('height', ch)
-      .attr('stroke', '#e31a1c')
-      .attr('stroke-width', 2.5);
+      .attr('class', cls)
+      .attr('data-i', i)
+      .attr('data-j', j)
+      .attr('x', m.l + i * cw - grow)
+      .attr('y', m.t + (ny - 1 - j) * ch - grow)
+      .attr('width', Math.max(cw + 2 * grow, 0.5))
+      .attr('height', Math.max(ch + 2 * grow, 0.5))
+      .attr('stroke', stroke)
+      .attr('stroke-width', width);
+  for (const c of region) marker('region-marker', c, -1, 'white', 1.5).attr('stroke-dasharray', '3 2');
+  if (sel) marker('selected-marker', sel, 1, '#ff7f00', 2);
+  if (best) marker('best-marker', best, 0, '#e31a1c', 2.5);
 
   // axes: grid values at their cells
   const xs = d3.scaleBand<number>().domain(d3.range(nx)).range([m.l, m.l + nx * cw]);
