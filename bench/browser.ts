@@ -20,7 +20,7 @@ import type { Protocol } from '../src/config/schema.js';
 import { requestFromGrid, type EnsembleEngine, type EnsembleRequest, type EnsembleResult } from '../src/ensemble/types.js';
 import { WebGpuEngine } from '../src/gpu/engine.js';
 import { openNodeDevice } from '../src/gpu/node.js';
-import { loadNppQnShader } from '../src/gpu/node-shaders.js';
+import { webGpuEngineShaders } from '../src/gpu/node-shaders.js';
 import { BrowserEngine } from '../src/headless/engine.js';
 import { packageRoot } from '../src/headless/browser.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
@@ -80,7 +80,7 @@ const gpu = await openNodeDevice('swiftshader');
 let node: Timing;
 let nodeAdapter: string;
 try {
-  const engine = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() });
+  const engine = new WebGpuEngine(gpu, webGpuEngineShaders());
   nodeAdapter = engine.adapter;
   node = await timeEngine('Node', engine);
 } finally {

@@ -28,7 +28,10 @@ export interface EngineOptions {
 export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<{ engine: EnsembleEngine; close(): void }> {
   if (!(ENGINES as readonly string[]).includes(opts.engine))
     throw new InputError(`--engine ${opts.engine}: unknown engine; available: ${ENGINES.join(', ')}`);
-  if (opts.engine === 'gpujs') return { engine: await gpujsEngine(opts.adapter), close: () => {} };
+  if (opts.engine === 'gpujs') {
+    const engine = await gpujsEngine(opts.adapter);
+    return { engine, close: () => engine.destroy() };
+  }
   if (opts.engine === 'webgpu') {
     const { openNodeDevice, NODE_GPU_KINDS } = await import('../gpu/node.js');
     const kind = NODE_GPU_KINDS.find((k) => k === opts.adapter.trim().toLowerCase());
@@ -41,7 +44,7 @@ export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<
       if (kind !== 'auto' || !(e instanceof GpuError)) throw e;
       const engine = await gpujsEngine('auto');
       ctx.stderr(`cait: ${e.message}; running the gpu.js engine instead (${engine.adapter})\n`);
-      return { engine, close: () => {} };
+      return { engine, close: () => engine.destroy() };
     };
     let gpu;
     try {
@@ -64,7 +67,7 @@ export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<
 }
 
 /** The gpu.js engine in Node: `auto` lets gpu.js pick its backend (WebAssembly kernels without headless-gl), anything else is a gpu.js mode. */
-async function gpujsEngine(adapter: string): Promise<EnsembleEngine> {
+async function gpujsEngine(adapter: string): Promise<EnsembleEngine & { destroy(): void }> {
   const { GpuJsEngine } = await import('../gpujs/engine.js');
   const mode = adapter.trim().toLowerCase();
   return mode === 'auto' ? new GpuJsEngine() : new GpuJsEngine({ mode });

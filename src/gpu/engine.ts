@@ -19,7 +19,7 @@
  *
  * @example
  * const gpu = await openNodeDevice('swiftshader');
- * const engine = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() });
+ * const engine = new WebGpuEngine(gpu, webGpuEngineShaders()); // both shaders, read by src/gpu/node-shaders.ts
  * const res = await engine.run(request);
  */
 import type { DModel, Protocol, Stage } from '../config/schema.js';
