@@ -77,6 +77,23 @@ export function defaultWebRoot(): string {
   return join(packageRoot(), 'dist-web');
 }
 
+/**
+ * The environment Chromium is launched with: this process's, plus SwiftShader's
+ * Vulkan driver from Debian's chromium package when no Vulkan driver is named
+ * (WebGPU without a GPU) and a private XDG_RUNTIME_DIR when none is set.
+ */
+export function chromiumEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && existsSync(CHROMIUM_SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = CHROMIUM_SWIFTSHADER_ICD;
+  if (!env.XDG_RUNTIME_DIR) {
+    const dir = join(tmpdir(), `cait-xdg-${process.getuid?.() ?? 'user'}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    env.XDG_RUNTIME_DIR = dir;
+  }
+  return env;
+}
+
 /** Serve the built page, launch headless Chromium on it and wait for window.caitRunner. */
 export async function openBrowserSession(opts: BrowserSessionOptions = {}): Promise<BrowserSession> {
   const root = resolve(opts.webRoot ?? defaultWebRoot());
@@ -86,14 +103,7 @@ export async function openBrowserSession(opts: BrowserSessionOptions = {}): Prom
   if (!existsSync(chromium))
     throw new InputError(`Chromium not found at ${chromium}: install it (apt-get install chromium libvulkan1) or name it with --chromium PATH`);
 
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && existsSync(CHROMIUM_SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = CHROMIUM_SWIFTSHADER_ICD;
-  if (!env.XDG_RUNTIME_DIR) {
-    const dir = join(tmpdir(), `cait-xdg-${process.getuid?.() ?? 'user'}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    env.XDG_RUNTIME_DIR = dir;
-  }
+  const env = chromiumEnv();
 
   const server = await startStaticServer({ root });
   let browser: Browser | undefined;

@@ -5,12 +5,11 @@
  * static server.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { startStaticServer, type StaticServer } from '../../src/serve/static.js';
-import { CHROMIUM_BASE_ARGS, CHROMIUM_SWIFTSHADER_ICD, CHROMIUM_WEBGPU_ARG } from '../../src/headless/browser.js';
+import { CHROMIUM_BASE_ARGS, CHROMIUM_WEBGPU_ARG, chromiumEnv } from '../../src/headless/browser.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const DIST_WEB = join(REPO_ROOT, 'dist-web');
@@ -26,15 +25,11 @@ export function hasChromium(): boolean {
 
 /** Headless Chromium with the WebGPU/SwiftShader flags; close() it when done. */
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
-  // SwiftShader's Vulkan ICD from Debian's chromium package (WebGPU without a GPU)
-  if (!env.VK_ICD_FILENAMES && existsSync(CHROMIUM_SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = CHROMIUM_SWIFTSHADER_ICD;
-  if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'cait-xdg-'));
   return puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [...CHROMIUM_ARGS, ...extraArgs],
-    env,
+    env: chromiumEnv(),
     protocolTimeout: 120_000,
   });
 }
