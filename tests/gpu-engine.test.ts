@@ -234,6 +234,9 @@ describe('WebGPU engine: requests it refuses', () => {
       const d = structuredClone(a);
       (d.stages[1].D.Rb as { nref: string }).nref = 'stageStart';
       expect(() => engine.check(request([d], [[0]]))).toThrow('member 0: stages.1.D.Rb.nref: the webgpu engine supports nref = bulk only');
+      const e = structuredClone(a);
+      e.stages[1].D.Cs = { model: 'table', theta: [0, 0.3, 1], D_m2s: [1e-23, 2e-23, 4e-23], nref: 'bulk' } as (typeof e.stages)[1]['D'][string];
+      expect(() => engine.check(request([e], [[0]]))).toThrow('member 0: stages.1.D.Cs: the webgpu engine needs table models on a uniform θ grid from 0 to 1');
     } finally {
       gpu.close();
     }

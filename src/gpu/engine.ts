@@ -181,8 +181,8 @@ export function varyingStructure(a: unknown, b: unknown, path: string[] = []): s
   return undefined;
 }
 
-/** ln D (nm²/s) table of a model on the uniform θ grid of K points; 1 point for a constant D. */
-function lnDTable(model: DModel, T_K: number, K: number, where: string): Float64Array {
+/** ln D (nm²/s) table of a model on the uniform θ grid of K points (table models: checked uniform by checkFloat32Request); 1 point for a constant D. */
+function lnDTable(model: DModel, T_K: number, K: number): Float64Array {
   switch (model.model) {
     case 'constant':
       return Float64Array.of(Math.log(model.D_m2s) + LN_M2_TO_NM2);
@@ -190,12 +190,8 @@ function lnDTable(model: DModel, T_K: number, K: number, where: string): Float64
       return Float64Array.of(Math.log(makeDiffusivity(model, T_K).D1) + LN_M2_TO_NM2);
     case 'sed':
       return tabulateLnD(model, T_K, K).map((v) => v + LN_M2_TO_NM2);
-    case 'table': {
-      const n = model.theta.length;
-      const uniform = n >= 2 && model.theta.every((t, j) => Math.abs(t - j / (n - 1)) <= 1e-12);
-      if (!uniform) throw new InputError(`${where}: the webgpu engine needs table models on a uniform θ grid from 0 to 1`);
+    case 'table':
       return Float64Array.from(model.D_m2s, (d) => Math.log(d) + LN_M2_TO_NM2);
-    }
   }
 }
 
@@ -434,7 +430,7 @@ export class WebGpuEngine implements EnsembleEngine {
         let off = poolIndex.get(key);
         let len: number;
         if (off === undefined) {
-          const t = lnDTable(model, stage.T_K, this.K, `stages.${k}.D.${nm}`);
+          const t = lnDTable(model, stage.T_K, this.K);
           off = pool.length;
           poolIndex.set(key, off);
           for (const v of t) pool.push(v);
