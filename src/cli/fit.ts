@@ -45,6 +45,8 @@ export interface FitCliOptions extends FitCommonOptions {
   vary: string[];
   refine: number;
   refineCentres: number;
+  /** iterations of the local optimiser (default 20; 0 = none) */
+  localSteps?: number;
   top: number;
   sens: boolean;
   memberProfiles: string;
@@ -184,6 +186,7 @@ export function registerFit(program: Command, ctx: CliContext): void {
     .option('--vary <PATH=SPEC>', 'a fitted parameter and its grid: PATH=a,b,c | lo:hi:N | lo:hi:N:log; repeatable', collect, [])
     .option('--refine <N>', 'refinement rounds around the best (0 = the grid only)', nonNegativeInt, 2)
     .option('--refine-centres <N>', 'refine around the best N members', positiveInt, 3)
+    .option('--local-steps <N>', 'iterations of the local optimiser (Levenberg–Marquardt) from the best member (0 = none)', nonNegativeInt, 20)
     .option('--top <K>', 'the K best members in the summary and fit.json', positiveInt, 10)
     .option('--no-sens', 'skip the sensitivity members (derivatives and ±20 %)')
     .option('--member-profiles <all|none>', 'keep every member\'s model at the measured depths in fit.json', 'all')
@@ -322,7 +325,7 @@ export function fitSummaryText(file: FitFile, written: string[], top = 10, comma
   const count = (s: string) => file.members.filter((m) => m.source === s).length;
   const failed = file.members.filter((m) => m.status === 'failed').length;
   out.push(
-    `${command}: ${file.members.length} members (grid ${count('grid')}, refine ${count('refine')}, sensitivity ${count('sensitivity')}), ${failed} failed; wall time ${p.wall_s.toFixed(1)} s; engine ${p.engine} (${p.adapter})\n`,
+    `${command}: ${file.members.length} members (${(['grid', 'refine', 'local', 'interval', 'sensitivity'] as const).map((s) => `${s} ${count(s)}`).join(', ')}), ${failed} failed; wall time ${p.wall_s.toFixed(1)} s; engine ${p.engine} (${p.adapter})\n`,
   );
   out.push(
     `data: ${file.measured.observations.map((o) => `${o.label} after stage ${o.stage + 1} (${o.species.join(', ')}, ${o.depth_nm.length} points in ${o.window_nm[0]}-${o.window_nm[1]} nm)`).join('; ')}\n`,
@@ -409,6 +412,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
         engine: e,
         refine: opts.refine,
         refineCentres: opts.refineCentres,
+        localSteps: opts.localSteps,
         topK: opts.top,
         sensitivity: opts.sens ? { step: opts.sensStep } : false,
         memberModels: opts.memberProfiles === 'all',
