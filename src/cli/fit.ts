@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { InputError, fmtNum } from '../config/validate.js';
+import { InputError, fmtNum, fmtResolved } from '../config/validate.js';
 import { parseSweepArgs, parseNumber } from '../sweep/index.js';
 import { getAtPath, PATH_PATTERN } from '../sweep/paths.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
@@ -338,21 +338,23 @@ export function fitSummaryText(file: FitFile, written: string[], top = 10, comma
   const rows = [['parameter', 'best', 'Δχ²=1 interval', 'discrete profile', 'linearised', 'robust (sandwich)']];
   file.parameters.forEach((path, j) => {
     const iv = file.best.interval[j];
-    rows.push([
-      path,
-      fmtLabel(file.best.values[j]),
-      `[${fmtLabel(iv[0])}, ${fmtLabel(iv[1])}]`,
-      prof?.[j] ? `[${fmtLabel(prof[j]![0])}, ${fmtLabel(prof[j]![1])}]` : '-',
-      lin?.[j] ? `[${fmtLabel(lin[j][0])}, ${fmtLabel(lin[j][1])}]` : '-',
-      rob?.[j] ? `[${fmtLabel(rob[j][0])}, ${fmtLabel(rob[j][1])}]` : '-',
-    ]);
+    // digits enough to resolve a tenth of the Δχ² = 1 interval
+    const f = (v: number) => fmtResolved(v, Math.abs(iv[1] - iv[0]) / 10 || Math.abs(v) * 1e-4);
+    const pair = (p?: [number, number] | null) => (p ? `[${f(p[0])}, ${f(p[1])}]` : '-');
+    rows.push([path, f(file.best.values[j]), pair(iv), pair(prof?.[j]), pair(lin?.[j]), pair(rob?.[j])]);
   });
   out.push(table(rows));
   if (file.top.length > 1) {
     out.push(`top ${Math.min(top, file.top.length)}:\n`);
     const t = [['rank', 'member', ...file.parameters.map((s) => s.split('.').slice(-2).join('.')), 'residual', 'Δχ²']];
     file.top.slice(0, top).forEach((m, i) =>
-      t.push([String(i + 1), String(m.member), ...m.values.map(fmtLabel), fmtLabel(m.residual), file.noise.s2 > 0 ? fmtLabel((m.residual - file.best.residual) / file.noise.s2) : '-']),
+      t.push([
+        String(i + 1),
+        String(m.member),
+        ...m.values.map((v, j) => fmtResolved(v, Math.abs(file.best.interval[j][1] - file.best.interval[j][0]) / 10 || Math.abs(v) * 1e-4)),
+        fmtLabel(m.residual),
+        file.noise.s2 > 0 ? fmtLabel((m.residual - file.best.residual) / file.noise.s2) : '-',
+      ]),
     );
     out.push(table(t));
   }
@@ -360,9 +362,22 @@ export function fitSummaryText(file: FitFile, written: string[], top = 10, comma
     out.push(
       `sensitivity (RMS of d(n/n0)/d ln p; residual at 0.8× / 1.2×): ${file.sensitivity.map((s) => `${s.path} ${fmtLabel(s.rms)} (${s.residual_minus20 === null ? 'failed' : fmtLabel(s.residual_minus20)} / ${s.residual_plus20 === null ? 'failed' : fmtLabel(s.residual_plus20)})`).join('; ')}\n`,
     );
-  for (const w of file.warnings ?? []) out.push(`warning: ${w}\n`);
+  const c = file.convergence;
+  if (c)
+    out.push(
+      c.converged
+        ? `convergence: yes (${c.optimizer === 'none' ? 'no local optimiser' : `Levenberg–Marquardt, ${c.iterations} iteration(s)`}; the best inside its Δχ² = 1 intervals; the quadratic model's minimum Δχ² = ${c.quadratic_dchi2 === null ? '-' : fmtLabel(c.quadratic_dchi2)} from it)\n`
+        : `convergence: NO — see the warnings\n`,
+    );
+  const nw = file.warnings?.length ?? 0;
+  if (nw) out.push(`WARNINGS: ${nw} (on stderr and in fit.json)\n`);
   out.push(...written.map((w) => `wrote ${w}\n`));
   return out.join('');
+}
+
+/** Every warning of a fit on stderr, one line each (also with --quiet: they are not progress). */
+function printWarnings(file: FitFile, ctx: CliContext): void {
+  for (const w of file.warnings ?? []) ctx.stderr(`cait: warning: ${w}\n`);
 }
 
 async function withEngine<T>(opts: FitCommonOptions, ctx: CliContext, given: EnsembleEngine | undefined, f: (e: EnsembleEngine) => Promise<T>): Promise<T> {
@@ -428,6 +443,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   const file = buildFitFile(outcome, prov, commandLine(command, engine ? rest : (opts as unknown as Record<string, unknown>)));
   const written = writeOutputs(file, opts.out, opts.mapMode as MapMode);
   ctx.stdout(fitSummaryText(file, written, opts.top));
+  printWarnings(file, ctx);
   return file;
 }
 
@@ -471,6 +487,7 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
   const file = buildFitFile(outcome, makeProvenance(base, ctx.now()), commandLine('sensitivity', opts as unknown as Record<string, unknown>));
   const written = writeOutputs(file, opts.out, 'min');
   ctx.stdout(fitSummaryText(file, written, 1, 'sensitivity'));
+  printWarnings(file, ctx);
   return file;
 }
 

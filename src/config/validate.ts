@@ -44,6 +44,22 @@ export function parseProtocolText(text: string, where = 'config'): Protocol {
 }
 
 /** A number in a message: 3 significant digits, exponent form below 0.01 and from 1e4, without "+" (1.2e5, 1.3e-5). */
+/**
+ * x with as many significant digits as it takes to show a difference of
+ * `resolve` (at least 3, at most 12): a best value and the ends of an
+ * interval much narrower than the value itself stay distinguishable.
+ *
+ * @example
+ * fmtResolved(2.66941e-22, 1.5e-26); // '2.66941e-22'
+ */
+export function fmtResolved(x: number, resolve: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  const digits = a > 0 && resolve > 0 && Number.isFinite(resolve) ? Math.min(12, Math.max(3, Math.ceil(Math.log10(a / resolve)) + 1)) : 4;
+  const s = String(Number(x.toPrecision(digits)));
+  return s.replace('e+', 'e');
+}
+
 export function fmtNum(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   const a = Math.abs(x);

@@ -10,7 +10,7 @@
 import { parse } from 'csv-parse/browser/esm/sync';
 import { InputError } from '../config/validate.js';
 import type { RawChannel, RawProfile } from './types.js';
-import { axisOf, elementOf, hasMass, readDataRows, splitLines } from './util.js';
+import { axisOf, elementOf, hasMass, NORMALIZED_NEGATIVE_TOLERANCE, readDataRows, splitLines } from './util.js';
 
 export function delimiterOf(header: string): string {
   if (header.includes('\t')) return '\t';
@@ -68,7 +68,7 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
     throw new InputError(`${where}: line ${headerLine}: mixes mass channels and element columns (${chanCols.map((j) => titles[j]).join(', ')})`);
   const normalized = masses === 0;
   const channels: RawChannel[] = chanCols.map((j) => ({ label: titles[j], column: j + 1, values: [] }));
-  const { axisVals, rowLines } = readDataRows({
+  const { axisVals, rowLines, clamped } = readDataRows({
     lines,
     start: h + 1,
     split: (raw, line) => cells(raw, delim, where, line),
@@ -80,7 +80,10 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
     channels,
     where,
     noRowsDetail: ` (line ${headerLine})`,
+    normalized,
+    maxCells: titles.length,
   });
+  if (clamped > 0) warnings.push(`${clamped} normalized value(s) slightly below 0 (round-off, ≥ −${NORMALIZED_NEGATIVE_TOLERANCE}) read as 0`);
   return {
     format: 'csv',
     axis: { kind: axis.kind, values: axisVals, title: titles[axisCol] },

@@ -64,6 +64,20 @@ export function checkNonNegative(x: number, where: string, line: number, column:
 }
 
 /**
+ * How far below 0 a normalized density (n/n0) may lie and still be read, as 0:
+ * a solver's own profile (the CSV of `cait simulate`) holds round-off values
+ * such as −5.7e-26 where a species is absent. Counts stay strictly >= 0.
+ */
+export const NORMALIZED_NEGATIVE_TOLERANCE = 1e-6;
+
+/** A normalized density must be >= −NORMALIZED_NEGATIVE_TOLERANCE; returns it clamped at 0. */
+export function normalizedValue(x: number, where: string, line: number, column: number, title: string): number {
+  if (x < -NORMALIZED_NEGATIVE_TOLERANCE)
+    throw new InputError(`${where}: line ${line}, column ${column} (${title}): negative density (${x}; normalized values may dip below 0 by ${NORMALIZED_NEGATIVE_TOLERANCE} at most)`);
+  return x < 0 ? 0 : x;
+}
+
+/**
  * The data rows of a tabular export, from line index `start` on (blank and
  * `#` lines skipped): each row split by `split`, at least `need` cells
  * (else "missing column", `needText` saying what was expected), the axis
@@ -85,10 +99,15 @@ export function readDataRows(opts: {
   where: string;
   /** what follows "no data rows after the header" in the error */
   noRowsDetail: string;
-}): { axisVals: number[]; rowLines: number[] } {
+  /** the cells are normalized densities (n/n0), not counts: round-off below 0 is read as 0 */
+  normalized?: boolean;
+  /** a row with more cells than this is an error (an extra cell shifts nothing silently) */
+  maxCells?: number;
+}): { axisVals: number[]; rowLines: number[]; clamped: number } {
   const { lines, split, titles, need, axisCol, channels, where } = opts;
   const axisVals: number[] = [];
   const rowLines: number[] = [];
+  let clamped = 0;
   for (let i = opts.start; i < lines.length; i++) {
     const raw = lines[i];
     if (raw.trim() === '' || raw.trimStart().startsWith('#')) continue;
@@ -96,15 +115,23 @@ export function readDataRows(opts: {
     const row = split(raw, line);
     if (row.length < need)
       throw new InputError(`${where}: line ${line}, column ${row.length + 1} (${titles[row.length]}): missing column (${row.length} cells, ${opts.needText})`);
+    if (opts.maxCells !== undefined && row.length > opts.maxCells)
+      throw new InputError(`${where}: line ${line}, column ${opts.maxCells + 1}: an extra cell (${row.length} cells, the header has ${opts.maxCells} columns)`);
     axisVals.push(numberCell(row[axisCol], where, line, axisCol + 1, titles[axisCol]) * opts.axisFactor);
     for (const ch of channels) {
       const x = numberCell(row[ch.column - 1], where, line, ch.column, ch.label);
-      checkNonNegative(x, where, line, ch.column, ch.label);
-      ch.values.push(x);
+      if (opts.normalized) {
+        const v = normalizedValue(x, where, line, ch.column, ch.label);
+        if (v !== x) clamped++;
+        ch.values.push(v);
+      } else {
+        checkNonNegative(x, where, line, ch.column, ch.label);
+        ch.values.push(x);
+      }
     }
     rowLines.push(line);
   }
   if (axisVals.length === 0) throw new InputError(`${where}: no data rows after the header${opts.noRowsDetail}`);
   checkIncreasing(axisVals, rowLines, where, axisCol + 1, titles[axisCol]);
-  return { axisVals, rowLines };
+  return { axisVals, rowLines, clamped };
 }
