@@ -203,7 +203,7 @@ describe('bad input: exit 2, one line naming the field, outputs untouched, solve
       [['simulate', '--preset', 'quick', '--out', dir], /is a directory/],
       [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--csv', out.path], /exists and is not a directory/],
       [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--plot', join(dir, 'a.json')], /written twice/],
-      [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--plot', join(dir, 'out')], /out_current\.svg is a directory/],
+      [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--plot', join(dir, 'out')], /--plot .*out_current\.svg: is a directory/],
       [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--max-depth', '-3'], /--max-depth.*positive number/],
       [['frobnicate'], /unknown command 'frobnicate'/],
     ];

@@ -199,6 +199,26 @@ describe('IONTOF layout with one time column, labels over the intensities, LF en
   });
 });
 
+describe('round-off below 0 and extra cells', () => {
+  it('normalized densities read round-off (≥ −1e-6, as in cait simulate\'s own CSV) as 0 with a warning; counts stay strict', () => {
+    const text = '# written by cait simulate\ndepth_nm,Li,Rb,Cs\n0.25,0.14,0.86,0\n0.75,0.17,0.83,-5.749075777683056e-26\n1.25,0.2,0.8,-3e-9\n';
+    const raw = parseSims(text, 'auto', 'sim.csv');
+    expect(raw.normalized).toBe(true);
+    expect(raw.channels.find((c) => c.label === 'Cs')!.values).toEqual([0, 0, 0]);
+    expect(raw.warnings).toContain('2 normalized value(s) slightly below 0 (round-off, ≥ −0.000001) read as 0');
+    expectInputError(() => parseSims(text.replace('-3e-9', '-0.002'), 'auto', 'sim.csv'), 'sim.csv: line 5, column 4 (Cs): negative density (-0.002; normalized values may dip below 0 by 0.000001 at most)');
+    expectInputError(() => parseSims('time_s,7Li,133Cs\n1,100,-1e-12\n', 'auto', 'c.csv'), 'c.csv: line 2, column 3 (133Cs): negative counts (-1e-12)');
+  });
+
+  it('a data row with an extra cell is an error naming line and column (CSV and IONTOF)', () => {
+    expectInputError(() => parseSims('depth_nm,Li,Rb\n1,0.5,0.5\n2,0.4,0.6,7\n', 'auto', 'x.csv'), 'x.csv: line 3, column 4: an extra cell (4 cells, the header has 3 columns)');
+    const iontof = read('iontof_profile.txt').split('\r\n');
+    const k = iontof.findIndex((l) => /^\d/.test(l));
+    iontof[k] = iontof[k].replace(/\t*$/, '\t12345');
+    expectInputError(() => parseSims(iontof.join('\r\n'), 'iontof', 'p.txt'), new RegExp(`p\\.txt: line ${k + 1}, column \\d+: an extra cell`));
+  });
+});
+
 describe('CSV variants', () => {
   it('semicolon and tab separated, time in minutes, charged labels are counts', () => {
     const a = parseSims('time (min);Li+;Cs+\n0;1;1\n1;3;1\n');

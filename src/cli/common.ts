@@ -4,8 +4,8 @@
  * --config, and the error handler (one line on stderr, exit 2 for bad input,
  * 3 for a solver failure, 1 for anything else; stack only with CAIT_DEBUG=1).
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isDirectory } from '../io/atomic.js';
 import { fileURLToPath } from 'node:url';
 import { Command, Help, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -169,16 +169,76 @@ export function isEntryPoint(metaUrl: string): boolean {
   }
 }
 
-/** The nearest existing ancestor of an output path must be a directory (else the file can never be created). */
-export function checkParent(path: string, option: string): void {
+/** An input file of a command, named by its option (to refuse an output that would replace it). */
+export interface NamedPath {
+  option: string;
+  path: string;
+}
+
+/**
+ * Whether the permissions let us write `path` (a file or a directory): the
+ * system's own check, and a write bit in its mode — so that a file or
+ * directory made read-only is respected even by a superuser, whom the
+ * system would let through.
+ */
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return (statSync(path).mode & 0o222) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The nearest existing ancestor of an output path must be a writable directory (else the file can never be created); errors name `shown`. */
+export function checkParent(path: string, option: string, shown = path): void {
   let dir = dirname(path);
   for (;;) {
     if (existsSync(dir)) {
-      if (!isDirectory(dir)) throw new InputError(`${option} ${path}: ${dir} is not a directory`);
+      if (!isDirectory(dir)) throw new InputError(`${option} ${shown}: ${dir} is not a directory`);
+      if (!writable(dir)) throw new InputError(`${option} ${shown}: cannot write in ${dir} (not writable)`);
       return;
     }
     const up = dirname(dir);
     if (up === dir) return;
     dir = up;
   }
+}
+
+/** True when both paths name the same existing file (same device and inode: links and relative spellings included). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Check an output file before any work is done (exit 2 naming the user's
+ * path): its directory exists or can be made and is writable; it is not a
+ * directory; an existing file is writable (a read-only one is refused, not
+ * replaced); and it is none of the command's input files.
+ */
+export function checkOutputFile(path: string, option: string, inputs: readonly NamedPath[] = []): void {
+  if (!path.trim()) throw new InputError(`${option}: needs a file name`);
+  if (isDirectory(path)) throw new InputError(`${option} ${path}: is a directory`);
+  checkParent(path, option);
+  if (!existsSync(path)) return;
+  for (const inp of inputs)
+    if (sameFile(path, inp.path)) throw new InputError(`${option} ${path}: is the input ${inp.option} ${inp.path}; refusing to replace it`);
+  if (!writable(path)) throw new InputError(`${option} ${path}: the file is read-only; refusing to replace it`);
+}
+
+/** Check an output directory: a directory (or creatable), writable. */
+export function checkOutputDir(dir: string, option: string): void {
+  if (!dir.trim()) throw new InputError(`${option}: needs a directory name`);
+  if (existsSync(dir)) {
+    if (!isDirectory(dir)) throw new InputError(`${option} ${dir}: exists and is not a directory`);
+    if (!writable(dir)) throw new InputError(`${option} ${dir}: cannot write in it (not writable)`);
+    return;
+  }
+  checkParent(join(dir, 'x'), option, dir);
 }

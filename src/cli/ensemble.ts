@@ -14,14 +14,14 @@ import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
 import { buildGrid, parseSweepArgs, parseSweepFile, type SampleSpec, type VarySpec } from '../sweep/index.js';
-import { isDirectory, type OutputFile } from '../io/atomic.js';
+import type { OutputFile } from '../io/atomic.js';
 import { PROFILES_LEVELS, requestFromGrid, type EnsembleEngine, type EnsembleProgress, type ProfilesLevel } from '../ensemble/types.js';
 import { buildEnsembleFile, ENSEMBLE_SCHEMA, type EnsembleFile } from '../ensemble/output.js';
 import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
 import { enteredSpecies, frontSpecies } from '../ensemble/summary.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
 import { ENGINES, makeEngine } from './engines.js';
-import { addProtocolOptions, loadProtocol, positiveInt, positiveNumber, type CliContext, checkParent } from './common.js';
+import { addProtocolOptions, loadProtocol, positiveInt, positiveNumber, type CliContext, checkOutputFile, type NamedPath } from './common.js';
 
 export interface EnsembleCliOptions {
   preset?: string;
@@ -208,12 +208,13 @@ function checkOutputs(opts: SweepCliOptions, base: Protocol, profiles: ProfilesL
     ['--csv', opts.csv],
     ['--plot', opts.plot],
   ];
+  const inputs: NamedPath[] = [];
+  if (opts.config !== undefined) inputs.push({ option: '--config', path: opts.config });
+  if (opts.sweep !== undefined) inputs.push({ option: '--sweep', path: opts.sweep });
   const seen = new Map<string, string>();
   for (const [opt, p] of outs) {
     if (p === undefined) continue;
-    if (!p.trim()) throw new InputError(`${opt}: needs a file name`);
-    if (isDirectory(p)) throw new InputError(`${opt} ${p}: is a directory`);
-    checkParent(p, opt);
+    checkOutputFile(p, opt, inputs);
     const key = resolve(p);
     if (seen.has(key)) throw new InputError(`${opt} ${p}: the same file as ${seen.get(key)}`);
     seen.set(key, opt);

@@ -7,7 +7,7 @@
  * `runFitCommand(opts, ctx, engine?)` and `runSensitivityCommand` are the
  * programmatic entry points: a headless runner passes its own EnsembleEngine.
  */
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
@@ -15,17 +15,17 @@ import cliProgress from 'cli-progress';
 import { InputError, fmtNum, fmtResolved } from '../config/validate.js';
 import { parseSweepArgs, parseNumber } from '../sweep/index.js';
 import { getAtPath, PATH_PATTERN } from '../sweep/paths.js';
-import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
+import { isDirectory, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import { makeProvenance } from '../io/result.js';
 import type { EnsembleEngine } from '../ensemble/types.js';
 import { runFit, runSensitivity, type FitOutcome, type FitProgress } from '../fit/fit.js';
-import { loadObservations, parseMeasuredArgs, DEFAULT_SIGMA_NM, DEFAULT_WINDOW_NM, type MeasuredArgs } from '../fit/measured.js';
+import { loadObservations, parseMeasuredArgs, DEFAULT_SIGMA_NM, DEFAULT_WINDOW_NM, type MeasuredArgs, type MeasuredSpec } from '../fit/measured.js';
 import { buildFitFile, membersCsv, bestFitCsv, sensitivityCsv, mapCsv } from '../fit/output.js';
 import { mapPairs, residualMap, type MapMode } from '../fit/map.js';
 import type { FitFile } from '../fit/schema.js';
 import { bestFitSvg, plusMinus20Svg, residualMapSvg, sensitivitySvg, fmtLabel } from '../plot/fit.js';
 import { ENGINES, makeEngine } from './engines.js';
-import { addProtocolOptions, loadProtocol, positiveInt, checkParent, type CliContext } from './common.js';
+import { addProtocolOptions, loadProtocol, positiveInt, checkOutputDir, checkOutputFile, type CliContext, type NamedPath } from './common.js';
 import { InvalidArgumentError } from 'commander';
 
 /** Options shared by `cait fit` and `cait sensitivity`. */
@@ -217,11 +217,25 @@ export function registerSensitivity(program: Command, ctx: CliContext): void {
     });
 }
 
-/** --out must be a directory (or not exist yet); refuse a file. */
-function checkOutDir(out: string): void {
-  if (!out.trim()) throw new InputError('--out: needs a directory name');
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`--out ${out}: is a file, not a directory`);
-  checkParent(join(out, 'fit.json'), '--out');
+/** The names of the files a fit writes into --out (fitOutputFiles). */
+const FIT_OUTPUT_NAME = /^(fit\.json|members\.csv|(best_fit|sensitivity)_\d+\.csv|map_\d+_\d+\.(csv|svg)|(best_fit|sensitivity|pm20)\.svg)$/;
+
+/**
+ * --out must be a writable directory (or creatable); every file of it that a fit would
+ * replace must be writable and none of the inputs (--config, --measured).
+ */
+function checkOutDir(out: string, inputs: readonly NamedPath[] = []): void {
+  if (out.trim() && existsSync(out) && !isDirectory(out)) throw new InputError(`--out ${out}: is a file, not a directory`);
+  checkOutputDir(out, '--out');
+  if (!existsSync(out)) return;
+  for (const name of readdirSync(out)) if (FIT_OUTPUT_NAME.test(name)) checkOutputFile(join(out, name), '--out', inputs);
+}
+
+/** The input files of a fit or sensitivity run: --config and every --measured file. */
+function fitInputs(opts: FitCommonOptions, measured: MeasuredSpec[]): NamedPath[] {
+  const inputs: NamedPath[] = measured.map((m) => ({ option: '--measured', path: m.file }));
+  if (opts.config !== undefined) inputs.push({ option: '--config', path: opts.config });
+  return inputs;
 }
 
 /** Progress on stderr: a bar per phase on a terminal, else a line per finished phase. */
@@ -412,6 +426,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   checkOutDir(opts.out);
   const base = loadProtocol(opts);
   const measured = parseMeasuredArgs(measuredArgs(opts));
+  checkOutDir(opts.out, fitInputs(opts, measured.specs));
   if (opts.vary.length === 0) throw new InputError('--vary PATH=SPEC is required: what to fit (e.g. --vary stages.1.D.Cs.D_m2s=1e-23:1e-22:7:log)');
   const { specs } = parseSweepArgs({ vary: opts.vary });
   const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));
@@ -464,6 +479,7 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
   checkOutDir(opts.out);
   const base = loadProtocol(opts);
   const measured = parseMeasuredArgs(measuredArgs(opts));
+  checkOutDir(opts.out, fitInputs(opts, measured.specs));
   if (opts.at.length === 0) throw new InputError('--at PATH[=VALUE] is required: the parameters to differentiate by');
   const at = parseAt(opts.at, base);
   const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { InputError } from '../config/validate.js';
-import { isDirectory, writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { packageVersion } from '../io/result.js';
 import { paper } from '../config/presets.js';
 import { importSims, isSyntheticSims, measuredProfileCsv, SIMS_FORMATS, type SimsFormat } from '../sims/index.js';
-import { checkParent, fmtNum, positiveInt, positiveNumber, type CliContext } from './common.js';
+import { checkOutputFile, fmtNum, positiveInt, positiveNumber, type CliContext } from './common.js';
 import { lengthNm, rateNmPerS } from '../config/units.js';
 
 export interface SimsOptions {
@@ -144,9 +144,8 @@ export function registerSims(program: Command, ctx: CliContext): void {
 
 export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void {
   if (opts.craterDepth !== undefined && opts.sputterRate !== undefined) throw new InputError('--crater-depth and --sputter-rate cannot be used together');
-  if (isDirectory(opts.out)) throw new InputError(`--out ${opts.out}: is a directory`);
-  checkParent(opts.out, '--out');
   if (resolve(opts.out) === resolve(file)) throw new InputError(`--out ${opts.out}: is the input file`);
+  checkOutputFile(opts.out, '--out', [{ option: 'the input file', path: file }]);
   if ((opts.n0 !== undefined || opts.area !== undefined) && opts.calibrateFromCharge === undefined)
     throw new InputError(`${opts.n0 !== undefined ? '--n0' : '--area'} applies only with --calibrate-from-charge`);
   let text: string;

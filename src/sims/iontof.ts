@@ -87,6 +87,7 @@ export function parseIontof(text: string, where = 'input'): RawProfile {
     channels,
     where,
     noRowsDetail: '',
+    maxCells: titles.length,
   });
   return {
     format: 'iontof',
