@@ -189,7 +189,7 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
     `format: ${p.format}`,
     `options: ${options.join(' ')}`,
     `depth: ${p.depthFrom}`,
-    `channels: ${p.elements.map((e) => `${e} = ${p.channelsOf[e].join(' + ')}`).join('; ')}`,
+    `channels: ${[...p.elements.map((e) => `${e} = ${p.channelsOf[e].join(' + ')}`), ...p.extra.map((x) => `${x} = ${p.channelsOf[x].join(' + ')} (own channel, relative to the elements' sum)`)].join('; ')}`,
     ...p.notes.filter((n) => !n.startsWith('depth: ')).map((n) => `processing: ${n}`),
     ...p.warnings.map((w) => `warning: ${w}`),
     `columns: depth_nm (nm), normalized densities c_X = s_X I_X / sum_Y s_Y I_Y`,
@@ -199,7 +199,7 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   const lines = [
     ...(synthetic ? ['note:     SYNTHETIC source (made by cait-ensemble, not a measurement)'] : []),
     `format:   ${p.format}${opts.format === 'auto' ? ' (detected)' : ''}`,
-    `channels: ${p.elements.map((e) => `${p.channelsOf[e].join(' + ')} -> ${e}`).join(', ')}`,
+    `channels: ${[...p.elements.map((e) => `${p.channelsOf[e].join(' + ')} -> ${e}`), ...p.extra.map((x) => `${p.channelsOf[x].join(' + ')} -> ${x} (no single element: own channel)`)].join(', ')}`,
     `points:   ${d.length}`,
     `depth:    ${fmtNum(d[0])} .. ${fmtNum(d[d.length - 1])} nm (${p.depthFrom})`,
     `counting: ${p.notes.find((n) => /correction/.test(n)) ?? 'no Poisson or dead-time correction'}`,

@@ -3,14 +3,15 @@
  * header, then data rows. One column is the axis (a sputter time — `time_s`,
  * `Sputter Time (s)`, `time (min)` — or a depth — `depth_nm`, `Depth (um)`);
  * the others are mass channels (6Li, 7Li, 85Rb, 133Cs+, Li+: a mass number
- * or a charge) or bare elements (Li, Rb, Cs: an already normalized profile). Other columns are ignored with
- * a warning.
+ * or a charge) or bare elements (Li, Rb, Cs: an already normalized profile);
+ * a channel that names no single element (CsMo+, or CsMo in a normalized
+ * file) is kept as its own. Other columns are ignored with a warning.
  */
 // the browser build of csv-parse (its own Buffer shim): the same module runs in Node and in the page
 import { parse } from 'csv-parse/browser/esm/sync';
 import { InputError } from '../config/validate.js';
 import type { RawChannel, RawProfile } from './types.js';
-import { axisOf, elementOf, hasMass, NORMALIZED_NEGATIVE_TOLERANCE, readDataRows, splitLines } from './util.js';
+import { axisOf, elementOf, hasMass, isIonLabel, NORMALIZED_NEGATIVE_TOLERANCE, readDataRows, splitLines } from './util.js';
 
 export function delimiterOf(header: string): string {
   if (header.includes('\t')) return '\t';
@@ -49,7 +50,7 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
   let axis: { kind: 'time_s' | 'depth_nm'; factor: number } | undefined;
   for (let j = 0; j < titles.length; j++) {
     const a = axisOf(titles[j]);
-    if (a && elementOf(titles[j]) === undefined) {
+    if (a && !isIonLabel(titles[j])) {
       axisCol = j;
       axis = a;
       break;
@@ -59,10 +60,11 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
   const chanCols: number[] = [];
   for (let j = 0; j < titles.length; j++) {
     if (j === axisCol) continue;
-    if (elementOf(titles[j]) !== undefined) chanCols.push(j);
+    if (isIonLabel(titles[j])) chanCols.push(j);
     else warnings.push(`column ${j + 1} (${titles[j] || 'untitled'}) is not a mass channel or element; ignored`);
   }
-  if (chanCols.length === 0) throw new InputError(`${where}: line ${headerLine}: missing column: no mass-channel (7Li, 133Cs+) or element (Li, Cs) column`);
+  if (!chanCols.some((j) => elementOf(titles[j]) !== undefined))
+    throw new InputError(`${where}: line ${headerLine}: missing column: no mass-channel (7Li, 133Cs+) or element (Li, Cs) column`);
   const masses = chanCols.filter((j) => hasMass(titles[j])).length;
   if (masses !== 0 && masses !== chanCols.length)
     throw new InputError(`${where}: line ${headerLine}: mixes mass channels and element columns (${chanCols.map((j) => titles[j]).join(', ')})`);

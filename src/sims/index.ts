@@ -19,7 +19,7 @@ export { parseCsv } from './csv.js';
 export { parseIontof } from './iontof.js';
 export { parseCameca, interpLinear } from './cameca.js';
 export { processProfile, poissonCorrect, SATURATION_WARN, deadTimeCorrect, DEAD_TIME_WARN, profileIntegral } from './process.js';
-export { elementOf } from './util.js';
+export { channelOf, elementOf } from './util.js';
 
 /** Parse text in a given format, or auto-detected. */
 export function parseSims(text: string, format: SimsFormat | 'auto' = 'auto', where = 'input'): RawProfile {
@@ -49,8 +49,9 @@ function num(x: number): string {
 /** The profile as CSV: `#` comment lines, then depth_nm,<elements…>. */
 export function measuredProfileCsv(p: MeasuredProfile, comments: readonly string[] = []): string {
   const out: string[] = comments.map((c) => `# ${c}`);
-  out.push(['depth_nm', ...p.elements].join(','));
-  for (let i = 0; i < p.depth_nm.length; i++) out.push([num(p.depth_nm[i]), ...p.elements.map((e) => num(p.c[e][i]))].join(','));
+  const cols = [...p.elements, ...p.extra];
+  out.push(['depth_nm', ...cols].join(','));
+  for (let i = 0; i < p.depth_nm.length; i++) out.push([num(p.depth_nm[i]), ...cols.map((e) => num(p.c[e][i]))].join(','));
   return out.join('\n') + '\n';
 }
 export {

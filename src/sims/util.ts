@@ -17,18 +17,53 @@ export function numberCell(cell: string | undefined, where: string, line: number
   return x;
 }
 
-/** Channel labels: optional mass number, an element symbol, optional charge (7Li+, 133Cs, Li, 85Rb-). */
-const LABEL = /^(\d+)?([A-Z][a-z]?)([+-]\d*)?$/;
+/** The chemical element symbols (Z = 1 … 118). */
+const ELEMENTS = new Set(
+  (
+    'H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr ' +
+    'Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu ' +
+    'Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr ' +
+    'Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og'
+  ).split(' '),
+);
 
-/** The element of a channel label (7Li+ → Li, 133Cs → Cs), or undefined for clusters (CsO+, Li2O). */
+/** A single-element ion: optional mass number, an element symbol, optional charge (7Li+, 133Cs, Li, 85Rb-, Mo+). */
+const SINGLE = /^(\d+)?([A-Z][a-z]?)([+-]\d*)?$/;
+
+/**
+ * Any ion a SIMS channel can name: optional mass number, one or more element
+ * symbols with counts, optional charge (7Li+, CsMo+, Li2O+, 133Cs2+, 16O133Cs2, C2H3-).
+ */
+const ION = /^(\d+)?((?:[A-Z][a-z]?\d*)+)([+-]\d*)?$/;
+
+/** The element of a channel label (7Li+ → Li, 133Cs → Cs, Mo+ → Mo), or undefined when it names no known element alone (CsO+, Li2O, Xx+). */
 export function elementOf(label: string): string | undefined {
-  const m = LABEL.exec(label.trim());
-  return m ? m[2] : undefined;
+  const m = SINGLE.exec(label.trim());
+  return m && ELEMENTS.has(m[2]) ? m[2] : undefined;
 }
 
-/** True when the label carries a mass number or a charge (a mass channel: 7Li, Li+), not a bare element column (Li). */
+/** True when the label is an ion formula a SIMS export can carry as a channel (an element or a cluster such as CsMo+). */
+export function isIonLabel(label: string): boolean {
+  const t = label.trim();
+  return ION.test(t) && !/^\d+$/.test(t);
+}
+
+/**
+ * The channel a label feeds: its element (isotopes are summed into it), or —
+ * for a label that names no known element alone (a cluster such as CsMo+) —
+ * the label itself without its charge, kept as its own channel.
+ */
+export function channelOf(label: string): { key: string; element: boolean } | undefined {
+  const t = label.trim();
+  const el = elementOf(t);
+  if (el !== undefined) return { key: el, element: true };
+  const m = ION.exec(t);
+  return m && !/^\d+$/.test(t) ? { key: `${m[1] ?? ''}${m[2]}`, element: false } : undefined;
+}
+
+/** True when the label carries a mass number or a charge (a mass channel: 7Li, Li+, CsMo+), not a bare element column (Li). */
 export function hasMass(label: string): boolean {
-  const m = LABEL.exec(label.trim());
+  const m = ION.exec(label.trim());
   return !!m && (m[1] !== undefined || m[3] !== undefined);
 }
 
