@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../src/cli/main.js';
 import { ELEMENTARY_CHARGE } from '../src/physics/constants.js';
-import { deadTimeCorrect, detectFormat, importSims, interpLinear, parseSims, poissonCorrect, processProfile, profileIntegral, elementOf } from '../src/sims/index.js';
+import { deadTimeCorrect, detectFormat, importSims, interpLinear, parseCsv, parseSims, poissonCorrect, processProfile, profileIntegral, elementOf, Lines } from '../src/sims/index.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/sims/', import.meta.url));
 const read = (f: string) => readFileSync(join(FIX, f), 'utf8');
@@ -258,6 +258,50 @@ describe('the export layouts of issue 10 (tests/fixtures/sims/layouts, reconstru
     expect(csv.c.Xx[0]).toBeCloseTo(5 / 400, 12);
     const cam = parseSims(read('cameca.dp_rpc_asc').replace('7Li\t\t133Cs', '7Li\t\t16O133Cs2'));
     expect(cam.channels.map((c) => c.label)).toEqual(['7Li', '16O133Cs2']);
+  });
+});
+
+describe('hostile and large files', () => {
+  it('an error echoing the file strips control characters and is capped in length (a 9,000-column header with an escape sequence)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-hostile-'));
+    const f = join(dir, 'wide.csv');
+    writeFileSync(f, '\u001b[31m' + Array.from({ length: 9_000 }, (_, i) => `c${i}`).join(',') + '\n1,2\n');
+    let err = '';
+    const code = await runCli(['sims', f, '--out', join(dir, 'o.csv')], { stdout: () => {}, stderr: (s) => (err += s), stderrIsTTY: false, env: {} });
+    expect(code).toBe(2);
+    expect(err).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(err).toContain('\\u001b[31m');
+    expect(err.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(err.length).toBeLessThan(1100);
+    expect(err).toMatch(/… \(\d+ more characters\)\n$/);
+  });
+
+  it('a line longer than 1 MiB is refused before it is split; more than 10,000 columns are refused', () => {
+    const long = 'time_s,7Li' + ',x'.repeat(600_000) + '\n1,2\n';
+    expectInputError(() => parseSims(long, 'auto', 'one.csv'), 'one.csv: line 1 is longer than 1048576 characters: not a SIMS depth profile');
+    expectInputError(() => parseSims('time_s,7Li' + ',x'.repeat(20_000) + '\n', 'auto', 'w.csv'), 'w.csv: line 1: 20002 columns, more than 10000');
+  });
+
+  it('a file given in pieces parses as the whole text does, and only the lines in use are held', () => {
+    const rows = 100_000;
+    let text = '# comment\r\ntime_s,7Li,133Cs\r\n';
+    for (let i = 1; i <= rows; i++) text += `${i},${1000 + (i % 97)},${500 + (i % 89)}\r\n`;
+    const whole = parseSims(text, 'auto', 'a.csv');
+    let maxHeld = 0;
+    const lines: Lines = new Lines(
+      (function* () {
+        for (let k = 0; k < text.length; k += 4093) {
+          maxHeld = Math.max(maxHeld, lines.buffered);
+          yield text.slice(k, k + 4093); // pieces cut anywhere, CRLF split included
+        }
+      })(),
+      'a.csv',
+    );
+    const pieces = parseCsv(lines, 'a.csv');
+    expect(pieces.axis.values).toEqual(whole.axis.values);
+    expect(pieces.channels.map((c) => c.values)).toEqual(whole.channels.map((c) => c.values));
+    expect(pieces.lines[rows - 1]).toBe(rows + 2);
+    expect(maxHeld).toBeLessThan(10);
   });
 });
 

@@ -10,7 +10,7 @@ import { isDirectory } from '../io/atomic.js';
 import { fileURLToPath } from 'node:url';
 import { Command, Help, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Protocol } from '../config/schema.js';
-import { fmtNum, InputError, parseProtocolText } from '../config/validate.js';
+import { fmtNum, InputError, parseProtocolText, safeMessage } from '../config/validate.js';
 
 export { fmtNum };
 import { getPreset, presetNames } from '../config/presets.js';
@@ -137,8 +137,9 @@ export function describeError(e: unknown): { line: string; code: number } {
   return { line: oneLine(String(e)), code: EXIT.other };
 }
 
+/** One line, control characters made visible, length capped (safeMessage): errors echo bytes of the user's files. */
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ').trim();
+  return safeMessage(s);
 }
 
 /** Parse argv (without node and script) and run; resolves to the exit code. Never calls process.exit. */

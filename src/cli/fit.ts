@@ -7,7 +7,8 @@
  * `runFitCommand(opts, ctx, engine?)` and `runSensitivityCommand` are the
  * programmatic entry points: a headless runner passes its own EnsembleEngine.
  */
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { readTextPieces } from '../io/read.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
@@ -429,7 +430,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   checkOutDir(opts.out, fitInputs(opts, measured.specs));
   if (opts.vary.length === 0) throw new InputError('--vary PATH=SPEC is required: what to fit (e.g. --vary stages.1.D.Cs.D_m2s=1e-23:1e-22:7:log)');
   const { specs } = parseSweepArgs({ vary: opts.vary });
-  const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));
+  const loaded = loadObservations(measured, base, (f) => readTextPieces(f));
   const reporter = new FitReporter(ctx, !!opts.quiet);
   let outcome: FitOutcome;
   try {
@@ -482,7 +483,7 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
   checkOutDir(opts.out, fitInputs(opts, measured.specs));
   if (opts.at.length === 0) throw new InputError('--at PATH[=VALUE] is required: the parameters to differentiate by');
   const at = parseAt(opts.at, base);
-  const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));
+  const loaded = loadObservations(measured, base, (f) => readTextPieces(f));
   const reporter = new FitReporter(ctx, !!opts.quiet);
   let outcome: FitOutcome;
   try {

@@ -5,7 +5,7 @@
  * with sensitivities, optionally calibrated from the delivered charges) and
  * write a normalized profile CSV atomically.
  */
-import { readFileSync } from 'node:fs';
+import { readTextHead, readTextPieces } from '../io/read.js';
 import { basename, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { InputError } from '../config/validate.js';
@@ -148,9 +148,11 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   checkOutputFile(opts.out, '--out', [{ option: 'the input file', path: file }]);
   if ((opts.n0 !== undefined || opts.area !== undefined) && opts.calibrateFromCharge === undefined)
     throw new InputError(`${opts.n0 !== undefined ? '--n0' : '--area'} applies only with --calibrate-from-charge`);
-  let text: string;
+  let text: Iterable<string>;
+  let head: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextPieces(file);
+    head = readTextHead(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`${file}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : ((e as Error).message ?? String(e))})`);
@@ -181,7 +183,7 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   if (opts.calibrateFromCharge) options.push(`--calibrate-from-charge ${list(opts.calibrateFromCharge)}`);
   if (opts.n0 !== undefined) options.push(`--n0 ${opts.n0}`);
   if (opts.area !== undefined) options.push(`--area ${opts.area}`);
-  const synthetic = isSyntheticSims(text);
+  const synthetic = isSyntheticSims(head);
   const comments = [
     `cait-ensemble ${packageVersion()} sims`,
     `source: ${basename(file)}`,

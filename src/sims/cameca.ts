@@ -21,10 +21,12 @@
  */
 import { InputError } from '../config/validate.js';
 import type { FileParams, RawChannel, RawProfile } from './types.js';
-import { checkIncreasing, checkNonNegative, elementOf, isIonLabel, numberCell, splitLines } from './util.js';
+import { checkIncreasing, checkNonNegative, elementOf, isIonLabel, linesOf, numberCell, type Lines, type SimsText } from './util.js';
 
 const START = /\*\*\*\s*DATA START\s*\*\*\*/i;
 const END = /\*\*\*\s*DATA END\s*\*\*\*/i;
+/** A section title line: `*** ANALYTICAL PARAMETERS ***` */
+const SECTION = /^\s*\*\*\*.*\*\*\*\s*$/;
 
 function ws(line: string): string[] {
   const t = line.trim();
@@ -92,27 +94,38 @@ interface Group {
   intensity: number;
 }
 
-export function parseCameca(text: string, where = 'input'): RawProfile {
-  const lines = splitLines(text);
-  const s = lines.findIndex((l) => START.test(l));
-  if (s < 0) throw new InputError(`${where}: no "*** DATA START ***" line`);
-  const e = lines.findIndex((l, k) => k > s && END.test(l));
-  if (e < 0) throw new InputError(`${where}: line ${s + 1}: "*** DATA START ***" without "*** DATA END ***"`);
+export function parseCameca(text: SimsText | Lines, where = 'input'): RawProfile {
+  const lines = linesOf(text, where);
+  // the header up to DATA START (kept: its parameter lines count too)
+  const header: string[] = [];
+  let s = 0;
+  for (let l: string | undefined; ; s++) {
+    l = lines.at(s);
+    if (l === undefined) throw new InputError(`${where}: no "*** DATA START ***" line`);
+    if (START.test(l)) break;
+    header.push(l);
+  }
   // after DATA START: blank lines, possibly the raw data file's name (XXX.dp), the species line, the titles line
   let t = s + 1;
-  while (t < e && !isTitlesLine(cellsOf(lines[t]))) t++;
-  const header: number[] = [];
-  for (let k = s + 1; k < Math.min(t, e); k++) if (lines[k].trim() !== '') header.push(k);
-  const speciesAt = header.length ? header[header.length - 1] : -1;
-  const species = speciesAt >= 0 ? cellsOf(lines[speciesAt]).filter((c) => c !== '') : [];
+  const endAt = (k: number) => {
+    const l = lines.at(k);
+    if (l === undefined) throw new InputError(`${where}: line ${s + 1}: "*** DATA START ***" without "*** DATA END ***"`);
+    if (END.test(l)) return true;
+    if (SECTION.test(l)) throw new InputError(`${where}: line ${s + 1}: "*** DATA START ***" without "*** DATA END ***" (line ${k + 1} begins another section)`);
+    return false;
+  };
+  const before: number[] = [];
+  for (; !endAt(t) && !isTitlesLine(cellsOf(lines.at(t)!)); t++) if (lines.at(t)!.trim() !== '') before.push(t);
+  const speciesAt = before.length ? before[before.length - 1] : -1;
+  const species = speciesAt >= 0 ? cellsOf(lines.at(speciesAt)!).filter((c) => c !== '') : [];
   if (species.length === 0 || species.some((x) => /^[-+]?\d*\.?\d+(e[-+]?\d+)?$/i.test(x)))
     throw new InputError(`${where}: line ${(speciesAt >= 0 ? speciesAt : s) + 1}: missing column: expected a line of species (7Li 133Cs …) after DATA START`);
-  if (t >= e) {
-    const at = speciesAt + 2 <= e ? speciesAt + 2 : e;
-    throw new InputError(`${where}: line ${at}, column 1: missing column: expected Time[mn] for ${species[0]}, found ${cellsOf(lines[at - 1] ?? '')[0] ?? 'nothing'}`);
+  if (endAt(t)) {
+    const at = speciesAt + 2 <= t ? speciesAt + 2 : t + 1;
+    throw new InputError(`${where}: line ${at}, column 1: missing column: expected Time[mn] for ${species[0]}, found ${cellsOf(lines.at(at - 1) ?? '')[0] ?? 'nothing'}`);
   }
   const titlesLine = t + 1;
-  const titles = cellsOf(lines[t]);
+  const titles = cellsOf(lines.at(t)!);
   // the column groups: each starts with a time title, then an optional depth title, then the intensity title
   const groups: Group[] = [];
   for (let c = 0; c < titles.length; c++) {
@@ -133,9 +146,13 @@ export function parseCameca(text: string, where = 'input'): RawProfile {
   const vals: number[][] = species.map(() => []);
   const rowLines: number[] = [];
   const need = groups[groups.length - 1].intensity + 1;
-  for (let k = t + 1; k < e; k++) {
-    if (lines[k].trim() === '') continue;
-    const row = cellsOf(lines[k]);
+  let e = t + 1;
+  for (; !endAt(e); e++) {
+    const raw = lines.at(e)!;
+    lines.release(e);
+    if (raw.trim() === '') continue;
+    const k = e;
+    const row = cellsOf(raw);
     const line = k + 1;
     if (row.length < need)
       throw new InputError(`${where}: line ${line}, column ${row.length + 1} (${titles[row.length]}): missing column (${row.length} cells, need ${need})`);
@@ -171,7 +188,7 @@ export function parseCameca(text: string, where = 'input'): RawProfile {
   }
   if (!channels.some((c) => elementOf(c.label) !== undefined))
     throw new InputError(`${where}: line ${speciesAt + 1}: missing column: no species of a single element (${species.join(', ')})`);
-  const params = parseParams(lines.slice(e + 1).concat(lines.slice(0, s)));
+  const params = parseParams(lines.from(e + 1).concat(header));
   return {
     format: 'cameca',
     axis: { kind: 'time_s', values: t0, title: `${titles[groups[0].time]} ${species[0]}` },

@@ -11,7 +11,7 @@
 import { parse } from 'csv-parse/browser/esm/sync';
 import { InputError } from '../config/validate.js';
 import type { RawChannel, RawProfile } from './types.js';
-import { axisOf, elementOf, hasMass, isIonLabel, NORMALIZED_NEGATIVE_TOLERANCE, readDataRows, splitLines } from './util.js';
+import { axisOf, elementOf, hasMass, isIonLabel, linesOf, MAX_COLUMNS, NORMALIZED_NEGATIVE_TOLERANCE, readDataRows, type Lines, type SimsText } from './util.js';
 
 export function delimiterOf(header: string): string {
   if (header.includes('\t')) return '\t';
@@ -25,6 +25,12 @@ export function delimiterOf(header: string): string {
  * line (an unclosed quote) is an InputError naming line and column.
  */
 function cells(line: string, delim: string, where: string, lineNo: number): string[] {
+  if (!line.includes('"')) {
+    // no quotes: a plain split (csv-parse per line would cost ~30× more on a file of millions of rows)
+    const c = line.split(delim).map((x) => x.trim());
+    while (c.length > 0 && c[c.length - 1] === '') c.pop();
+    return c;
+  }
   let rec: string[][];
   try {
     rec = parse(line, { delimiter: delim, trim: true, relax_column_count: true, relax_quotes: true }) as string[][];
@@ -37,13 +43,16 @@ function cells(line: string, delim: string, where: string, lineNo: number): stri
   return c;
 }
 
-export function parseCsv(text: string, where = 'input'): RawProfile {
-  const lines = splitLines(text);
+export function parseCsv(text: SimsText | Lines, where = 'input'): RawProfile {
+  const lines = linesOf(text, where);
   let h = 0;
-  while (h < lines.length && (lines[h].trim() === '' || lines[h].trimStart().startsWith('#'))) h++;
-  if (h >= lines.length) throw new InputError(`${where}: no header line (the file has only comments or is empty)`);
-  const delim = delimiterOf(lines[h]);
-  const titles = cells(lines[h], delim, where, h + 1);
+  for (let l: string | undefined; (l = lines.at(h)) !== undefined && (l.trim() === '' || l.trimStart().startsWith('#')); h++) lines.release(h);
+  const header = lines.at(h);
+  if (header === undefined) throw new InputError(`${where}: no header line (the file has only comments or is empty)`);
+  const delim = delimiterOf(header);
+  const columns = header.split(delim).length;
+  if (columns > MAX_COLUMNS) throw new InputError(`${where}: line ${h + 1}: ${columns} columns, more than ${MAX_COLUMNS}: not a SIMS depth profile`);
+  const titles = cells(header, delim, where, h + 1);
   const headerLine = h + 1;
   const warnings: string[] = [];
   let axisCol = -1;
@@ -58,11 +67,19 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
   }
   if (!axis) throw new InputError(`${where}: line ${headerLine}: missing column: no sputter-time or depth column (e.g. time_s, "Sputter Time (s)", depth_nm) among ${titles.join(', ')}`);
   const chanCols: number[] = [];
+  const ignored: number[] = [];
   for (let j = 0; j < titles.length; j++) {
     if (j === axisCol) continue;
     if (isIonLabel(titles[j])) chanCols.push(j);
-    else warnings.push(`column ${j + 1} (${titles[j] || 'untitled'}) is not a mass channel or element; ignored`);
+    else ignored.push(j);
   }
+  if (ignored.length)
+    warnings.push(
+      `${ignored.length === 1 ? 'column' : `${ignored.length} columns`} ${ignored
+        .slice(0, 10)
+        .map((j) => `${j + 1} (${titles[j] || 'untitled'})`)
+        .join(', ')}${ignored.length > 10 ? ', …' : ''} ${ignored.length === 1 ? 'is' : 'are'} not a mass channel or element; ignored`,
+    );
   if (!chanCols.some((j) => elementOf(titles[j]) !== undefined))
     throw new InputError(`${where}: line ${headerLine}: missing column: no mass-channel (7Li, 133Cs+) or element (Li, Cs) column`);
   const masses = chanCols.filter((j) => hasMass(titles[j])).length;

@@ -14,7 +14,7 @@
  */
 import { InputError } from '../config/validate.js';
 import type { RawChannel, RawProfile } from './types.js';
-import { axisOf, elementOf, isIonLabel, readDataRows, splitLines } from './util.js';
+import { axisOf, elementOf, isIonLabel, linesOf, readDataRows, type Lines, type SimsText } from './util.js';
 
 function tabCells(line: string): string[] {
   const c = line.split('\t').map((s) => s.trim());
@@ -31,13 +31,14 @@ function headerCells(line: string): string[] {
 
 const INTENSITY = /(intensity|counts|cnts|signal)/i;
 
-export function parseIontof(text: string, where = 'input'): RawProfile {
-  const lines = splitLines(text);
+export function parseIontof(text: SimsText | Lines, where = 'input'): RawProfile {
+  const lines = linesOf(text, where);
   let labelsLine = -1;
   let titlesLine = -1;
   let i = 0;
-  for (; i < lines.length; i++) {
-    const l = lines[i];
+  const header: string[] = [];
+  for (let l: string | undefined; (l = lines.at(i)) !== undefined; i++) {
+    header.push(l);
     if (l.trim() === '') continue;
     if (!l.trimStart().startsWith('#')) break;
     const c = headerCells(l);
@@ -48,15 +49,16 @@ export function parseIontof(text: string, where = 'input'): RawProfile {
   }
   if (titlesLine < 0) throw new InputError(`${where}: missing column titles: no "#" line with "Sputter Time (s)" (or a depth) and "Intensity" columns`);
   if (labelsLine < 0) throw new InputError(`${where}: missing ion labels: no "#" line of ion labels such as 7Li+, Mo+ or CsMo+`);
-  let titles = headerCells(lines[titlesLine]);
-  let labels = headerCells(lines[labelsLine]);
+  let titles = headerCells(header[titlesLine]);
+  let labels = headerCells(header[labelsLine]);
   // `#<TAB>Sputter Time (s)<TAB>…`: the `#` cell is a placeholder, not a data column
   if (titles[0] === '') {
     titles = titles.slice(1);
     if (labels[0] === '') labels = labels.slice(1);
   }
   // the axis: the first time or depth column that holds values (an export may carry empty Depth columns)
-  const firstRow = lines.slice(i).find((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  let firstRow: string | undefined;
+  for (let k = i, l: string | undefined; firstRow === undefined && (l = lines.at(k)) !== undefined; k++) if (l.trim() !== '' && !l.trimStart().startsWith('#')) firstRow = l;
   const firstCells = firstRow === undefined ? [] : tabCells(firstRow);
   let axisCol = -1;
   let axis: ReturnType<typeof axisOf>;

@@ -2,10 +2,98 @@
 import { InputError } from '../config/validate.js';
 import type { RawChannel } from './types.js';
 
-/** Lines without their ends (LF or CRLF); index i is line i + 1. */
-export function splitLines(text: string): string[] {
-  const t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  return t.split(/\r?\n/);
+/** The text of a SIMS file: a string, or its pieces in order (a large file read chunk by chunk, never whole). */
+export type SimsText = string | Iterable<string>;
+
+/** Columns of a tabular export at most (a SIMS export has tens to hundreds). */
+export const MAX_COLUMNS = 10_000;
+
+/** Lines longer than this are refused: a SIMS export's header or row is a few kB; a 50 MB "line" is not a profile. */
+export const MAX_LINE_CHARS = 1 << 20;
+
+/**
+ * The lines of a text (LF or CRLF ends, a leading byte-order mark dropped),
+ * read forwards as the parsers ask for them: `at(i)` is line i + 1 (0-based
+ * index), reading ahead as needed; `release(i)` forgets the lines before i.
+ * A parser keeps only the lines it still looks at, so a file given in pieces
+ * is parsed with memory proportional to what is kept, not to its size; a
+ * line longer than MAX_LINE_CHARS is an InputError (before it is split).
+ */
+export class Lines {
+  private readonly pieces: Iterator<string>;
+  private rest = '';
+  private done = false;
+  private buf: string[] = [];
+  /** index of buf[0] */
+  private base = 0;
+  private first = true;
+
+  constructor(
+    text: SimsText,
+    private readonly where = 'input',
+  ) {
+    this.pieces = (typeof text === 'string' ? [text] : text)[Symbol.iterator]();
+  }
+
+  /** Read one more line into the buffer; false at the end. */
+  private fill(): boolean {
+    for (;;) {
+      const nl = this.rest.indexOf('\n');
+      if (nl >= 0 || this.done) {
+        if (nl < 0 && this.rest === '') return false;
+        let line = nl >= 0 ? this.rest.slice(0, nl) : this.rest;
+        this.rest = nl >= 0 ? this.rest.slice(nl + 1) : '';
+        if (nl < 0) this.done = true;
+        if (line.endsWith('\r')) line = line.slice(0, -1);
+        if (line.length > MAX_LINE_CHARS)
+          throw new InputError(`${this.where}: line ${this.base + this.buf.length + 1} is longer than ${MAX_LINE_CHARS} characters: not a SIMS depth profile`);
+        if (this.first) {
+          if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+          this.first = false;
+        }
+        this.buf.push(line);
+        return true;
+      }
+      if (this.rest.length > MAX_LINE_CHARS)
+        throw new InputError(`${this.where}: line ${this.base + this.buf.length + 1} is longer than ${MAX_LINE_CHARS} characters: not a SIMS depth profile`);
+      const next = this.pieces.next();
+      if (next.done) this.done = true;
+      else this.rest += next.value;
+    }
+  }
+
+  /** Line i + 1 (0-based i), or undefined past the end. */
+  at(i: number): string | undefined {
+    if (i < this.base) throw new Error(`line ${i + 1} was already released`);
+    while (i - this.base >= this.buf.length) if (!this.fill()) return undefined;
+    return this.buf[i - this.base];
+  }
+
+  /** Lines held now (read ahead and not released). */
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  /** Forget the lines before index i (they are not looked at again). */
+  release(i: number): void {
+    const k = Math.min(i - this.base, this.buf.length);
+    if (k > 0) {
+      this.buf.splice(0, k);
+      this.base += k;
+    }
+  }
+
+  /** The lines from index i to the end (the tail of a file: a few parameter lines). */
+  from(i: number): string[] {
+    const out: string[] = [];
+    for (let k = i; this.at(k) !== undefined; k++) out.push(this.at(k)!);
+    return out;
+  }
+}
+
+/** A Lines reader of a text (a given Lines is passed through). */
+export function linesOf(text: SimsText | Lines, where = 'input'): Lines {
+  return text instanceof Lines ? text : new Lines(text, where);
 }
 
 /** A cell as a finite number, or an InputError naming the line and column. */
@@ -121,7 +209,7 @@ export function normalizedValue(x: number, where: string, line: number, column: 
  * and the 1-based line of each row.
  */
 export function readDataRows(opts: {
-  lines: string[];
+  lines: Lines;
   start: number;
   /** the cells of a data line (1-based line number for messages) */
   split: (line: string, lineNo: number) => string[];
@@ -143,8 +231,8 @@ export function readDataRows(opts: {
   const axisVals: number[] = [];
   const rowLines: number[] = [];
   let clamped = 0;
-  for (let i = opts.start; i < lines.length; i++) {
-    const raw = lines[i];
+  for (let i = opts.start, raw: string | undefined; (raw = lines.at(i)) !== undefined; i++) {
+    lines.release(i);
     if (raw.trim() === '' || raw.trimStart().startsWith('#')) continue;
     const line = i + 1;
     const row = split(raw, line);
