@@ -140,7 +140,10 @@ describe('cait presets / config / help', () => {
 describe('bad input: exit 2, one line naming the field, outputs untouched, solver never run', () => {
   type Mut = (p: any) => void;
   const cases: [string, Mut | string, RegExp][] = [
-    ['malformed JSON', '{"name": "x", ', /malformed JSON/],
+    ['malformed JSON', '{"name": "x", ', /malformed JSON at line 1, column 15: unexpected end of the text/],
+    ['malformed JSON: line and column, not a byte position', '{\n  "name": "x",\n  "stages": [1, 2,\n}\n', /: malformed JSON at line 4, column 1: unexpected "\}" \(a value was expected\)$/m],
+    ['a control character in the JSON is shown escaped', '{\n  "name": "a\u001b[31mb"\n}', /malformed JSON at line 2, column 13: a control character "\\u001b" inside a string/],
+    ['a stop with both charge and duration', (p) => (p.stages[0].stop = { charge_C: 2.52e-3, duration_s: 3600 }), /stages\.0\.stop: a stop is exactly one of \{"charge_C": C\} .* or \{"duration_s": s\} .*, not both/],
     ['unknown species in a stage D', (p) => (p.stages[1].D.Na = { model: 'constant', D_m2s: 1e-22 }), /stages\.1\.D\.Na: unknown species "Na"/],
     ['beam species not modelled', (p) => (p.stages[0].beam = 'K'), /stages\.0\.beam: unknown species "K"/],
     ['unknown field', (p) => (p.sample.colour = 'red'), /sample: unknown field "colour"/],

@@ -18,7 +18,7 @@ export function jsonError(text: string): { offset: number; reason: string } | un
   const ws = () => {
     while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
   };
-  const shown = (c: string) => (c === undefined ? 'the end of the text' : `"${/[\x00-\x1f\x7f]/.test(c) ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c}"`);
+  const shown = (c: string) => (c === undefined ? 'end of the text' : `"${/[\x00-\x1f\x7f]/.test(c) ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c}"`);
   const value = (): void => {
     ws();
     const c = text[i];
