@@ -132,6 +132,22 @@ describe('cait presets / config / help', () => {
     for (const s of ['nm', 'n/n0', 'cait-result/1', '_stage<k>.csv', 't_s,I_A,I_back_A,Q_C', 'svg']) expect(h.out).toContain(s);
   });
 
+  it('help is reflowed to 80 columns (nothing wraps mid-sentence at a terminal\'s edge; example commands stay whole) and says ±5 % for derivatives, ±20 % for the profiles', async () => {
+    const top = await cli(['--help']);
+    expect(top.out).toMatch(/^  sensitivity \[options\] +d model\/d ln p \(±5 %\) and ±20 % profiles at one point$/m);
+    for (const cmd of ['', ...makeProgram().commands.map((c) => c.name()).filter((n) => n !== 'help')]) {
+      const h = await cli([...(cmd ? [cmd] : []), '--help']);
+      expect(h.code).toBe(0);
+      const lines = h.out.split('\n');
+      lines.forEach((l, k) => {
+        const example = /^\s*cait\s/.test(l) || /\\$/.test(lines[k - 1] ?? '');
+        if (!example) expect([...l].length, `cait ${cmd} --help: "${l}"`).toBeLessThanOrEqual(80);
+      });
+    }
+    const fit = (await cli(['fit', '--help'])).out.replace(/\s+/g, ' ');
+    expect(fit).toContain('±--sens-step central differences (±5 % by default), each parameter at 0.8× and 1.2× (the ±20 % view)');
+  });
+
   it('makeProgram registers every command', () => {
     expect(makeProgram().commands.map((c) => c.name())).toEqual(expect.arrayContaining(['simulate', 'config', 'presets']));
   });

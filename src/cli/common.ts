@@ -51,12 +51,13 @@ export function resolveContext(partial: Partial<CliContext> = {}): CliContext {
 export function baseProgram(ctx: CliContext): Command {
   return new Command('cait')
     .description(
-      'CAIT simulator: Nernst–Planck–Poisson transport of ions in a glass under charge attachment (SI units, depths in nm, densities as n/n0)',
+      'CAIT simulator: Nernst–Planck–Poisson transport of ions in a glass under\ncharge attachment. SI units; depths in nm; densities as n/n0.',
     )
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => ctx.stdout(s),
+      // help text (commander's and the commands' own 'after' text) reflowed to the terminal's 80 columns
+      writeOut: (s) => ctx.stdout(wrapHelp(s)),
       writeErr: (s) => ctx.stderr(s),
       // commander's messages read "error: ..."; make them "cait: error: ..." on one line
       outputError: (s, write) => write(`cait: ${s.replace(/\s*\n\s*/g, ' ').trim()}\n`),
@@ -67,6 +68,71 @@ export function baseProgram(ctx: CliContext): Command {
 }
 
 const plainHelp = new Help();
+
+/** Width help text is reflowed to. */
+export const HELP_WIDTH = 80;
+
+/**
+ * Help text reflowed to `width` columns, so that nothing wraps mid-sentence
+ * at the terminal's edge. The text is read as logical lines: a two-column row
+ * (`  --out FILE.json   result file …`: text, two or more spaces, text) with
+ * the lines indented under its second column; a paragraph of lines with the
+ * same indentation; a line ending in ":" (a heading), a blank line, a line
+ * starting with "-" or an example command (`  cait …` and its continuation
+ * lines after a trailing backslash, left whole) start a new
+ * one. Each logical line is refilled word by word, continuations indented
+ * under its second column (or its own indentation).
+ */
+export function wrapHelp(text: string, width = HELP_WIDTH): string {
+  const len = (s: string) => [...s].length;
+  const indentOf = (s: string) => /^ */.exec(s)![0].length;
+  /** the column where a two-column row's second column starts, if the line is one */
+  const column = (s: string) => {
+    const m = /^( *\S+(?: \S+)*?  +)\S/.exec(s);
+    return m && m[1].length < width / 2 ? m[1].length : undefined;
+  };
+  const lines = text.split('\n');
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const first = lines[i];
+    // an example command and the lines it continues with a trailing backslash are left whole
+    const example = /^\s*cait\s/.test(first) || (i > 0 && /\\$/.test(lines[i - 1]) && /^\s*(cait\s|-)/.test(lines[i - 1].trimStart() ? lines[i - 1] : ''));
+    if (first.trim() === '' || example || (len(first) <= width && (i + 1 >= lines.length || lines[i + 1].trim() === ''))) {
+      out.push(first);
+      i++;
+      continue;
+    }
+    const col = column(first);
+    const hang = col ?? indentOf(first);
+    let logical = first.replace(/ +$/, '');
+    i++;
+    while (i < lines.length && !/:$/.test(logical.trim())) {
+      const l = lines[i];
+      const t = l.trim();
+      if (t === '' || t.startsWith('-') || /^\s*cait\s/.test(l) || indentOf(l) !== hang || (col === undefined && column(l) !== undefined)) break;
+      logical += ' ' + t;
+      i++;
+    }
+    if (len(logical) <= width) {
+      out.push(logical);
+      continue;
+    }
+    // refill: keep the row's own leading part (with its column gap) whole, break the rest between words
+    const headEnd = col ?? indentOf(logical);
+    let cur = logical.slice(0, headEnd);
+    let fresh = true;
+    for (const w of logical.slice(headEnd).split(/ +/).filter(Boolean)) {
+      if (!fresh && len(cur) + 1 + len(w) > width) {
+        out.push(cur);
+        cur = ' '.repeat(hang) + w;
+      } else cur = fresh ? cur + w : `${cur} ${w}`;
+      fresh = false;
+    }
+    out.push(cur);
+  }
+  return out.join('\n');
+}
 
 /** Commander parser of a positive number option. */
 export function positiveNumber(v: string): number {

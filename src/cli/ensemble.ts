@@ -143,7 +143,7 @@ export function registerEnsemble(program: Command, ctx: CliContext): void {
     addProtocolOptions(
       program
         .command('ensemble')
-        .summary('run a parameter sweep (grid, Latin hypercube or sweep file) as an ensemble')
+        .summary('run a parameter sweep (grid, LHS or sweep file)')
         .description(
           'Run many members of a protocol that differ in numeric parameters, each with its own\n' +
             'stops, and write one file with every member (failed members flagged with a reason).\n' +

@@ -95,32 +95,45 @@ the measured depths; residual = Σ_observations Σ_species w Σ_points (model �
 
 const FIT_HELP = `${MEASURED_HELP}
 
-What is fitted (dotted paths; stages count from 0 in paths; units of the field's name:
-_m2s = m²/s, _eV = eV, _K = K, _V = V):
-  --vary PATH=a,b,c | lo:hi:N | lo:hi:N:log    the grid (cartesian product), as in cait ensemble
-D(Cs+) of stage 2 is stages.1.D.Cs.D_m2s; the Rb+ SED width (populated FWHM) in stage 2 is
-stages.1.D.Rb.width.value_eV. A list of D values (…_m2s) is treated as a log axis.
+What is fitted (dotted paths; stages count from 0 in paths; in the units of the
+field's name, _m2s = m²/s, _eV = eV, _K = K, _V = V):
+  --vary PATH=SPEC   the grid, SPEC = a,b,c | lo:hi:N | lo:hi:N:log (lo < hi), as
+                     in cait ensemble; the grid's range is the box the fit searches
+D(Cs+) of stage 2 is stages.1.D.Cs.D_m2s; the Rb+ SED width (populated FWHM) in
+stage 2 is stages.1.D.Rb.width.value_eV. A list of D values (…_m2s) is treated as
+a log axis.
 
-The fit: (1) the grid, one engine batch; (2) --refine N rounds of 3 points per axis around
-the best --refine-centres members, the spacing shrinking 3× per round (in ln p on log axes),
-inside the grid's range; (3) noise s² = residual_best / (points − parameters), χ² = residual / s²;
-Δχ² = 1 profile intervals from a local quadratic model of the residual (least squares in ln p / p),
-refined by evaluating the members at the predicted interval ends, cross-checked against the
-discrete profile (the minimum over the evaluated members per value); (4) the --top K members;
-(5) sensitivity at the best: d model / d ln p by ±--sens-step central differences, each parameter
-at 0.8× and 1.2×, the linearised (Gauss–Newton) interval and a cluster-robust (sandwich) one
-that estimates the noise per measured depth point instead of assuming one s² for all points
-and independent species (skip all of (5) with --no-sens). Δχ² = 1 is a 68 % interval per
-parameter only when the noise is Gaussian with one variance everywhere: normalized SIMS data
-(species summing to 1, noise-free plateaus) break that; compare with the robust interval.
+The fit: (1) the grid, one engine batch; (2) --refine N rounds of 3 points per
+axis around the best --refine-centres members, the spacing shrinking 3× per round
+(in ln p on log axes), inside the grid's range; (3) a local optimiser from the
+best member: Levenberg–Marquardt on the residual vector with finite-difference
+Jacobians, each iteration one engine batch (its trial steps with their
+difference members), until the Gauss–Newton step predicts a χ² decrease below
+0.01 (--local-steps iterations at most); (4) noise s² = residual_best / (points −
+parameters), χ² = residual / s²; members placed where the Δχ² = 1 surface is
+expected around the best, a quadratic fitted to them, its Δχ² = 1 profile
+intervals, cross-checked against the discrete profile (the minimum over the
+evaluated members per value); (5) the --top K members; (6) sensitivity at the
+best: d model / d ln p by ±--sens-step central differences (±5 % by default),
+each parameter at 0.8× and 1.2× (the ±20 % view), the linearised (Gauss–Newton)
+interval and a cluster-robust (sandwich) one that estimates the noise per
+measured depth point instead of assuming one s² for all points and independent
+species (skip all of (6) with --no-sens). The fit checks itself: a best outside
+its own interval, a quadratic whose minimum is not at the best, an optimiser that
+did not converge, an optimum or interval at a bound of the grid each give a
+WARNING (stderr, fit.json "warnings", the page) and fit.json "convergence". Δχ² =
+1 is a 68 % interval per parameter only when the noise is Gaussian with one
+variance everywhere: normalized SIMS data (species summing to 1, noise-free
+plateaus) break that; compare with the robust interval (npm run bench:coverage
+prints how often each holds the truth).
 
 Outputs in --out DIR (written together at the end; existing files are replaced atomically):
   fit.json              cait-fit/1: provenance (version, date, config sha256, engine, adapter,
                         command, wall_s), base protocol, parameters, grid axes and residuals, every
-                        member (values, source grid|refine|sensitivity, status, residual, parts,
+                        member (values, source grid|refine|local|interval|sensitivity, status, residual, parts,
                         model at the measured depths unless --member-profiles none), noise, best
                         (values, residual, interval; interval_profile, interval_linearized,
-                        interval_robust, quadratic), top, measured data, sensitivity, warnings
+                        interval_robust, quadratic), convergence, top, measured data, sensitivity, warnings
   members.csv           one row per member: parameters, source, status, reason, residual, χ², parts
   best_fit_<k>.csv      observation k: depth (nm), measured and model n/n0 per species
   sensitivity_<k>.csv   observation k: d(n/n0)/d ln p per parameter and species
@@ -176,7 +189,7 @@ export function registerFit(program: Command, ctx: CliContext): void {
     addProtocolOptions(
       program
         .command('fit')
-        .summary('fit protocol parameters to measured SIMS profiles (grid, refinement, intervals, sensitivity)')
+        .summary('fit protocol parameters to measured SIMS profiles')
         .description(
           'Fit numeric protocol parameters (D values, SED widths, …) to measured depth profiles:\n' +
             'an ensemble over a grid, refinement around the best, Δχ² = 1 intervals, sensitivity.\n' +
@@ -185,9 +198,9 @@ export function registerFit(program: Command, ctx: CliContext): void {
     ),
   )
     .option('--vary <PATH=SPEC>', 'a fitted parameter and its grid: PATH=a,b,c | lo:hi:N | lo:hi:N:log; repeatable', collect, [])
-    .option('--refine <N>', 'refinement rounds around the best (0 = the grid only)', nonNegativeInt, 2)
+    .option('--refine <N>', 'grid refinement rounds around the best (0 = none)', nonNegativeInt, 2)
     .option('--refine-centres <N>', 'refine around the best N members', positiveInt, 3)
-    .option('--local-steps <N>', 'iterations of the local optimiser (Levenberg–Marquardt) from the best member (0 = none)', nonNegativeInt, 20)
+    .option('--local-steps <N>', 'Levenberg–Marquardt iterations from the best member, one engine batch each (0 = none)', nonNegativeInt, 20)
     .option('--top <K>', 'the K best members in the summary and fit.json', positiveInt, 10)
     .option('--no-sens', 'skip the sensitivity members (derivatives and ±20 %)')
     .option('--member-profiles <all|none>', 'keep every member\'s model at the measured depths in fit.json', 'all')
@@ -203,7 +216,7 @@ export function registerSensitivity(program: Command, ctx: CliContext): void {
     addProtocolOptions(
       program
         .command('sensitivity')
-        .summary('sensitivity of the modelled profiles to parameters at one point (d model / d ln p, ±20 %)')
+        .summary('d model/d ln p (±5 %) and ±20 % profiles at one point')
         .description(
           'At one point of parameter space: the residual against measured profiles, d model / d ln p\n' +
             'per parameter at the measured depths, the ±20 % profiles and linearised intervals.\n' +

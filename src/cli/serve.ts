@@ -44,7 +44,7 @@ Examples:
 export function registerServe(program: Command, ctx: CliContext): void {
   program
     .command('serve')
-    .summary('serve the explorer page (dist-web/) on http://127.0.0.1')
+    .summary('serve the explorer page on http://127.0.0.1')
     .description('Serve the built explorer page until Ctrl-C and print its URL.')
     .option('--port <N>', 'TCP port (0 = any free port)', portNumber, 8173)
     .option('--host <H>', 'interface to listen on (loopback unless --allow-remote)', '127.0.0.1')

@@ -118,7 +118,7 @@ Examples:
 export function registerSims(program: Command, ctx: CliContext): void {
   program
     .command('sims')
-    .summary('import a ToF-SIMS / Cameca depth profile as a normalized profile CSV')
+    .summary('import a SIMS depth profile as a normalized CSV')
     .description(
       'Convert a SIMS depth profile to depth_nm plus one normalized density per element.\n' +
         'Units: depth nm, time s, sputter rate nm/s, densities dimensionless (sum 1 per point).',

@@ -52,7 +52,7 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
   addProtocolOptions(
     program
       .command('simulate')
-      .summary('run a protocol and write its profiles, currents and figures')
+      .summary('run a protocol: profiles, currents, figures')
       .description(
         'Run a protocol (a sequence of CAIT stages) with the double-precision solver.\n' +
           'Units: depth nm, density n/n0, time s, charge C, current A\n' +
