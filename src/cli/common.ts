@@ -309,3 +309,18 @@ export function checkOutputDir(dir: string, option: string): void {
   }
   checkParent(join(dir, 'x'), option, dir);
 }
+
+/** The command line of a command's parsed options (shell-quoted where needed), for provenance. */
+export function commandLine(name: string, o: Record<string, unknown>): string {
+  const parts = ['cait', ...name.split(' ')];
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined || k === 'quiet') continue;
+    if (Array.isArray(v)) for (const x of v) parts.push(flag(k), String(x));
+    else if (typeof v === 'boolean') {
+      if (k === 'sens' && !v) parts.push('--no-sens');
+      else if (v && k !== 'sens') parts.push(flag(k));
+    } else parts.push(flag(k), String(v));
+  }
+  return parts.map((p) => (/[\s"'$`\\]/.test(p) ? `'${p.replace(/'/g, `'\\''`)}'` : p)).join(' ');
+}

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
-import { buildGrid, parseSweepArgs, parseSweepFile, type SampleSpec, type VarySpec } from '../sweep/index.js';
+import { buildGrid, parseSweepArgs, parseSweepFile, specText, type SampleSpec, type VarySpec } from '../sweep/index.js';
 import type { OutputFile } from '../io/atomic.js';
 import { PROFILES_LEVELS, requestFromGrid, type EnsembleEngine, type EnsembleProgress, type ProfilesLevel } from '../ensemble/types.js';
 import { buildEnsembleFile, ENSEMBLE_SCHEMA, type EnsembleFile } from '../ensemble/output.js';
@@ -21,7 +21,8 @@ import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
 import { enteredSpecies, frontSpecies } from '../ensemble/summary.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
 import { ENGINES, makeEngine } from './engines.js';
-import { addProtocolOptions, loadProtocol, positiveInt, positiveNumber, type CliContext, checkOutputFile, type NamedPath } from './common.js';
+import { addProtocolOptions, commandLine, loadProtocol, positiveInt, positiveNumber, type CliContext, checkOutputFile, type NamedPath } from './common.js';
+import { etaText, progressEvery, ProgressLines, warnLargeSweep } from './progress.js';
 
 export interface EnsembleCliOptions {
   preset?: string;
@@ -241,11 +242,14 @@ class EnsembleReporter {
   private bar?: cliProgress.SingleBar;
   private lastDecile = 0;
   private failLines = 0;
+  private readonly lines: ProgressLines;
 
   constructor(
     private readonly ctx: CliContext,
     private readonly quiet: boolean,
-  ) {}
+  ) {
+    this.lines = new ProgressLines(ctx, progressEvery(ctx));
+  }
 
   private static stages(p: EnsembleProgress): string {
     const parts = p.runningByStage.map((n, k) => (n ? `stage ${k + 1}: ${n}` : '')).filter(Boolean);
@@ -257,12 +261,12 @@ class EnsembleReporter {
     const rate = p.elapsed_s > 0 ? p.done / p.elapsed_s : 0;
     const rateText = rate >= 1 ? rate.toFixed(1) : rate.toPrecision(2);
     if (this.ctx.stderrIsTTY) {
-      const payload = { rate: rateText, failed: p.failed, stages: EnsembleReporter.stages(p) };
+      const payload = { rate: rateText, failed: p.failed, stages: EnsembleReporter.stages(p), left: etaText(p.done, p.total, p.elapsed_s) };
       if (!this.bar) {
         this.bar = new cliProgress.SingleBar(
           {
             stream: process.stderr,
-            format: 'members |{bar}| {value}/{total} | {rate} members/s | {failed} failed | {stages}',
+            format: 'members |{bar}| {value}/{total} | {rate} members/s | ETA {left} | {failed} failed | {stages}',
             hideCursor: true,
             barsize: 30,
           },
@@ -272,22 +276,25 @@ class EnsembleReporter {
       } else this.bar.update(p.done, payload);
       return;
     }
+    // off a terminal: a line per tenth of the members, and a heartbeat at least every few seconds
+    this.lines.beat(
+      () => `cait: ensemble ${p.done}/${p.total} members, still running (${p.elapsed_s.toFixed(0)} s so far${p.done ? `, about ${etaText(p.done, p.total, p.elapsed_s)} left` : ''}; ${EnsembleReporter.stages(p) || 'starting'})`,
+    );
     if (p.finished?.status === 'failed') {
-      if (this.failLines < 10) this.ctx.stderr(`cait: member ${p.finished.index} failed: ${p.finished.reason ?? 'no reason given'}\n`);
-      else if (this.failLines === 10) this.ctx.stderr('cait: (further failed members are only counted)\n');
+      if (this.failLines < 10) this.lines.line(`cait: member ${p.finished.index} failed: ${p.finished.reason ?? 'no reason given'}`);
+      else if (this.failLines === 10) this.lines.line('cait: (further failed members are only counted)');
       this.failLines++;
     }
     if (!p.finished) return;
     const decile = Math.floor((p.done / p.total) * 10 + 1e-9);
     if (decile > this.lastDecile) {
       this.lastDecile = decile;
-      this.ctx.stderr(
-        `cait: ensemble ${p.done}/${p.total} members (${Math.round((100 * p.done) / p.total)}%), ${rateText} members/s, ${p.failed} failed\n`,
-      );
+      this.lines.line(`cait: ensemble ${p.done}/${p.total} members (${Math.round((100 * p.done) / p.total)}%), ${rateText} members/s, ${p.failed} failed`);
     }
   }
 
   stop(): void {
+    this.lines.stop();
     if (this.bar) {
       this.bar.stop();
       this.bar = undefined;
@@ -376,6 +383,7 @@ export async function runEnsemble(opts: SweepCliOptions, ctx: CliContext, open?:
   checkOutputs(opts, def.base, profiles);
   const grid = buildGrid(def.base, def.specs, def.sample);
   const req = requestFromGrid(grid, def.base, profiles);
+  if (!opts.quiet) warnLargeSweep(def.base, grid.members.length, profiles, ctx);
   const { engine, close } = open
     ? await open()
     : await makeEngine({ engine: opts.engine ?? 'cpu', adapter: opts.adapter ?? 'auto', threads: opts.threads }, ctx);
@@ -389,7 +397,12 @@ export async function runEnsemble(opts: SweepCliOptions, ctx: CliContext, open?:
     await close();
   }
 
-  const file = buildEnsembleFile(req, result, ensembleProvenance(def.base, ctx.now()), { design: grid.design, seed: grid.seed });
+  const sweep: EnsembleFile['sweep'] = { vary: def.specs.map(specText) };
+  if (def.sample) sweep.sample = { ...def.sample };
+  if (opts.sweep !== undefined) sweep.file = opts.sweep;
+  const { engine: _e, adapter: _a, threads: _t, ...rest } = opts as unknown as Record<string, unknown>;
+  const command = commandLine(open ? 'headless' : 'ensemble', open ? rest : (opts as unknown as Record<string, unknown>));
+  const file = buildEnsembleFile(req, result, ensembleProvenance(def.base, ctx.now()), { design: grid.design, seed: grid.seed, sweep, command });
   const written = [`${opts.out} (${ENSEMBLE_SCHEMA}, profiles ${profiles})`];
   const extra: OutputFile[] = [];
   if (opts.plot !== undefined) {

@@ -26,7 +26,8 @@ import { mapPairs, residualMap, type MapMode } from '../fit/map.js';
 import type { FitFile } from '../fit/schema.js';
 import { bestFitSvg, plusMinus20Svg, residualMapSvg, sensitivitySvg, fmtLabel } from '../plot/fit.js';
 import { ENGINES, makeEngine } from './engines.js';
-import { addProtocolOptions, loadProtocol, positiveInt, checkOutputDir, checkOutputFile, type CliContext, type NamedPath } from './common.js';
+import { progressEvery, ProgressLines } from './progress.js';
+import { addProtocolOptions, commandLine, loadProtocol, positiveInt, checkOutputDir, checkOutputFile, type CliContext, type NamedPath } from './common.js';
 import { InvalidArgumentError } from 'commander';
 
 /** Options shared by `cait fit` and `cait sensitivity`. */
@@ -257,36 +258,46 @@ class FitReporter {
   private bar?: cliProgress.SingleBar;
   private phase = '';
   private lastLine = '';
+  private readonly lines: ProgressLines;
 
   constructor(
     private readonly ctx: CliContext,
     private readonly quiet: boolean,
-  ) {}
+  ) {
+    this.lines = new ProgressLines(ctx, progressEvery(ctx));
+  }
 
   update(p: FitProgress): void {
     if (this.quiet) return;
     if (this.ctx.stderrIsTTY) {
       if (p.phase !== this.phase) {
-        this.stop();
+        this.stopBar();
         this.phase = p.phase;
         this.bar = new cliProgress.SingleBar(
-          { stream: process.stderr, format: `${p.phase.padEnd(12)} |{bar}| {value}/{total} members | {failed} failed | {evaluated} so far`, hideCursor: true, barsize: 30 },
+          { stream: process.stderr, format: `${p.phase.padEnd(12)} |{bar}| {value}/{total} members | ETA {eta_formatted} | {failed} failed | {evaluated} so far`, hideCursor: true, barsize: 30 },
           cliProgress.Presets.shades_classic,
         );
         this.bar.start(p.total, p.done, { failed: p.failed, evaluated: p.evaluated });
       } else this.bar?.update(p.done, { failed: p.failed, evaluated: p.evaluated });
       return;
     }
+    // off a terminal: a line per finished phase, and a heartbeat at least every few seconds
+    this.lines.beat(() => `cait: fit ${p.phase}: ${p.done}/${p.total} members, still running (${p.evaluated} evaluated, ${p.elapsed_s.toFixed(1)} s)`);
     if (p.done === p.total) {
-      const line = `cait: fit ${p.phase}: ${p.total} members, ${p.failed} failed (${p.evaluated} evaluated, ${p.elapsed_s.toFixed(1)} s)\n`;
-      if (line !== this.lastLine) this.ctx.stderr(line);
+      const line = `cait: fit ${p.phase}: ${p.total} members, ${p.failed} failed (${p.evaluated} evaluated, ${p.elapsed_s.toFixed(1)} s)`;
+      if (line !== this.lastLine) this.lines.line(line);
       this.lastLine = line;
     }
   }
 
-  stop(): void {
+  private stopBar(): void {
     this.bar?.stop();
     this.bar = undefined;
+  }
+
+  stop(): void {
+    this.stopBar();
+    this.lines.stop();
   }
 }
 
@@ -302,21 +313,6 @@ function measuredArgs(o: FitCommonOptions): MeasuredArgs {
     sputterRate: o.sputterRate,
     sensitivity: o.sensitivity,
   };
-}
-
-/** The command line of the options, for provenance. */
-function commandLine(name: string, o: Record<string, unknown>): string {
-  const parts = [`cait ${name}`];
-  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-  for (const [k, v] of Object.entries(o)) {
-    if (v === undefined || k === 'quiet') continue;
-    if (Array.isArray(v)) for (const x of v) parts.push(flag(k), String(x));
-    else if (typeof v === 'boolean') {
-      if (k === 'sens' && !v) parts.push('--no-sens');
-      else if (v && k !== 'sens') parts.push(flag(k));
-    } else parts.push(flag(k), String(v));
-  }
-  return parts.map((p) => (/[\s"'$`\\]/.test(p) ? `'${p.replace(/'/g, `'\\''`)}'` : p)).join(' ');
 }
 
 /** Every output file of a fit (JSON, CSVs, figures), named inside `dir`. */

@@ -33,6 +33,8 @@ export interface EnsembleProvenance extends Provenance {
   adapter: string;
   /** wall time of the whole ensemble, s */
   wall_s: number;
+  /** the command line that made the file */
+  command?: string;
 }
 
 export interface MemberEntry {
@@ -59,6 +61,8 @@ export interface EnsembleFile {
   design: 'grid' | 'lhs';
   /** PRNG seed of an LHS design */
   seed?: number;
+  /** what was swept, as `--vary` spells it (PATH=a,b,c | PATH=lo:hi:N[:log]; LHS ranges PATH=lo:hi[:log]), the LHS sample and the sweep file, if any */
+  sweep?: { vary: string[]; sample?: { method: 'lhs'; n: number; seed: number }; file?: string };
   base: Protocol;
   parameters: string[];
   /** species of the base protocol, in its order */
@@ -93,7 +97,7 @@ export function buildEnsembleFile(
   req: EnsembleRequest,
   result: EnsembleResult,
   provenance: Provenance,
-  design: { design: 'grid' | 'lhs'; seed?: number } = { design: 'grid' },
+  design: { design: 'grid' | 'lhs'; seed?: number; sweep?: EnsembleFile['sweep']; command?: string } = { design: 'grid' },
 ): EnsembleFile {
   const members: MemberEntry[] = result.members.map((m) => {
     const e = { values: [...m.values], status: m.status } as MemberEntry;
@@ -119,6 +123,8 @@ export function buildEnsembleFile(
     members,
   };
   if (design.seed !== undefined) file.seed = design.seed;
+  if (design.sweep) file.sweep = design.sweep;
+  if (design.command) file.provenance.command = design.command;
   return file;
 }
 

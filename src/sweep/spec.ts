@@ -87,6 +87,16 @@ function checkLogBounds(lo: number, hi: number, label: string): void {
   if (!(lo > 0 && hi > 0)) throw new InputError(`${label}: a log range needs lo > 0 and hi > 0 (got lo=${lo}, hi=${hi})`);
 }
 
+/**
+ * A spec as `--vary` spells it (the inverse of parseVary): `PATH=a,b,c`,
+ * `PATH=lo:hi:N[:log]`, `PATH=lo:hi[:log]` (an LHS range). Values in their
+ * shortest exact form, so parseVary(specText(s)) gives s back.
+ */
+export function specText(s: VarySpec): string {
+  if (s.kind === 'list') return `${s.path}=${s.values.map(String).join(',')}`;
+  return `${s.path}=${s.lo}:${s.hi}${s.n !== undefined ? `:${s.n}` : ''}${s.scale === 'log' ? ':log' : ''}`;
+}
+
 /** A range must run upwards (lo <= hi): 10:0:5 is a likely slip for 0:10:5, not a request to sweep in reverse. */
 export function checkAscending(lo: number, hi: number, source: string, text = `${lo}:${hi}`): void {
   if (lo > hi) throw new InputError(`${source}: the range "${text}" runs downwards (lo ${lo} > hi ${hi}); write it from low to high`);
