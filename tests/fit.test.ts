@@ -405,6 +405,29 @@ describe('runFit with failed members, progress and --member-profiles none', () =
   });
 });
 
+describe('runFit member sources', () => {
+  it('--refine 0 runs no refine members: the optimiser\'s are "local", those on the Δχ² = 1 surface "interval"; --local-steps 0 runs no local ones', async () => {
+    const dir = tmp();
+    const csv = join(dir, 'cs.csv');
+    writeFileSync(csv, linearMeasuredCsv([3.43e-23, 0.2312], 21));
+    const base = getPreset('paper');
+    const loaded = loadObservations(parseMeasuredArgs({ measured: [`2:${csv}`] }), base, (f) => readFileSync(f, 'utf8'));
+    const specs = [parseVary(`${D_CS}=1.5e-23:6e-23:4:log`), parseVary(`${FWHM_RB}=0.18:0.27:4`)];
+    const observations = loaded.map((l) => l.observation);
+    const a = await runFit({ base, specs, observations, engine: new LinearEngine(), refine: 0, sensitivity: false });
+    const count = (f: typeof a, s: string) => f.members.filter((m) => m.source === s).length;
+    expect(count(a, 'refine')).toBe(0);
+    expect(count(a, 'grid')).toBe(16);
+    expect(count(a, 'local')).toBeGreaterThan(0);
+    expect(count(a, 'interval')).toBeGreaterThan(0);
+    expect(a.phases.some((p) => p.phase.startsWith('refine'))).toBe(false);
+    expect(a.convergence?.converged).toBe(true);
+    const b = await runFit({ base, specs, observations, engine: new LinearEngine(), refine: 0, localSteps: 0, sensitivity: false });
+    expect(count(b, 'refine') + count(b, 'local')).toBe(0);
+    expect(b.convergence?.optimizer).toBe('none');
+  });
+});
+
 describe('runFit with one parameter', () => {
   it('a 1-D fit (the FWHM at its base value) gives u* = J₀ᵀr₀ / J₀ᵀJ₀ and δ = √(s² / J₀ᵀJ₀)', async () => {
     const dir = tmp();
