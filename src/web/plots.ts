@@ -7,6 +7,7 @@
  * is a <path> (lines) or a <g> of <circle>s (points) with data-series and
  * data-species. Styles are SVG attributes, so a serialized figure stands alone.
  */
+import { speciesColor } from '../plot/palette.js';
 import * as d3 from 'd3';
 import { fmtNum } from '../config/validate.js';
 
@@ -32,17 +33,8 @@ export interface Panel {
   attrs?: Record<string, string | number>;
 }
 
-const SPECIES_ORDER = ['Li', 'Na', 'K', 'Rb', 'Cs', 'Ag'];
-const PALETTE = ['#7f7f7f', '#2ca02c', '#9467bd', '#d62728', '#1f77b4', '#ff7f0e', '#8c564b', '#e377c2'];
-
-/** A fixed colour per species (Li grey, Rb red, Cs blue, ...). */
-export function speciesColour(sp: string): string {
-  const k = SPECIES_ORDER.indexOf(sp);
-  if (k >= 0) return PALETTE[k];
-  let h = 0;
-  for (const ch of sp) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return PALETTE[6 + (h % 2)];
-}
+/** A species' colour: the one palette of the page and the CLI's figures (src/plot/palette.ts). */
+export const speciesColour = speciesColor;
 
 export const SVG_NS = 'http://www.w3.org/2000/svg';
 
