@@ -20,6 +20,8 @@ import type { ResidualMap } from '../fit/map.js';
 import { cholesky, spdInverse } from '../fit/quadratic.js';
 import { esc } from './profiles.js';
 import { speciesColor } from './palette.js';
+import { wrapWords } from './text.js';
+import { unitOfPath } from '../sweep/paths.js';
 
 const FONT = 'Helvetica, Arial, sans-serif';
 const M = { left: 70, right: 16, top: 30, bottom: 50 };
@@ -44,23 +46,7 @@ export function fmtLabel(v: number): string {
 
 /** A parameter path with its unit, for an axis: `stages.1.D.Cs.D_m2s (m²/s)`. */
 export function paramLabel(path: string): string {
-  const unit = /_m2s$/.test(path)
-    ? 'm²/s'
-    : /_eV$/.test(path)
-      ? 'eV'
-      : /_K$/.test(path)
-        ? 'K'
-        : /_V$/.test(path)
-          ? 'V'
-          : /_C$/.test(path)
-            ? 'C'
-            : /_nm$/.test(path)
-              ? 'nm'
-              : /_m$/.test(path)
-                ? 'm'
-                : /_s$/.test(path)
-                  ? 's'
-                  : '';
+  const unit = unitOfPath(path);
   return unit ? `${path} (${unit})` : path;
 }
 
@@ -98,20 +84,6 @@ interface PanelsSpec {
 
 /** Width of a character of the 15 px bold title, px (a generous estimate for sans-serif). */
 const TITLE_CHAR_W = 8.8;
-
-/** Words broken into lines of at most `max` characters (a longer word stays whole on its line). */
-export function wrapWords(text: string, max: number): string[] {
-  const lines: string[] = [];
-  let cur = '';
-  for (const w of text.split(/\s+/).filter(Boolean)) {
-    if (cur && cur.length + 1 + w.length > max) {
-      lines.push(cur);
-      cur = w;
-    } else cur = cur ? `${cur} ${w}` : w;
-  }
-  if (cur || lines.length === 0) lines.push(cur);
-  return lines;
-}
 
 function panelsSvg(spec: PanelsSpec): string {
   const pw = 340;
