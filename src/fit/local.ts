@@ -174,6 +174,31 @@ export function dampedStep(
   return undefined;
 }
 
+/** The central-difference points of x: x ± h e_j per free parameter (inside the box; one-sided at a bound). */
+function centralPoints(t: number[], free: number[], h: number[], bounds: [number, number][]): number[][] {
+  const points: number[][] = [];
+  for (const j of free)
+    for (const sg of [1, -1]) {
+      const p = t.slice();
+      p[j] = Math.min(bounds[j][1], Math.max(bounds[j][0], t[j] + sg * h[j]));
+      points.push(p);
+    }
+  return points;
+}
+
+/** Jacobian columns from central-difference members (pairs +, − per free parameter), or undefined when one is missing. */
+function centralJacobian(x: LocalPoint, pts: number[][], res: LocalPoint[], free: number[]): Float64Array[] | undefined {
+  if (!x.r || res.some((p) => p.ssr === null || !p.r || p.r.length !== x.r!.length)) return undefined;
+  return free.map((j, a) => {
+    const plus = res[2 * a];
+    const minus = res[2 * a + 1];
+    const dt = pts[2 * a][j] - pts[2 * a + 1][j];
+    const c = new Float64Array(x.r!.length);
+    for (let i = 0; i < c.length; i++) c[i] = (plus.r![i] - minus.r![i]) / dt;
+    return c;
+  });
+}
+
 /** The forward-difference points of x: one per free parameter, stepping inwards at an upper bound. */
 function differencePoints(t: number[], free: number[], h: number[], bounds: [number, number][]): { points: number[][]; steps: number[] } {
   const points: number[][] = [];
@@ -240,12 +265,21 @@ export async function levenbergMarquardt(o: LocalOptions): Promise<LocalResult> 
     pred = prediction(cols!, x, free, bounds, lengths, s2Of(x));
     return pred.dchi2 <= tol || x.ssr === 0;
   };
+  // near the minimum a forward difference's error (∝ h) can point the Gauss–Newton step the wrong way along
+  // a narrow ridge; then the Jacobian at x is taken again by central differences with a quarter of the step
+  let central = false;
+  let refinedJ = 0;
+  let hNow = h;
   while (it < maxIt) {
     if (!cols) {
       it++;
-      const { points, steps } = differencePoints(x.t, free, h, bounds);
-      const res = await o.batch(points, it);
-      cols = jacobianOf(x, res, steps);
+      if (central) {
+        const pts = centralPoints(x.t, free, hNow, bounds);
+        cols = centralJacobian(x, pts, await o.batch(pts, it), free);
+      } else {
+        const { points, steps } = differencePoints(x.t, free, hNow, bounds);
+        cols = jacobianOf(x, await o.batch(points, it), steps);
+      }
       if (!cols) return { best: x, converged: false, iterations: it, predicted_dchi2: Infinity, atBound: [], reason: 'a finite-difference member failed: no Jacobian at the best member' };
       if (check()) return { best: x, jacobian: toRows(cols), converged: true, iterations: it, predicted_dchi2: pred.dchi2, atBound: pred.held, reason: 'converged' };
       continue;
@@ -256,7 +290,16 @@ export async function levenbergMarquardt(o: LocalOptions): Promise<LocalResult> 
     // came with it) reaches the floor where the damped steps from x only crawl along it
     const lambdas = lastRejected ? [lambda, 10 * lambda, 100 * lambda] : [0, lambda, 10 * lambda];
     const trials: { t: number[]; lambda: number }[] = [];
-    const near = (a: number[], b: number[]) => free.every((j) => Math.abs(a[j] - b[j]) < 1e-3 * lengths[j]);
+    // two points are "the same" when the linear model tells them apart by less than Δχ² = 1e-4 (a metric, not
+    // a length: a well-determined direction resolves steps far below the difference step)
+    const { JtJ } = normal(cols, x.r!);
+    const s2x = s2Of(x);
+    const near = (a: number[], b: number[]) => {
+      const d = free.map((j) => a[j] - b[j]);
+      let q = 0;
+      for (let p = 0; p < d.length; p++) for (let k = 0; k < d.length; k++) q += d[p] * JtJ[p][k] * d[k];
+      return s2x > 0 ? q / s2x < 1e-4 : q === 0;
+    };
     const addStep = (from: LocalPoint, c: Float64Array[], lam: number) => {
       const st = dampedStep(
         c,
@@ -277,14 +320,14 @@ export async function levenbergMarquardt(o: LocalOptions): Promise<LocalResult> 
     const fromX = trials.length;
     for (const other of others) addStep(other.p, other.cols, 0);
     if (trials.length === 0) {
-      // every step is shorter than 0.1 % of the difference step: as far as the differences resolve
-      return { best: x, jacobian: toRows(cols), converged: pred.dchi2 <= tol, iterations: it, predicted_dchi2: pred.dchi2, atBound: pred.held, reason: 'the steps became shorter than the finite-difference resolution' };
+      // every step changes χ² by less than 1e-4 on the linear model: nothing left to try
+      return { best: x, jacobian: toRows(cols), converged: pred.dchi2 <= tol, iterations: it, predicted_dchi2: pred.dchi2, atBound: pred.held, reason: 'every trial step is below Δχ² = 1e-4 on the linear model' };
     }
     it++;
     const pts: number[][] = [];
     const stepsOf: number[][] = [];
     for (const tr of trials) {
-      const { points, steps } = differencePoints(tr.t, free, h, bounds);
+      const { points, steps } = differencePoints(tr.t, free, hNow, bounds);
       pts.push(tr.t, ...points);
       stepsOf.push(steps);
     }
@@ -305,6 +348,16 @@ export async function levenbergMarquardt(o: LocalOptions): Promise<LocalResult> 
       if (chosen.fromX) lambda = chosen.lambda === 0 ? Math.max(1e-7, lambda / 10) : chosen.lambda;
       lastRejected = false;
       if (cols && check()) return { best: x, jacobian: toRows(cols), converged: true, iterations: it, predicted_dchi2: pred.dchi2, atBound: pred.held, reason: 'converged' };
+    } else if (pred.dchi2 < 1 && refinedJ < 2) {
+      // no trial lowered the residual although the linear model, close to its minimum, said it would: take
+      // the Jacobian at x again, more accurately (central differences, a quarter of the step)
+      refinedJ++;
+      central = true;
+      hNow = hNow.map((v) => v / 4);
+      cols = undefined;
+      lastRejected = false;
+      others = [];
+      continue;
     } else {
       lambda = 1000 * Math.max(...lambdas, lambda);
       lastRejected = true;
