@@ -36,6 +36,7 @@ import { residualsFromProfiles, runFit, toScaled } from '../src/fit/fit.js';
 import { parseVary } from '../src/sweep/spec.js';
 import { loadObservations, parseMeasuredArgs } from '../src/fit/measured.js';
 import { discreteProfileInterval, fitQuadratic, profileEndpoints, quadraticIntervals, spdInverse } from '../src/fit/quadratic.js';
+import { levenbergMarquardt } from '../src/fit/local.js';
 import { residualMap, gridIndices } from '../src/fit/map.js';
 import type { FitFile } from '../src/fit/schema.js';
 import { reducedPaper } from './helpers/protocols.js';
@@ -402,6 +403,55 @@ describe('runFit with failed members, progress and --member-profiles none', () =
     expect(fit.best.values[1]).toBeLessThan(0.26);
     const map = residualMap(fit as unknown as FitFile, 0, 1, 'min');
     expect(map.z.every((row, iy) => row.every((v) => (v === null) === (iy === 3)))).toBe(true);
+  });
+});
+
+describe('the local optimiser (Levenberg–Marquardt, src/fit/local.ts)', () => {
+  // r(t) = (100 (t0 − t1 − 1), t0 + t1 − 5): a narrow ridge t0 − t1 = 1, the minimum (3, 2) outside the box [0, 1]²
+  const residual = (t: number[]) => Float64Array.from([100 * (t[0] - t[1] - 1), t[0] + t[1] - 5]);
+  const point = (t: number[]) => {
+    const r = residual(t);
+    return { t, r, ssr: r[0] ** 2 + r[1] ** 2 };
+  };
+  it('a step that leaves the box is shortened along its direction (not clipped per coordinate, which stepped uphill and "converged" at the start); it ends at the box\'s edge and says so', async () => {
+    const batches: number[] = [];
+    const res = await levenbergMarquardt({
+      start: point([0.5, 0.2]),
+      free: [0, 1],
+      bounds: [
+        [0, 1],
+        [0, 1],
+      ],
+      h: [1e-3, 1e-3],
+      dof: 10,
+      batch: async (pts) => {
+        batches.push(pts.length);
+        return pts.map(point);
+      },
+    });
+    expect(res.iterations).toBeGreaterThan(1);
+    expect(res.best.ssr!).toBeLessThan(point([0.5, 0.2]).ssr);
+    // the constrained minimum: t0 on its upper bound, t1 = argmin 1e4 t1² + (t1 − 4)² ≈ 4e-4 (the box's edge)
+    expect(res.best.t[0]).toBeCloseTo(1, 6);
+    expect(res.best.t[1]).toBeCloseTo(4 / 10001, 4);
+    expect(res.atBound).toEqual([0]);
+    expect(res.converged).toBe(true);
+    // one batch per iteration: the first only the start's difference members
+    expect(batches.length).toBe(res.iterations);
+    expect(batches[0]).toBe(2);
+  });
+
+  it('on an interior minimum of a linear residual: one Gauss–Newton step, then converged', async () => {
+    // plus a constant part (noise the parameters cannot explain: SSR_min > 0, so χ² is defined)
+    const lin = (t: number[]) => {
+      const r = Float64Array.from([100 * (t[0] - t[1] - 0.1), t[0] + t[1] - 1, 0.05, -0.03]);
+      return { t, r, ssr: r.reduce((a, v) => a + v * v, 0) };
+    };
+    const res = await levenbergMarquardt({ start: lin([0.1, 0.1]), free: [0, 1], bounds: [[0, 1], [0, 1]], h: [1e-3, 1e-3], dof: 10, batch: async (pts) => pts.map(lin) });
+    expect(res.converged).toBe(true);
+    expect(res.best.t[0]).toBeCloseTo(0.55, 9);
+    expect(res.best.t[1]).toBeCloseTo(0.45, 9);
+    expect(res.iterations).toBe(2);
   });
 });
 

@@ -126,8 +126,10 @@ function linearSsr(cols: Float64Array[], r: Float64Array, delta: number[]): numb
 
 /**
  * The damped step from x, projected onto the box: parameters at a bound whose
- * step points outwards are held there (an active set), the others solved for.
- * Returns the step over the free parameters and which of them are held.
+ * step points outwards are held there (an active set), the others solved for;
+ * with `fitBox` a step that still leaves the box is shortened as a whole to
+ * its edge. Returns the step over the free parameters and which of them are
+ * held.
  */
 export function dampedStep(
   cols: Float64Array[],
@@ -136,6 +138,7 @@ export function dampedStep(
   x: number[],
   bounds: [number, number][],
   lengths: number[],
+  fitBox = true,
 ): { delta: number[]; held: boolean[] } | undefined {
   const d = cols.length;
   const { JtJ, Jtr } = normal(cols, r);
@@ -163,12 +166,16 @@ export function dampedStep(
       }
     }
     if (!changed) {
-      // clip what still leaves the box (the step's other parts stay as solved)
-      for (let a = 0; a < d; a++) {
-        const [lo, hi] = bounds[a];
-        delta[a] = Math.min(hi, Math.max(lo, x[a] + delta[a])) - x[a];
-      }
-      return { delta, held };
+      // a step that leaves the box is shortened as a whole to the box's edge (its direction kept: along it the
+      // linear model's residual falls all the way; clipping each coordinate on its own could step uphill)
+      let scale = 1;
+      if (fitBox)
+        for (let a = 0; a < d; a++) {
+          const [lo, hi] = bounds[a];
+          if (x[a] + delta[a] > hi) scale = Math.min(scale, (hi - x[a]) / delta[a]);
+          if (x[a] + delta[a] < lo) scale = Math.min(scale, (lo - x[a]) / delta[a]);
+        }
+      return { delta: delta.map((v) => v * Math.max(0, scale)), held };
     }
   }
   return undefined;
@@ -233,6 +240,8 @@ function prediction(
   s2: number,
 ): { dchi2: number; held: number[] } {
   const xf = free.map((j) => x.t[j]);
+  // the Gauss–Newton step with the parameters at a bound held (those pushing outwards), not shortened to the
+  // box: its decrease of the linear model is ≥ 0 and measures how far x is from the (projected) minimum
   const step = dampedStep(
     cols,
     x.r!,
@@ -240,6 +249,7 @@ function prediction(
     xf,
     free.map((j) => bounds[j]),
     free.map((j) => lengths[j]),
+    false,
   );
   if (!step) return { dchi2: Infinity, held: [] };
   const dec = x.ssr! - linearSsr(cols, x.r!, step.delta);
