@@ -6,10 +6,10 @@
  * --threads). The options, their checks, the engine and Ctrl-C (scancel).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { InputError } from '../config/validate.js';
-import { packageRoot } from '../io/result.js';
 import type { ExecutorRecord } from '../ensemble/output.js';
 import { SlurmEngine, checkTemplate, splitSbatchOptions } from '../cluster/slurm.js';
 import { slurmTaskOf, type Design } from '../cluster/shard.js';
@@ -102,17 +102,28 @@ function loadTemplate(file: string | undefined): { text: string; source: string 
     checkTemplate(text, file);
     return { text, source: file };
   }
-  const root = packageRoot();
-  const path = root && join(root, 'scripts', 'slurm', 'job-template.sh');
-  if (!path || !existsSync(path)) throw new Error('the default job template scripts/slurm/job-template.sh is missing from the installation');
+  const path = findUp(join('scripts', 'slurm', 'job-template.sh'));
+  if (!path) throw new Error('the default job template scripts/slurm/job-template.sh is missing from the installation');
   return { text: readFileSync(path, 'utf8'), source: 'default' };
 }
 
-/** node and the built cait script, as the job script runs them. */
+/** `rel` in the nearest directory above this module that has it (src/cli/ and dist/src/cli/ alike), or null. */
+function findUp(rel: string): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, rel))) return join(dir, rel);
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return null;
+}
+
+/** node and the built cait script (this module's main.js in dist/, else the build's), as the job script runs them. */
 function caitCommand(): string[] {
-  const root = packageRoot();
-  const main = root && join(root, 'dist', 'src', 'cli', 'main.js');
-  if (!main || !existsSync(main)) throw new InputError('--executor slurm runs the built cait on the nodes: run `npm run build` first');
+  const sibling = fileURLToPath(new URL('./main.js', import.meta.url));
+  const main = existsSync(sibling) ? sibling : findUp(join('dist', 'src', 'cli', 'main.js'));
+  if (!main) throw new InputError('--executor slurm runs the built cait on the nodes: run `npm run build` first');
   return [process.execPath, main];
 }
 

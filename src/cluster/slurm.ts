@@ -344,11 +344,8 @@ export class SlurmEngine implements EnsembleEngine {
     let pollErrors = 0;
     let endedAt: number | undefined;
     const pollMs = Math.max(0.2, this.o.pollSeconds) * 1000;
-    for (;;) {
-      if (opts.signal?.aborted) {
-        await this.cancel();
-        throw abortError();
-      }
+    // report the members the tasks' progress files list since the last look
+    const drain = () => {
       for (const t of tails)
         for (const ev of t.read()) {
           done++;
@@ -359,8 +356,19 @@ export class SlurmEngine implements EnsembleEngine {
           if (ev.r !== undefined) finished.reason = ev.r;
           opts.onProgress?.({ done: Math.min(done, total), total, failed, elapsed_s: (Date.now() - t0) / 1000, runningByStage, finished });
         }
+    };
+    for (;;) {
+      if (opts.signal?.aborted) {
+        await this.cancel();
+        throw abortError();
+      }
+      drain();
       const results = Array.from({ length: tasks }, (_, k) => existsSync(join(dir, `result_${k}.json`)));
-      if (results.every(Boolean)) return states;
+      if (results.every(Boolean)) {
+        // a task writes its progress lines before its result
+        drain();
+        return states;
+      }
       const now = Date.now();
       if (now - lastPoll >= pollMs) {
         lastPoll = now;
@@ -385,15 +393,15 @@ export class SlurmEngine implements EnsembleEngine {
           }
         }
         if (!this.o.quiet) {
-          const count = (f: (s: string) => boolean) => [...states.values()].filter((s) => f(s.state)).length;
-          const parts = [
-            [count((s) => s === 'PENDING'), 'pending'],
-            [count((s) => s === 'RUNNING' || s === 'CONFIGURING' || s === 'COMPLETING'), 'running'],
-            [count((s) => s === 'COMPLETED'), 'completed'],
-            [count((s) => ENDED.has(s) && s !== 'COMPLETED') + count((s) => s === 'ENDED'), 'ended otherwise'],
-          ]
-            .filter(([n]) => n)
-            .map(([n, w]) => `${n} ${w}`);
+          // tasks per state, in the order they first appear: `1 running, 1 completed, 1 failed`
+          const byState = new Map<string, number>();
+          for (let k = 0; k < tasks; k++) {
+            const st = states.get(k)?.state;
+            if (st === undefined) continue;
+            const word = st === 'CONFIGURING' || st === 'COMPLETING' ? 'running' : st.toLowerCase().replace(/_/g, ' ');
+            byState.set(word, (byState.get(word) ?? 0) + 1);
+          }
+          const parts = [...byState].map(([w, n]) => `${n} ${w}`);
           const line = `cait: Slurm job ${jobId}: ${parts.join(', ') || 'waiting'} (of ${tasks} tasks); ${done}/${total} members done`;
           if (line !== lastLine && states.size) this.o.log(line);
           lastLine = line;
@@ -401,7 +409,10 @@ export class SlurmEngine implements EnsembleEngine {
         if (active === 0 && states.size >= tasks) {
           // every task has ended: a result may take a moment to appear on a network filesystem
           endedAt ??= now;
-          if (now - endedAt >= Math.min(5000, 2 * pollMs)) return states;
+          if (now - endedAt >= Math.min(5000, 2 * pollMs)) {
+            drain();
+            return states;
+          }
         }
       }
       await sleep(Math.min(1000, pollMs), opts.signal);

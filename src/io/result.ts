@@ -24,16 +24,12 @@ import { canonicalJson } from './canonical.js';
 export const RESULT_SCHEMA = 'cait-result/1';
 const PACKAGE_NAME = 'cait-ensemble';
 
-let cachedRoot: string | null | undefined;
 let cachedVersion: string | undefined;
 
-/**
- * The package's root directory (where its package.json is, found upwards
- * from this file, so it works from src/ and dist/src/); null if not found.
- */
-export function packageRoot(): string | null {
-  if (cachedRoot !== undefined) return cachedRoot;
-  cachedRoot = null;
+/** The package version, read once from package.json (found upwards from this file, so it works from src/ and dist/src/). */
+export function packageVersion(): string {
+  if (cachedVersion !== undefined) return cachedVersion;
+  cachedVersion = '0.0.0-unknown';
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
     const candidate = join(dir, 'package.json');
@@ -41,7 +37,6 @@ export function packageRoot(): string | null {
       try {
         const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
         if (pkg.name === PACKAGE_NAME && typeof pkg.version === 'string') {
-          cachedRoot = dir;
           cachedVersion = pkg.version;
           break;
         }
@@ -52,15 +47,6 @@ export function packageRoot(): string | null {
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
-  }
-  return cachedRoot;
-}
-
-/** The package version, read once from package.json (see packageRoot). */
-export function packageVersion(): string {
-  if (cachedVersion === undefined) {
-    packageRoot();
-    cachedVersion ??= '0.0.0-unknown';
   }
   return cachedVersion;
 }
