@@ -34,11 +34,16 @@ live_pid() {
   local f pid
   f=$(pidfile "$1")
   [[ -r $f ]] || return 1
-  pid=$(tr -dc '0-9' <"$f")
+  pid=$({ tr -dc '0-9' <"$f"; } 2>/dev/null)
   [[ -n $pid ]] || return 1
   [[ -r /proc/$pid/comm ]] || return 1
   # /proc/PID/comm holds the first 15 characters of the program's name
-  [[ $(cat "/proc/$pid/comm") == "$1"* ]] || return 1
+  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$1"* ]] || return 1
+  # an ended daemon that its parent has not reaped yet (a zombie, state Z) is not running
+  local stat
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]] || return 1
   printf '%s' "$pid"
 }
 
