@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { InputError } from '../config/validate.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
 import { parseRequestFile } from '../cluster/request.js';
-import { parseShard, runToFile, slurmTaskOf } from '../cluster/shard.js';
+import { parseShard, runPart, slurmTaskOf } from '../cluster/shard.js';
 import { ENGINES, makeEngine } from './engines.js';
 import { EnsembleReporter, ensembleSummaryText } from './ensemble.js';
 import { checkParent, positiveInt, type CliContext } from './common.js';
@@ -58,7 +58,7 @@ async function runShardCommand(opts: RunShardOptions, ctx: CliContext): Promise<
   } catch (e) {
     throw new InputError(`--request ${opts.request}: cannot read (${(e as Error).message})`);
   }
-  const { req, design } = parseRequestFile(text, opts.request);
+  const { part, identity, design } = parseRequestFile(text, opts.request, spec);
   const progress = opts.progress;
   if (progress !== undefined) writeFileSync(progress, '');
   const { engine, close } = await makeEngine({ engine: opts.engine, adapter: opts.adapter, threads: opts.threads }, ctx);
@@ -67,10 +67,9 @@ async function runShardCommand(opts: RunShardOptions, ctx: CliContext): Promise<
   try {
     const provenance = () => {
       const task = slurmTaskOf(ctx.env);
-      return { ...ensembleProvenance(req.base, ctx.now()), ...(task ? { slurm: task } : {}) };
+      return { ...ensembleProvenance(part.base, ctx.now()), ...(task ? { slurm: task } : {}) };
     };
-    file = await runToFile(req, design, engine, provenance, {
-      shard: spec,
+    file = await runPart(part, identity, spec, design, engine, provenance, {
       onProgress: (p) => {
         reporter.update(p);
         if (progress !== undefined && p.finished) {

@@ -16,7 +16,8 @@ import { canonicalJson, packageVersion } from '../io/result.js';
 import { PROFILES_LEVELS, type EnsembleRequest, type ProfilesLevel } from '../ensemble/types.js';
 import type { Observation } from '../fit/observe.js';
 import { makeMember } from '../sweep/grid.js';
-import type { Design } from './shard.js';
+import { ensembleIdentity, shardMembers, type Design, type ShardSpec } from './shard.js';
+import type { EnsembleIdentity } from '../ensemble/output.js';
 
 export const REQUEST_SCHEMA = 'cait-request/1';
 
@@ -74,10 +75,12 @@ const requestSchema = z.object({
 });
 
 /**
- * Read a request file: the request (members rebuilt and validated) and its
- * design. A file from another version is refused (its members could differ).
+ * Read a request file: the identity of the whole ensemble, its design, and
+ * the request of shard `spec` (all members without it), its members rebuilt
+ * and validated. A file from another version is refused (its members could
+ * differ).
  */
-export function parseRequestFile(text: string, label: string): { req: EnsembleRequest; design: Design } {
+export function parseRequestFile(text: string, label: string, spec: ShardSpec = { index: 0, count: 1 }): { part: EnsembleRequest; identity: EnsembleIdentity; design: Design } {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -95,10 +98,12 @@ export function parseRequestFile(text: string, label: string): { req: EnsembleRe
   f.values.forEach((row, i) => {
     if (row.length !== f.parameters.length) throw new InputError(`${label}: values.${i}: ${row.length} values for ${f.parameters.length} parameters`);
   });
-  const members = f.values.map((row, i) => makeMember(base, f.parameters, row, f.parameters, i));
-  const req: EnsembleRequest = { base, parameters: f.parameters, values: f.values, members, profiles: f.profiles };
-  if (f.observations) req.observations = f.observations;
-  if (f.keepModel !== undefined) req.keepModel = f.keepModel;
+  const whole: Omit<EnsembleRequest, 'members'> = { base, parameters: f.parameters, values: f.values, profiles: f.profiles };
+  if (f.observations) whole.observations = f.observations;
+  if (f.keepModel !== undefined) whole.keepModel = f.keepModel;
   const design: Design = f.seed !== undefined ? { design: f.design, seed: f.seed } : { design: f.design };
-  return { req, design };
+  // only the shard's members are rebuilt: a task of a large ensemble needs no others
+  const idx = shardMembers(f.values.length, spec);
+  const part: EnsembleRequest = { ...whole, values: idx.map((i) => f.values[i]), members: idx.map((i) => makeMember(base, f.parameters, f.values[i], f.parameters, i)) };
+  return { part, identity: ensembleIdentity(whole, design), design };
 }

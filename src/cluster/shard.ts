@@ -67,8 +67,8 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The identity of a whole ensemble: what two of its shards must share. */
-export function ensembleIdentity(req: EnsembleRequest, design: Design): EnsembleIdentity {
+/** The identity of a whole ensemble: what two of its shards must share (the member protocols are not needed). */
+export function ensembleIdentity(req: Omit<EnsembleRequest, 'members'>, design: Design): EnsembleIdentity {
   const id: EnsembleIdentity = {
     version: packageVersion(),
     config_sha256: configSha256(req.base),
@@ -122,12 +122,28 @@ export async function runToFile(
     const res = await engine.run(req, runOpts);
     return buildEnsembleFile(req, res, provenance(), design);
   }
-  const idx = shardMembers(req.values.length, shard);
-  const part = shardRequest(req, shard);
-  const onProgress = runOpts.onProgress;
+  return runPart(shardRequest(req, shard), ensembleIdentity(req, design), shard, design, engine, provenance, runOpts);
+}
+
+/**
+ * Run the members of shard `spec` (`part`: the shard's request, e.g. from
+ * shardRequest) of the ensemble `identity` and build the shard file.
+ */
+export async function runPart(
+  part: EnsembleRequest,
+  identity: EnsembleIdentity,
+  spec: ShardSpec,
+  design: Design,
+  engine: EnsembleEngine,
+  provenance: () => Provenance,
+  opts: EnsembleRunOptions = {},
+): Promise<EnsembleFile> {
+  const idx = shardMembers(identity.members, spec);
+  if (idx.length !== part.values.length) throw new Error(`shard ${spec.index}/${spec.count}: ${part.values.length} members given, ${idx.length} expected`);
+  const onProgress = opts.onProgress;
   const res = await engine.run(part, {
-    ...runOpts,
+    ...opts,
     onProgress: onProgress && ((p) => onProgress(p.finished ? { ...p, finished: { ...p.finished, index: idx[p.finished.index] } } : p)),
   });
-  return withShard(buildEnsembleFile(part, res, provenance(), design), ensembleIdentity(req, design), shard);
+  return withShard(buildEnsembleFile(part, res, provenance(), design), identity, spec);
 }
