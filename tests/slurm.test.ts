@@ -102,16 +102,18 @@ describe.skipIf(!!why && process.env.CAIT_REQUIRE_SLURM !== '1')('--executor slu
   });
 
   it('an array of 2 tasks writes what the local run writes, member for member, and records the job', () => {
-    const r = cait(['ensemble', ...GRID, ...SLURM, '--out', 'array.json', '--csv', 'array.csv']);
+    const r = cait(['ensemble', ...GRID, ...SLURM, '--slurm-opt', '--time=00:05:00 --job-name=cait-test', '--out', 'array.json', '--csv', 'array.csv']);
     expect(r.code, r.err).toBe(0);
     const file = read('array.json');
     expect(comparable(file)).toEqual(comparable(read('local.json')));
     expect(file.counts).toEqual({ members: 6, ok: 6, failed: 0 });
     const job = file.provenance.executor!.jobs[0];
-    expect(file.provenance.executor).toMatchObject({ kind: 'slurm', jobs: [{ tasks: 2, members: 6, failed_tasks: [] }], sbatch_options: [], template: 'default' });
+    expect(file.provenance.executor).toMatchObject({ kind: 'slurm', jobs: [{ tasks: 2, members: 6, failed_tasks: [] }], sbatch_options: ['--time=00:05:00 --job-name=cait-test'], template: 'default' });
     expect(job.job_id).toMatch(/^\d+$/);
     expect(file.adapter).toMatch(new RegExp(`^Slurm job ${job.job_id}, 2 array tasks: f64 solver, 1 worker thread`));
     expect(taskStates(job.job_id)).toEqual(['0 COMPLETED', '1 COMPLETED']);
+    // the --slurm-opt options reached sbatch
+    expect(slurm('squeue', ['--noheader', '--array', '--jobs', job.job_id, '--states=all', '--format=%j %l']).trim().split('\n')).toEqual(['cait-test 5:00', 'cait-test 5:00']);
     // progress across the tasks, on stderr
     expect(r.err).toContain(`cait: submitted Slurm job ${job.job_id}: 6 members in 2 array tasks (0-1); logs ${job.dir}/task_<K>.log\n`);
     expect(r.err).toContain('cait: ensemble 6/6 members (100%)');
@@ -149,6 +151,16 @@ describe.skipIf(!!why && process.env.CAIT_REQUIRE_SLURM !== '1')('--executor slu
       } else expect({ ...m, wall_s: 0 }).toEqual({ ...local.members[i], wall_s: 0 });
     });
     expect(r.out).toContain(`member 1 (stages.0.U_V=10, stages.0.T_K=330) failed: Slurm array task 1 of job ${job.job_id} ended FAILED`);
+  });
+
+  it('when every task fails, the run fails (exit 3) and writes nothing', () => {
+    const template = join(dir, 'all-fail-template.sh');
+    writeFileSync(template, '#!/bin/bash\n{{SBATCH}}\necho "no node here" >&2\nexit 1\n: {{RUN_SHARD}}\n');
+    const r = cait(['ensemble', '--preset', 'quick', '--threads', '1', ...SLURM, '--slurm-template', template, '--out', 'all-fail.json']);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/\| no node here\n/);
+    expect(r.err).toMatch(/cait: error: every task of Slurm job \d+ failed \(task 0: Slurm array task 0 of job \d+ ended FAILED \(NonZeroExitCode\) without writing .*result_0\.json\); see the logs in /);
+    expect(existsSync(join(dir, 'all-fail.json'))).toBe(false);
   });
 
   it('a small fit writes what the local fit writes, each batch one job array', () => {
