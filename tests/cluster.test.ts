@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { runCli } from '../src/cli/main.js';
+import { runCaptured } from './helpers/cli.js';
 import { simulate } from '../src/solver/simulate.js';
 import { parseShard, shardMembers } from '../src/cluster/shard.js';
 import { checkTemplate, jobScript, splitSbatchOptions } from '../src/cluster/slurm.js';
@@ -22,19 +22,8 @@ import type { EnsembleFile } from '../src/ensemble/output.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'cait-cluster-'));
 
-async function cli(argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-    stderrIsTTY: false,
-    env: {},
-    simulate,
-    now: () => new Date('2026-12-03T12:00:00Z'),
-  });
-  return { code, out, err };
-}
+/** `cait` in-process on the f64 solver in this thread (the serial CPU engine) */
+const cli = (argv: string[]) => runCaptured(argv, { simulate });
 
 const read = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as EnsembleFile;
 
