@@ -166,7 +166,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv | undefined, cw
 }
 
 /** Slurm job states in which a task has ended. */
-const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'SPECIAL_EXIT', 'REVOKED']);
+const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'SPECIAL_EXIT', 'REVOKED', 'UNKNOWN']);
 
 /** Task ids of squeue's %K field: `3`, `0-4`, `[0-3,7]`, `0-9%2`. */
 function taskIds(field: string): number[] {
@@ -267,7 +267,7 @@ export class SlurmEngine implements EnsembleEngine {
 
   constructor(private readonly o: SlurmOptions) {
     this.name = o.engine.engine;
-    checkBatchRoot(o.dir);
+    checkBatchRoot(resolve(o.dir));
   }
 
   get adapter(): string {
@@ -342,6 +342,11 @@ export class SlurmEngine implements EnsembleEngine {
     let lastPoll = -Infinity;
     let lastLine = '';
     let pollErrors = 0;
+    let unlisted = 0;
+    /** the controller no longer lists the job: its tasks have ended, how is not known */
+    const forget = () => {
+      for (let k = 0; k < tasks; k++) if (!ENDED.has(states.get(k)?.state ?? '')) states.set(k, { state: 'UNKNOWN', reason: 'no longer listed by squeue' });
+    };
     let endedAt: number | undefined;
     const pollMs = Math.max(0.2, this.o.pollSeconds) * 1000;
     // report the members the tasks' progress files list since the last look
@@ -376,17 +381,22 @@ export class SlurmEngine implements EnsembleEngine {
         try {
           const text = await run('squeue', ['--noheader', '--array', '--jobs', jobId, '--states=all', '--format=%K|%T|%r'], this.o.env);
           pollErrors = 0;
+          let listed = 0;
           for (const line of text.split('\n')) {
             const [ids, state, reason] = line.trim().split('|');
             if (!ids || !state) continue;
             for (const k of taskIds(ids)) states.set(k, { state, reason: reason ?? '' });
+            listed++;
           }
+          // a job the controller has forgotten: listed no more, three polls in a row
+          if (listed === 0 && ++unlisted >= 3) forget();
+          if (listed > 0) unlisted = 0;
           for (let k = 0; k < tasks; k++) if (!ENDED.has(states.get(k)?.state ?? 'PENDING')) active++;
         } catch (e) {
           const msg = (e as Error).message;
           if (/Invalid job id/i.test(msg)) {
             // the controller no longer knows the job: every task has ended
-            for (let k = 0; k < tasks; k++) if (!ENDED.has(states.get(k)?.state ?? '')) states.set(k, { state: 'ENDED', reason: 'no longer listed by squeue' });
+            forget();
           } else {
             if (pollErrors++ === 0) this.o.log(`cait: squeue failed (${msg}); still waiting for job ${jobId}`);
             active = tasks;
