@@ -57,6 +57,7 @@ print_env() { printf 'export SLURM_CONF=%s\n' "$CONF"; }
 write_conf() {
   local host node name mem cpus
   host=$(hostname -s)
+  # the daemons talk over 127.0.0.1: the host's name need not resolve
   # the node as slurmd sees it (CPUs, sockets, cores, memory), so the node is never drained for a mismatch
   node=$(slurmd -C | head -n 1)
   [[ $node == NodeName=* ]] || die "slurmd -C did not describe the node: $node"
@@ -67,7 +68,7 @@ write_conf() {
   cat >"$CONF" <<EOF
 # written by scripts/slurm/local-cluster.sh: a one-node cluster for tests ($cpus CPUs, $mem MB)
 ClusterName=cait-local
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$PORT
 SlurmdPort=$((PORT + 1))
 SlurmUser=root
@@ -90,7 +91,7 @@ SlurmctldLogFile=$STATE/log/slurmctld.log
 SlurmdLogFile=$STATE/log/slurmd.log
 SlurmdSpoolDir=$STATE/spool/slurmd
 StateSaveLocation=$STATE/spool/slurmctld
-$node
+$node NodeAddr=127.0.0.1
 PartitionName=debug Nodes=$name Default=YES MaxTime=INFINITE State=UP
 EOF
 }
@@ -157,7 +158,7 @@ start() {
 
   slurmctld -f "$CONF" || { show_log_tail slurmctld; fail_start "slurmctld did not start"; }
   wait_for 20 slurmctld env SLURM_CONF="$CONF" scontrol ping || { show_log_tail slurmctld; fail_start "slurmctld does not answer (port $PORT), or ended"; }
-  slurmd -f "$CONF" || { show_log_tail slurmd; fail_start "slurmd did not start"; }
+  slurmd -f "$CONF" -N "$(slurmd -C | sed -n '1s/^NodeName=\([^ ]*\).*/\1/p')" || { show_log_tail slurmd; fail_start "slurmd did not start"; }
   if ! wait_for 30 slurmd node_idle; then
     show_log_tail slurmd
     show_log_tail slurmctld
