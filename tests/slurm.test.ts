@@ -163,6 +163,13 @@ describe.skipIf(!!why && process.env.CAIT_REQUIRE_SLURM !== '1')('--executor slu
     expect(existsSync(join(dir, 'all-fail.json'))).toBe(false);
   });
 
+  it('options sbatch refuses: exit 3 with its message, nothing written', () => {
+    const r = cait(['ensemble', '--preset', 'quick', ...SLURM, '--slurm-opt', '--partition=nosuchpartition', '--out', 'refused.json']);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/^cait: error: sbatch refused the job array \(.*\/job\.sh\): invalid partition specified: nosuchpartition; Batch job submission failed: Invalid partition name specified\n$/);
+    expect(existsSync(join(dir, 'refused.json'))).toBe(false);
+  });
+
   it('a small fit writes what the local fit writes, each batch one job array', () => {
     // "measured" profiles: the quick protocol at U = 13 V, as CSV
     const cfg = JSON.parse(cait(['config', '--preset', 'quick']).out);

@@ -263,7 +263,8 @@ function memberList(idx: number[]): string {
 export class SlurmEngine implements EnsembleEngine {
   readonly name: string;
   private readonly jobs: ExecutorRecord['jobs'] = [];
-  private current?: string;
+  /** the job id of the array now running, or the sbatch that is submitting it */
+  private current?: Promise<string | undefined>;
 
   constructor(private readonly o: SlurmOptions) {
     this.name = o.engine.engine;
@@ -286,7 +287,8 @@ export class SlurmEngine implements EnsembleEngine {
 
   /** Cancel the job array now running (Ctrl-C); resolves when scancel has answered. */
   async cancel(): Promise<string | undefined> {
-    const id = this.current;
+    // an sbatch in flight is waited for: its job must not run on unseen
+    const id = await this.current?.catch(() => undefined);
     if (id === undefined) return undefined;
     try {
       await run('scancel', [id], this.o.env);
@@ -312,13 +314,25 @@ export class SlurmEngine implements EnsembleEngine {
     ]);
     if (opts.signal?.aborted) throw abortError();
 
-    const out = await run('sbatch', ['--parsable', 'job.sh'], this.o.env, dir).catch((e: Error) => {
-      if (e instanceof SolverError) throw e;
-      throw new SolverError(`sbatch refused the job array (${dir}/job.sh): ${e.message.replace(/^sbatch: /, '')}`);
-    });
-    const jobId = out.trim().split(';')[0];
-    if (!/^\d+$/.test(jobId)) throw new SolverError(`sbatch answered "${out.trim()}", not a job id`);
-    this.current = jobId;
+    const submitted = run('sbatch', ['--parsable', 'job.sh'], this.o.env, dir).then(
+      (out) => {
+        const id = out.trim().split(';')[0];
+        if (!/^\d+$/.test(id)) throw new SolverError(`sbatch answered "${out.trim()}", not a job id`);
+        return id;
+      },
+      (e: Error) => {
+        if (e instanceof SolverError) throw e;
+        throw new SolverError(`sbatch refused the job array (${dir}/job.sh): ${e.message.replace(/sbatch: (error: )?/g, '')}`);
+      },
+    );
+    this.current = submitted;
+    let jobId: string;
+    try {
+      jobId = await submitted;
+    } catch (e) {
+      this.current = undefined;
+      throw e;
+    }
     const job = { job_id: jobId, tasks, members: total, failed_tasks: [] as number[], dir };
     this.jobs.push(job);
     writeFilesAtomic([{ path: join(dir, 'job_id'), data: `${jobId}\n` }]);
