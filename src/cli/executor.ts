@@ -60,8 +60,9 @@ the nodes, with --slurm-dir on a filesystem they share.
                          repeatable (the array, logs and CPUs per task are set by cait)
   --slurm-template FILE  your copy of scripts/slurm/job-template.sh (environment set-up, site defaults)
   --slurm-dir DIR        batch directories: request, job script, logs, task results (default: next
-                         to --out, <out>.slurm); if this command is interrupted, the tasks' results
-                         there can still be joined with \`cait merge DIR/batch-*/result_*.json\`
+                         to --out, <out>.slurm); if this process dies (not Ctrl-C, which cancels),
+                         the array runs on: join an ensemble's task results there with
+                         \`cait merge DIR/batch-*/result_*.json --out FILE\`
   --slurm-poll S         seconds between squeue polls (default ${DEFAULT_SLURM_POLL_S})
 `;
 
