@@ -25,13 +25,15 @@ import { buildFitFile, membersCsv, bestFitCsv, sensitivityCsv, mapCsv } from '..
 import { mapPairs, residualMap, type MapMode } from '../fit/map.js';
 import type { FitFile } from '../fit/schema.js';
 import { bestFitSvg, plusMinus20Svg, residualMapSvg, sensitivitySvg, fmtLabel } from '../plot/fit.js';
-import { ENGINES, makeEngine } from './engines.js';
+import type { ExecutorRecord } from '../ensemble/output.js';
+import { ENGINES } from './engines.js';
+import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, openEngine, type ExecutorCliOptions } from './executor.js';
 import { progressEvery, ProgressLines } from './progress.js';
 import { addProtocolOptions, commandLine, loadProtocol, positiveInt, checkOutputDir, checkOutputFile, type CliContext, type NamedPath } from './common.js';
 import { InvalidArgumentError } from 'commander';
 
 /** Options shared by `cait fit` and `cait sensitivity`. */
-export interface FitCommonOptions extends Omit<MeasuredArgs, 'measured'> {
+export interface FitCommonOptions extends Omit<MeasuredArgs, 'measured'>, Partial<ExecutorCliOptions> {
   preset?: string;
   config?: string;
   measured: string[];
@@ -143,6 +145,7 @@ Outputs in --out DIR (written together at the end; existing files are replaced a
   best_fit.svg, sensitivity.svg, pm20.svg    figures
 
 Engines (--engine): ${ENGINES.join(', ')}; cpu uses --threads workers, webgpu --adapter auto|vulkan|swiftshader.
+${EXECUTOR_HELP}
 Exit status: 0 ok, 2 bad input, 3 the engine failed.
 
 Examples:
@@ -167,7 +170,7 @@ Example:
       --at stages.1.D.Cs.D_m2s=3.1e-23 --at stages.1.D.Rb.width.value_eV --out results/sens`;
 
 function addMeasuredOptions(cmd: Command): Command {
-  return cmd
+  return addExecutorOptions(cmd)
     .option('--measured <[K:]FILE>', 'a measured profile after stage K (1-based; default the last); repeatable', collect, [])
     .option('--sigma <[K:]NM>', `Gaussian depth resolution σ, nm (default ${DEFAULT_SIGMA_NM}); repeatable per stage`, collect, [])
     .option('--mri <[K:]W,SIGMA,LAMBDA>', 'Hofmann MRI depth resolution (nm) instead of the Gaussian', collect, [])
@@ -404,13 +407,24 @@ function printWarnings(file: FitFile, ctx: CliContext): void {
   for (const w of file.warnings ?? []) ctx.stderr(`cait: warning: ${w}\n`);
 }
 
-async function withEngine<T>(opts: FitCommonOptions, ctx: CliContext, given: EnsembleEngine | undefined, f: (e: EnsembleEngine) => Promise<T>): Promise<T> {
-  if (given) return f(given);
-  const { engine, close } = await makeEngine(opts, ctx);
+/** Run `f` with the given engine, or the one of --engine/--executor; `record` receives the Slurm jobs that ran. */
+async function withEngine<T>(
+  opts: FitCommonOptions,
+  ctx: CliContext,
+  given: EnsembleEngine | undefined,
+  f: (e: EnsembleEngine) => Promise<T>,
+  record: (r: ExecutorRecord) => void,
+): Promise<T> {
+  if (given) {
+    if (opts.executor !== undefined && opts.executor !== 'local') throw new InputError(`--executor ${opts.executor}: not with an engine of its own (cait headless --fit)`);
+    return f(given);
+  }
+  const opened = await openEngine({ ...opts, slurmOpt: opts.slurmOpt ?? [] }, ctx, { dir: defaultSlurmDir(opts.out) });
   try {
-    return await f(engine);
+    return await f(opened.engine);
   } finally {
-    close();
+    if (opened.executor) record(opened.executor());
+    await opened.close();
   }
 }
 
@@ -442,6 +456,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   const loaded = loadObservations(measured, base, (f) => readTextPieces(f));
   const reporter = new FitReporter(ctx, !!opts.quiet);
   let outcome: FitOutcome;
+  let executor: ExecutorRecord | undefined;
   try {
     outcome = await withEngine(opts, ctx, engine, (e) =>
       runFit({
@@ -458,6 +473,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
         memberModels: opts.memberProfiles === 'all',
         onProgress: (p) => reporter.update(p),
       }),
+      (r) => (executor = r),
     );
   } finally {
     reporter.stop();
@@ -466,6 +482,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   // with an engine passed in (cait headless --fit) the engine options of `cait fit` did not choose it
   const { engine: _e, adapter: _a, threads: _t, ...rest } = opts as unknown as Record<string, unknown>;
   const file = buildFitFile(outcome, prov, commandLine(command, engine ? rest : (opts as unknown as Record<string, unknown>)));
+  if (executor) file.provenance.executor = executor;
   const written = writeOutputs(file, opts.out, opts.mapMode as MapMode);
   ctx.stdout(fitSummaryText(file, written, opts.top));
   printWarnings(file, ctx);
@@ -495,6 +512,7 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
   const loaded = loadObservations(measured, base, (f) => readTextPieces(f));
   const reporter = new FitReporter(ctx, !!opts.quiet);
   let outcome: FitOutcome;
+  let executor: ExecutorRecord | undefined;
   try {
     outcome = await withEngine(opts, ctx, engine, (e) =>
       runSensitivity({
@@ -506,11 +524,13 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
         step: opts.sensStep,
         onProgress: (p) => reporter.update(p),
       }),
+      (r) => (executor = r),
     );
   } finally {
     reporter.stop();
   }
   const file = buildFitFile(outcome, makeProvenance(base, ctx.now()), commandLine('sensitivity', opts as unknown as Record<string, unknown>));
+  if (executor) file.provenance.executor = executor;
   const written = writeOutputs(file, opts.out, 'min');
   ctx.stdout(fitSummaryText(file, written, 1, 'sensitivity'));
   printWarnings(file, ctx);

@@ -13,6 +13,8 @@ import { registerSims } from './sims.js';
 import { registerFit, registerSensitivity } from './fit.js';
 import { registerHeadless } from './headless.js';
 import { registerServe } from './serve.js';
+import { registerMerge } from './merge.js';
+import { registerRunShard } from './run-shard.js';
 
 const COMMANDS: RegisterCommand[] = [
   registerSimulate,
@@ -24,6 +26,8 @@ const COMMANDS: RegisterCommand[] = [
   registerSensitivity,
   registerHeadless,
   registerServe,
+  registerMerge,
+  registerRunShard,
 ];
 
 /** The whole program; tests pass a context to capture output and swap the solver. */
