@@ -34,7 +34,7 @@ describe('the ensemble file records what was swept and how', () => {
     const a = await cli(['ensemble', '--preset', 'quick', '--vary', 'stages.0.U_V=10:20:2', '--vary', 'stages.0.D.Rb.D_m2s=1e-22,2.67e-22', '--profiles', 'none', '--quiet', '--out', join(dir, 'a.json')], {}, true);
     expect(a.code, a.err).toBe(0);
     const fa = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
-    expect(fa.sweep).toEqual({ vary: ['stages.0.U_V=10:20:2', 'stages.0.D.Rb.D_m2s=1e-22,2.67e-22'] });
+    expect(fa.provenance.sweep).toEqual({ vary: ['stages.0.U_V=10:20:2', 'stages.0.D.Rb.D_m2s=1e-22,2.67e-22'] });
     expect(fa.provenance.command).toMatch(/^cait ensemble /);
     expect(fa.provenance.command).toContain('--vary stages.0.U_V=10:20:2 --vary stages.0.D.Rb.D_m2s=1e-22,2.67e-22');
     expect(fa.provenance.command).toContain('--preset quick');
@@ -43,7 +43,7 @@ describe('the ensemble file records what was swept and how', () => {
     const b = await cli(['ensemble', '--sweep', sweep, '--profiles', 'none', '--quiet', '--out', join(dir, 'b.json')], {}, true);
     expect(b.code, b.err).toBe(0);
     const fb = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
-    expect(fb.sweep).toEqual({ vary: ['stages.0.U_V=10:20'], sample: { method: 'lhs', n: 2, seed: 9 }, file: sweep });
+    expect(fb.provenance.sweep).toEqual({ vary: ['stages.0.U_V=10:20'], sample: { method: 'lhs', n: 2, seed: 9 }, file: sweep });
     expect(fb.provenance.command).toContain(`--sweep ${sweep}`);
   });
 });

@@ -432,9 +432,10 @@ export async function runEnsemble(opts: SweepCliOptions, ctx: CliContext, open?:
   }
 
   // what was swept and how, as the user wrote it
-  file.sweep = { vary: def.specs.map(specText) };
-  if (def.sample) file.sweep.sample = { ...def.sample };
-  if (opts.sweep !== undefined) file.sweep.file = opts.sweep;
+  const sweep: NonNullable<EnsembleFile['provenance']['sweep']> = { vary: def.specs.map(specText) };
+  if (def.sample) sweep.sample = { ...def.sample };
+  if (opts.sweep !== undefined) sweep.file = opts.sweep;
+  file.provenance.sweep = sweep;
   const { engine: _e, adapter: _a, threads: _t, ...rest } = opts as unknown as Record<string, unknown>;
   file.provenance.command = commandLine(open ? 'headless' : 'ensemble', open ? rest : (opts as unknown as Record<string, unknown>));
   const written = [`${opts.out} (${ENSEMBLE_SCHEMA}, profiles ${profiles})`];

@@ -220,7 +220,7 @@ export function registerSensitivity(program: Command, ctx: CliContext): void {
     addProtocolOptions(
       program
         .command('sensitivity')
-        .summary('d model/d ln p (±5 %) and ±20 % profiles at one point')
+        .summary('d/d ln p (±5 %) and ±20 % profiles at a point')
         .description(
           'At one point of parameter space: the residual against measured profiles, d model / d ln p\n' +
             'per parameter at the measured depths, the ±20 % profiles and linearised intervals.\n' +

@@ -23,7 +23,7 @@ interface MergeOptions {
 export function registerMerge(program: Command, ctx: CliContext): void {
   program
     .command('merge')
-    .summary('join the shards of an ensemble (cait ensemble --shard K/N) into one file')
+    .summary('join the shards (--shard K/N) into one file')
     .description(
       'Join shard files (cait ensemble --shard K/N, or the task results of --executor slurm) into the\n' +
         'cait-ensemble/1 file the whole run writes: members in member order with their values, status,\n' +

@@ -30,7 +30,7 @@ interface RunShardOptions {
 export function registerRunShard(program: Command, ctx: CliContext): void {
   program
     .command('run-shard')
-    .summary('run one shard of a request file (what each task of --executor slurm runs)')
+    .summary('run one shard of a request file (a Slurm task)')
     .description(
       'Run shard K of N (members i with i mod N = K) of a request file written by --executor slurm\n' +
         '(cait-request/1) and write the shard file (cait-ensemble/1 with a shard block). Each Slurm\n' +
