@@ -123,6 +123,25 @@ describe('cait presets / config / help', () => {
     for (const s of ['nm', 'n/n0', 'cait-result/1', '_stage<k>.csv', 't_s,I_A,I_back_A,Q_C', 'svg']) expect(h.out).toContain(s);
   });
 
+  it('help is reflowed to 80 columns (nothing wraps mid-sentence at a terminal\'s edge; example commands stay whole) and says ±5 % for derivatives, ±20 % for the profiles', async () => {
+    const top = await cli(['--help']);
+    expect(top.out).toMatch(/^  sensitivity \[options\] +d\/d ln p \(±5 %\) and ±20 % profiles at a point$/m);
+    // every command's summary on one line of the list (no continuation lines)
+    const list = top.out.slice(top.out.indexOf('Commands:'));
+    expect(list.split('\n').filter((l) => /^ {8,}\S/.test(l))).toEqual([]);
+    for (const cmd of ['', ...makeProgram().commands.map((c) => c.name()).filter((n) => n !== 'help')]) {
+      const h = await cli([...(cmd ? [cmd] : []), '--help']);
+      expect(h.code).toBe(0);
+      const lines = h.out.split('\n');
+      lines.forEach((l, k) => {
+        const example = /^\s*cait\s/.test(l) || /\\$/.test(lines[k - 1] ?? '');
+        if (!example) expect([...l].length, `cait ${cmd} --help: "${l}"`).toBeLessThanOrEqual(80);
+      });
+    }
+    const fit = (await cli(['fit', '--help'])).out.replace(/\s+/g, ' ');
+    expect(fit).toContain('±--sens-step central differences (±5 % by default), each parameter at 0.8× and 1.2× (the ±20 % view)');
+  });
+
   it('makeProgram registers every command', () => {
     expect(makeProgram().commands.map((c) => c.name())).toEqual(expect.arrayContaining(['simulate', 'config', 'presets']));
   });
@@ -131,7 +150,10 @@ describe('cait presets / config / help', () => {
 describe('bad input: exit 2, one line naming the field, outputs untouched, solver never run', () => {
   type Mut = (p: any) => void;
   const cases: [string, Mut | string, RegExp][] = [
-    ['malformed JSON', '{"name": "x", ', /malformed JSON/],
+    ['malformed JSON', '{"name": "x", ', /malformed JSON at line 1, column 15: unexpected end of the text/],
+    ['malformed JSON: line and column, not a byte position', '{\n  "name": "x",\n  "stages": [1, 2,\n}\n', /: malformed JSON at line 4, column 1: unexpected "\}" \(a value was expected\)$/m],
+    ['a control character in the JSON is shown escaped', '{\n  "name": "a\u001b[31mb"\n}', /malformed JSON at line 2, column 13: a control character "\\u001b" inside a string/],
+    ['a stop with both charge and duration', (p) => (p.stages[0].stop = { charge_C: 2.52e-3, duration_s: 3600 }), /stages\.0\.stop: a stop is exactly one of \{"charge_C": C\} .* or \{"duration_s": s\} .*, not both/],
     ['unknown species in a stage D', (p) => (p.stages[1].D.Na = { model: 'constant', D_m2s: 1e-22 }), /stages\.1\.D\.Na: unknown species "Na"/],
     ['beam species not modelled', (p) => (p.stages[0].beam = 'K'), /stages\.0\.beam: unknown species "K"/],
     ['unknown field', (p) => (p.sample.colour = 'red'), /sample: unknown field "colour"/],
@@ -194,7 +216,7 @@ describe('bad input: exit 2, one line naming the field, outputs untouched, solve
       [['simulate', '--preset', 'quick', '--out', dir], /is a directory/],
       [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--csv', out.path], /exists and is not a directory/],
       [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--plot', join(dir, 'a.json')], /written twice/],
-      [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--plot', join(dir, 'out')], /out_current\.svg is a directory/],
+      [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--plot', join(dir, 'out')], /--plot .*out_current\.svg: is a directory/],
       [['simulate', '--preset', 'quick', '--out', join(dir, 'a.json'), '--max-depth', '-3'], /--max-depth.*positive number/],
       [['frobnicate'], /unknown command 'frobnicate'/],
     ];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../src/cli/main.js';
 import { ELEMENTARY_CHARGE } from '../src/physics/constants.js';
-import { deadTimeCorrect, detectFormat, importSims, interpLinear, parseSims, poissonCorrect, processProfile, profileIntegral, elementOf } from '../src/sims/index.js';
+import { deadTimeCorrect, detectFormat, importSims, interpLinear, parseCsv, parseSims, poissonCorrect, processProfile, profileIntegral, elementOf, Lines } from '../src/sims/index.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/sims/', import.meta.url));
 const read = (f: string) => readFileSync(join(FIX, f), 'utf8');
@@ -196,6 +196,132 @@ describe('IONTOF layout with one time column, labels over the intensities, LF en
     const p = processProfile(raw, { craterDepth_nm: 100 });
     expect(p.depth_nm).toEqual([50, 100]);
     expect(p.c.Li).toEqual([0.25, 0.5]);
+  });
+});
+
+describe('the export layouts of issue 10 (tests/fixtures/sims/layouts, reconstructed)', () => {
+  const L = (f: string) => readFileSync(join(FIX, 'layouts', f), 'utf8');
+
+  it('IONTOF: labels without mass numbers, a mass row, #Sputter Time (s), background-corrected intensities; the cluster CsMo+ kept as its own channel', () => {
+    const text = L('iontof_no_masses_bgcorr.txt');
+    expect(text).toContain('\t\r\n');
+    const raw = parseSims(text, 'auto', 'a.txt');
+    expect(raw.format).toBe('iontof');
+    expect(raw.axis).toMatchObject({ kind: 'time_s', title: 'Sputter Time (s)' });
+    expect(raw.axis.values.slice(0, 3)).toEqual([1, 3, 5]);
+    expect(raw.channels.map((c) => [c.label, c.column])).toEqual([['Mo+', 2], ['CsMo+', 4], ['Al+', 6], ['Na+', 8]]);
+    expect(raw.channels.map((c) => c.values[0])).toEqual([777.6, 124.8, 17699.9, 220.0]);
+    const p = importSims(text, { craterDepth_nm: 23 }, 'a.txt');
+    expect(p.elements).toEqual(['Mo', 'Al', 'Na']);
+    expect(p.extra).toEqual(['CsMo']);
+    const tot = 777.6 + 17699.9 + 220.0;
+    expect(p.c.Mo[0]).toBeCloseTo(777.6 / tot, 12);
+    expect(p.c.Mo[0] + p.c.Al[0] + p.c.Na[0]).toBeCloseTo(1, 12);
+    // the cluster relative to the elements' sum, outside it
+    expect(p.c.CsMo[0]).toBeCloseTo(124.8 / tot, 12);
+    expect(p.channelsOf.CsMo).toEqual(['CsMo+']);
+    expect(p.depth_nm[0]).toBeCloseTo((1 * 23) / 23, 12); // 23 nm over the last time, 23 s
+  });
+
+  it('IONTOF: labels with mass numbers, raw intensities, per-species (Depth, Sputter Time, Intensity) triplets with empty Depth cells', () => {
+    const raw = parseSims(L('iontof_masses_raw_emptydepth.txt'), 'auto', 'b.txt');
+    expect(raw.axis).toMatchObject({ kind: 'time_s', title: 'Sputter Time (s)' });
+    expect(raw.axis.values.slice(0, 2)).toEqual([0.5, 2]);
+    expect(raw.channels.map((c) => [c.label, c.values[0]])).toEqual([['7Li+', 122], ['85Rb+', 440], ['133Cs+', 311], ['133Cs2+', 11]]);
+    const p = processProfile(raw, { craterDepth_nm: 100 }, 'b.txt');
+    expect(p.elements).toEqual(['Li', 'Rb', 'Cs']);
+    expect(p.extra).toEqual(['133Cs2']);
+    expect(p.c.Li[0]).toBeCloseTo(122 / (122 + 440 + 311), 12);
+  });
+
+  it('Cameca: a blank line, the raw file name and a tab-separated species line after DATA START; Time[mn] Depth I[cnt/s] triplets with an empty Depth column', () => {
+    const text = L('cameca_filename_emptydepth.dp_rpc_asc');
+    const raw = parseSims(text, 'auto', 'c.dp_rpc_asc');
+    expect(raw.format).toBe('cameca');
+    expect(raw.channels.map((c) => c.label)).toEqual(['28Si', '31P', '75As']);
+    expect(raw.axis.values.slice(0, 2).map((t) => Number(t.toFixed(9)))).toEqual([3, 6]); // 0.05 mn, 0.10 mn
+    expect(raw.channels[0].values.slice(0, 2)).toEqual([2.0e6, 2.01e6]);
+    // 31P measured at 0.06, 0.11 mn: at 0.10 mn 4/5 of the way from 5100 to 3132.7
+    expect(raw.channels[1].values[1]).toBeCloseTo(5100 + 0.8 * (3132.7 - 5100), 6);
+    expect(raw.params).toMatchObject({ deadTime_ns: 20, craterDepth_nm: 120, totalTime_s: 24 });
+    const p = importSims(text, {}, 'c.dp_rpc_asc');
+    expect(p.elements).toEqual(['Si', 'P', 'As']);
+    expect(p.depth_nm[0]).toBeCloseTo((3 * 120) / 24, 9);
+  });
+
+  it('a label that names no known element is kept as its own channel (IONTOF, Cameca, CSV), not rejected', () => {
+    expect(elementOf('Xx+')).toBeUndefined();
+    expect(elementOf('Mo+')).toBe('Mo');
+    const csv = importSims('time_s,7Li+,Xx+,133Cs+\n1,100,5,300\n2,200,6,200\n', { craterDepth_nm: 2 }, 'x.csv');
+    expect(csv.elements).toEqual(['Li', 'Cs']);
+    expect(csv.extra).toEqual(['Xx']);
+    expect(csv.c.Xx[0]).toBeCloseTo(5 / 400, 12);
+    const cam = parseSims(read('cameca.dp_rpc_asc').replace('7Li\t\t133Cs', '7Li\t\t16O133Cs2'));
+    expect(cam.channels.map((c) => c.label)).toEqual(['7Li', '16O133Cs2']);
+  });
+});
+
+describe('hostile and large files', () => {
+  it('an error echoing the file strips control characters and is capped in length (a 9,000-column header with an escape sequence)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cait-hostile-'));
+    const f = join(dir, 'wide.csv');
+    writeFileSync(f, '\u001b[31m' + Array.from({ length: 9_000 }, (_, i) => `c${i}`).join(',') + '\n1,2\n');
+    let err = '';
+    const code = await runCli(['sims', f, '--out', join(dir, 'o.csv')], { stdout: () => {}, stderr: (s) => (err += s), stderrIsTTY: false, env: {} });
+    expect(code).toBe(2);
+    expect(err).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(err).toContain('\\u001b[31m');
+    expect(err.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(err.length).toBeLessThan(1100);
+    expect(err).toMatch(/… \(\d+ more characters\)\n$/);
+  });
+
+  it('a line longer than 1 MiB is refused before it is split; more than 10,000 columns are refused', () => {
+    const long = 'time_s,7Li' + ',x'.repeat(600_000) + '\n1,2\n';
+    expectInputError(() => parseSims(long, 'auto', 'one.csv'), 'one.csv: line 1 is longer than 1048576 characters: not a SIMS depth profile');
+    expectInputError(() => parseSims('time_s,7Li' + ',x'.repeat(20_000) + '\n', 'auto', 'w.csv'), 'w.csv: line 1: 20002 columns, more than 10000');
+  });
+
+  it('a file given in pieces parses as the whole text does, and only the lines in use are held', () => {
+    const rows = 100_000;
+    let text = '# comment\r\ntime_s,7Li,133Cs\r\n';
+    for (let i = 1; i <= rows; i++) text += `${i},${1000 + (i % 97)},${500 + (i % 89)}\r\n`;
+    const whole = parseSims(text, 'auto', 'a.csv');
+    let maxHeld = 0;
+    const lines: Lines = new Lines(
+      (function* () {
+        for (let k = 0; k < text.length; k += 4093) {
+          maxHeld = Math.max(maxHeld, lines.buffered);
+          yield text.slice(k, k + 4093); // pieces cut anywhere, CRLF split included
+        }
+      })(),
+      'a.csv',
+    );
+    const pieces = parseCsv(lines, 'a.csv');
+    expect(pieces.axis.values).toEqual(whole.axis.values);
+    expect(pieces.channels.map((c) => c.values)).toEqual(whole.channels.map((c) => c.values));
+    expect(pieces.lines[rows - 1]).toBe(rows + 2);
+    expect(maxHeld).toBeLessThan(10);
+  });
+});
+
+describe('round-off below 0 and extra cells', () => {
+  it('normalized densities read round-off (≥ −1e-6, as in cait simulate\'s own CSV) as 0 with a warning; counts stay strict', () => {
+    const text = '# written by cait simulate\ndepth_nm,Li,Rb,Cs\n0.25,0.14,0.86,0\n0.75,0.17,0.83,-5.749075777683056e-26\n1.25,0.2,0.8,-3e-9\n';
+    const raw = parseSims(text, 'auto', 'sim.csv');
+    expect(raw.normalized).toBe(true);
+    expect(raw.channels.find((c) => c.label === 'Cs')!.values).toEqual([0, 0, 0]);
+    expect(raw.warnings).toContain('2 normalized value(s) slightly below 0 (round-off, ≥ −0.000001) read as 0');
+    expectInputError(() => parseSims(text.replace('-3e-9', '-0.002'), 'auto', 'sim.csv'), 'sim.csv: line 5, column 4 (Cs): negative density (-0.002; normalized values may dip below 0 by 0.000001 at most)');
+    expectInputError(() => parseSims('time_s,7Li,133Cs\n1,100,-1e-12\n', 'auto', 'c.csv'), 'c.csv: line 2, column 3 (133Cs): negative counts (-1e-12)');
+  });
+
+  it('a data row with an extra cell is an error naming line and column (CSV and IONTOF)', () => {
+    expectInputError(() => parseSims('depth_nm,Li,Rb\n1,0.5,0.5\n2,0.4,0.6,7\n', 'auto', 'x.csv'), 'x.csv: line 3, column 4: an extra cell (4 cells, the header has 3 columns)');
+    const iontof = read('iontof_profile.txt').split('\r\n');
+    const k = iontof.findIndex((l) => /^\d/.test(l));
+    iontof[k] = iontof[k].replace(/\t*$/, '\t12345');
+    expectInputError(() => parseSims(iontof.join('\r\n'), 'iontof', 'p.txt'), new RegExp(`p\\.txt: line ${k + 1}, column \\d+: an extra cell`));
   });
 });
 

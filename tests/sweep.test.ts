@@ -140,7 +140,9 @@ describe('--vary specs', () => {
     expect(axisValues(s)).toEqual([1, 2, 3]);
     expect(axisValues(parseVary('x=0:1:5'))).toEqual([0, 0.25, 0.5, 0.75, 1]);
     expect(axisValues(parseVary('x=0:1:5:linear'))).toEqual([0, 0.25, 0.5, 0.75, 1]);
-    expect(axisValues(parseVary('x=3:1:3'))).toEqual([3, 2, 1]); // downwards is allowed
+    // a range runs upwards: 10:0:5 (a likely slip for 0:10:5) is refused, not run in reverse
+    expectInputError(() => parseVary('stages.0.U_V=10:0:5'), '--vary stages.0.U_V: the range "10:0:5" runs downwards (lo 10 > hi 0); write it from low to high');
+    expectInputError(() => parseVary('x=1e-21:1e-22:3:log'), 'runs downwards');
     expect(axisValues(parseVary('x=2:9:1'))).toEqual([2]);
     const v = axisValues(parseVary('x=0.1:0.7:7'));
     expect(v[0]).toBe(0.1);
@@ -331,7 +333,7 @@ describe('grid', () => {
 
 describe('LHS', () => {
   const paper = getPreset('paper');
-  const specs: VarySpec[] = [parseVary('sample.epsr=4:12'), parseVary(`${CS}=1e-24:1e-21:log`), parseVary('stages.0.U_V=20:10')];
+  const specs: VarySpec[] = [parseVary('sample.epsr=4:12'), parseVary(`${CS}=1e-24:1e-21:log`), parseVary('stages.0.U_V=10:20')];
 
   it('mulberry32 is deterministic and in [0,1)', () => {
     expect(mulberry32(42)()).toBe(0.6011037519201636);
@@ -362,7 +364,7 @@ describe('LHS', () => {
     const all = [...Array(n).keys()];
     expect(strata(0, (v) => (v - 4) / 8)).toEqual(all);
     expect(strata(1, (v) => (Math.log10(v) + 24) / 3)).toEqual(all);
-    expect(strata(2, (v) => (20 - v) / 10)).toEqual(all); // a downward range covers the same interval
+    expect(strata(2, (v) => (v - 10) / 10)).toEqual(all);
     // a log range stratified linearly would put about half the points in the top stratum
     expect(g.values.filter((r) => r[1] > 1e-21 - (1e-21 - 1e-24) / n).length).toBe(1);
     g.members.forEach((m, i) => {
@@ -378,7 +380,7 @@ describe('LHS', () => {
     const c = designValues(specs, { method: 'lhs', n: 20, seed: 6 });
     expect(a).toEqual(b);
     expect(c.values).not.toEqual(a.values);
-    const d = parseSweepArgs({ vary: ['sample.epsr=4:12', `${CS}=1e-24:1e-21:log`, 'stages.0.U_V=20:10'], sample: 'lhs:20', seed: '5' });
+    const d = parseSweepArgs({ vary: ['sample.epsr=4:12', `${CS}=1e-24:1e-21:log`, 'stages.0.U_V=10:20'], sample: 'lhs:20', seed: '5' });
     expect(designValues(d.specs, d.sample).values).toEqual(a.values);
   });
 

@@ -589,7 +589,7 @@ describe.skipIf(!hasChromium())('explorer page in headless Chromium', () => {
       await page.$eval('body', (b) => delete b.dataset.loaded);
       return r;
     };
-    expect(await status('{"schema": "cait-fit/1", ', 'cut.json')).toEqual([expect.stringMatching(/^cut\.json: malformed JSON \(/), true]);
+    expect(await status('{"schema": "cait-fit/1", ', 'cut.json')).toEqual([expect.stringMatching(/^cut\.json: malformed JSON at line 1, column 26: unexpected end of the text \(a "quoted" key was expected\)$/), true]);
     expect(await status(JSON.stringify({ ...fit, residual: fit.residual.slice(1) }), 'short.json')).toEqual([
       `short.json: residual: expected ${fit.grid.size} entries (one per grid member), got ${fit.grid.size - 1}`,
       true,

@@ -8,7 +8,7 @@ export function registerConfig(program: Command, ctx: CliContext): void {
   addProtocolOptions(
     program
       .command('config')
-      .summary('print a protocol (preset or file) as validated JSON')
+      .summary('print a protocol (preset or file), validated')
       .description(
         'Validate a protocol and print it as JSON (2-space indent) with every default filled in.\n' +
           'Use it as the starting point of your own protocol file: units are SI and appear in the\n' +

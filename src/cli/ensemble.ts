@@ -13,8 +13,8 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
-import { buildGrid, parseSweepArgs, parseSweepFile, type SampleSpec, type VarySpec } from '../sweep/index.js';
-import { isDirectory, type OutputFile } from '../io/atomic.js';
+import { buildGrid, parseSweepArgs, parseSweepFile, specText, type SampleSpec, type VarySpec } from '../sweep/index.js';
+import type { OutputFile } from '../io/atomic.js';
 import { PROFILES_LEVELS, requestFromGrid, type EnsembleEngine, type EnsembleProgress, type ProfilesLevel } from '../ensemble/types.js';
 import { ENSEMBLE_SCHEMA, memberIndex, type EnsembleFile } from '../ensemble/output.js';
 import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
@@ -23,7 +23,8 @@ import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
 import { parseShard, runToFile, type Design } from '../cluster/shard.js';
 import { ENGINES } from './engines.js';
 import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, executorProvenance, openEngine, type ExecutorCliOptions, type ExecutorEngine } from './executor.js';
-import { addProtocolOptions, loadProtocol, positiveInt, positiveNumber, type CliContext, checkParent } from './common.js';
+import { addProtocolOptions, commandLine, loadProtocol, positiveInt, positiveNumber, type CliContext, checkOutputFile, type NamedPath } from './common.js';
+import { etaText, progressEvery, ProgressLines, warnLargeSweep } from './progress.js';
 
 export interface EnsembleCliOptions {
   preset?: string;
@@ -158,7 +159,7 @@ export function registerEnsemble(program: Command, ctx: CliContext): void {
     addProtocolOptions(
       program
         .command('ensemble')
-        .summary('run a parameter sweep (grid, Latin hypercube or sweep file) as an ensemble')
+        .summary('run a parameter sweep (grid, LHS or sweep file)')
         .description(
           'Run many members of a protocol that differ in numeric parameters, each with its own\n' +
             'stops, and write one file with every member (failed members flagged with a reason).\n' +
@@ -225,12 +226,13 @@ function checkOutputs(opts: SweepCliOptions, base: Protocol, profiles: ProfilesL
     ['--csv', opts.csv],
     ['--plot', opts.plot],
   ];
+  const inputs: NamedPath[] = [];
+  if (opts.config !== undefined) inputs.push({ option: '--config', path: opts.config });
+  if (opts.sweep !== undefined) inputs.push({ option: '--sweep', path: opts.sweep });
   const seen = new Map<string, string>();
   for (const [opt, p] of outs) {
     if (p === undefined) continue;
-    if (!p.trim()) throw new InputError(`${opt}: needs a file name`);
-    if (isDirectory(p)) throw new InputError(`${opt} ${p}: is a directory`);
-    checkParent(p, opt);
+    checkOutputFile(p, opt, inputs);
     const key = resolve(p);
     if (seen.has(key)) throw new InputError(`${opt} ${p}: the same file as ${seen.get(key)}`);
     seen.set(key, opt);
@@ -257,11 +259,14 @@ export class EnsembleReporter {
   private bar?: cliProgress.SingleBar;
   private lastDecile = 0;
   private failLines = 0;
+  private readonly lines: ProgressLines;
 
   constructor(
     private readonly ctx: CliContext,
     private readonly quiet: boolean,
-  ) {}
+  ) {
+    this.lines = new ProgressLines(ctx, progressEvery(ctx));
+  }
 
   private static stages(p: EnsembleProgress): string {
     const parts = p.runningByStage.map((n, k) => (n ? `stage ${k + 1}: ${n}` : '')).filter(Boolean);
@@ -273,12 +278,12 @@ export class EnsembleReporter {
     const rate = p.elapsed_s > 0 ? p.done / p.elapsed_s : 0;
     const rateText = rate >= 1 ? rate.toFixed(1) : rate.toPrecision(2);
     if (this.ctx.stderrIsTTY) {
-      const payload = { rate: rateText, failed: p.failed, stages: EnsembleReporter.stages(p) };
+      const payload = { rate: rateText, failed: p.failed, stages: EnsembleReporter.stages(p), left: etaText(p.done, p.total, p.elapsed_s) };
       if (!this.bar) {
         this.bar = new cliProgress.SingleBar(
           {
             stream: process.stderr,
-            format: 'members |{bar}| {value}/{total} | {rate} members/s | {failed} failed | {stages}',
+            format: 'members |{bar}| {value}/{total} | {rate} members/s | ETA {left} | {failed} failed | {stages}',
             hideCursor: true,
             barsize: 30,
           },
@@ -288,22 +293,25 @@ export class EnsembleReporter {
       } else this.bar.update(p.done, payload);
       return;
     }
+    // off a terminal: a line per tenth of the members, and a heartbeat at least every few seconds
+    this.lines.beat(
+      () => `cait: ensemble ${p.done}/${p.total} members, still running (${p.elapsed_s.toFixed(0)} s so far${p.done ? `, about ${etaText(p.done, p.total, p.elapsed_s)} left` : ''}; ${EnsembleReporter.stages(p) || 'starting'})`,
+    );
     if (p.finished?.status === 'failed') {
-      if (this.failLines < 10) this.ctx.stderr(`cait: member ${p.finished.index} failed: ${p.finished.reason ?? 'no reason given'}\n`);
-      else if (this.failLines === 10) this.ctx.stderr('cait: (further failed members are only counted)\n');
+      if (this.failLines < 10) this.lines.line(`cait: member ${p.finished.index} failed: ${p.finished.reason ?? 'no reason given'}`);
+      else if (this.failLines === 10) this.lines.line('cait: (further failed members are only counted)');
       this.failLines++;
     }
     if (!p.finished) return;
     const decile = Math.floor((p.done / p.total) * 10 + 1e-9);
     if (decile > this.lastDecile) {
       this.lastDecile = decile;
-      this.ctx.stderr(
-        `cait: ensemble ${p.done}/${p.total} members (${Math.round((100 * p.done) / p.total)}%), ${rateText} members/s, ${p.failed} failed\n`,
-      );
+      this.lines.line(`cait: ensemble ${p.done}/${p.total} members (${Math.round((100 * p.done) / p.total)}%), ${rateText} members/s, ${p.failed} failed`);
     }
   }
 
   stop(): void {
+    this.lines.stop();
     if (this.bar) {
       this.bar.stop();
       this.bar = undefined;
@@ -397,6 +405,7 @@ export async function runEnsemble(opts: SweepCliOptions, ctx: CliContext, open?:
   if (shard && opts.executor === 'slurm') throw new InputError('--shard runs one shard here; --executor slurm runs every shard as a job array: use one of them');
   const grid = buildGrid(def.base, def.specs, def.sample);
   const req = requestFromGrid(grid, def.base, profiles);
+  if (!opts.quiet) warnLargeSweep(def.base, grid.members.length, profiles, ctx);
   const design: Design = grid.seed !== undefined ? { design: grid.design, seed: grid.seed } : { design: grid.design };
   const opened: ExecutorEngine = open
     ? await open()
@@ -422,6 +431,13 @@ export async function runEnsemble(opts: SweepCliOptions, ctx: CliContext, open?:
     await opened.close();
   }
 
+  // what was swept and how, as the user wrote it
+  const sweep: NonNullable<EnsembleFile['provenance']['sweep']> = { vary: def.specs.map(specText) };
+  if (def.sample) sweep.sample = { ...def.sample };
+  if (opts.sweep !== undefined) sweep.file = opts.sweep;
+  file.provenance.sweep = sweep;
+  const { engine: _e, adapter: _a, threads: _t, ...rest } = opts as unknown as Record<string, unknown>;
+  file.provenance.command = commandLine(open ? 'headless' : 'ensemble', open ? rest : (opts as unknown as Record<string, unknown>));
   const written = [`${opts.out} (${ENSEMBLE_SCHEMA}, profiles ${profiles})`];
   const extra: OutputFile[] = [];
   if (opts.plot !== undefined) {

@@ -7,19 +7,20 @@
  * `runFitCommand(opts, ctx, engine?)` and `runSensitivityCommand` are the
  * programmatic entry points: a headless runner passes its own EnsembleEngine.
  */
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { readTextPieces } from '../io/read.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { InputError, fmtNum } from '../config/validate.js';
+import { InputError, fmtNum, fmtResolved } from '../config/validate.js';
 import { parseSweepArgs, parseNumber } from '../sweep/index.js';
 import { getAtPath, PATH_PATTERN } from '../sweep/paths.js';
-import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
+import { isDirectory, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import { makeProvenance } from '../io/result.js';
 import type { EnsembleEngine } from '../ensemble/types.js';
 import { runFit, runSensitivity, type FitOutcome, type FitProgress } from '../fit/fit.js';
-import { loadObservations, parseMeasuredArgs, DEFAULT_SIGMA_NM, DEFAULT_WINDOW_NM, type MeasuredArgs } from '../fit/measured.js';
+import { loadObservations, parseMeasuredArgs, DEFAULT_SIGMA_NM, DEFAULT_WINDOW_NM, type MeasuredArgs, type MeasuredSpec } from '../fit/measured.js';
 import { buildFitFile, membersCsv, bestFitCsv, sensitivityCsv, mapCsv } from '../fit/output.js';
 import { mapPairs, residualMap, type MapMode } from '../fit/map.js';
 import type { FitFile } from '../fit/schema.js';
@@ -27,7 +28,8 @@ import { bestFitSvg, plusMinus20Svg, residualMapSvg, sensitivitySvg, fmtLabel } 
 import type { ExecutorRecord } from '../ensemble/output.js';
 import { ENGINES } from './engines.js';
 import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, openEngine, type ExecutorCliOptions } from './executor.js';
-import { addProtocolOptions, loadProtocol, positiveInt, checkParent, type CliContext } from './common.js';
+import { progressEvery, ProgressLines } from './progress.js';
+import { addProtocolOptions, commandLine, loadProtocol, positiveInt, checkOutputDir, checkOutputFile, type CliContext, type NamedPath } from './common.js';
 import { InvalidArgumentError } from 'commander';
 
 /** Options shared by `cait fit` and `cait sensitivity`. */
@@ -47,6 +49,8 @@ export interface FitCliOptions extends FitCommonOptions {
   vary: string[];
   refine: number;
   refineCentres: number;
+  /** iterations of the local optimiser (default 20; 0 = none) */
+  localSteps?: number;
   top: number;
   sens: boolean;
   memberProfiles: string;
@@ -94,32 +98,45 @@ the measured depths; residual = Σ_observations Σ_species w Σ_points (model �
 
 const FIT_HELP = `${MEASURED_HELP}
 
-What is fitted (dotted paths; stages count from 0 in paths; units of the field's name:
-_m2s = m²/s, _eV = eV, _K = K, _V = V):
-  --vary PATH=a,b,c | lo:hi:N | lo:hi:N:log    the grid (cartesian product), as in cait ensemble
-D(Cs+) of stage 2 is stages.1.D.Cs.D_m2s; the Rb+ SED width (populated FWHM) in stage 2 is
-stages.1.D.Rb.width.value_eV. A list of D values (…_m2s) is treated as a log axis.
+What is fitted (dotted paths; stages count from 0 in paths; in the units of the
+field's name, _m2s = m²/s, _eV = eV, _K = K, _V = V):
+  --vary PATH=SPEC   the grid, SPEC = a,b,c | lo:hi:N | lo:hi:N:log (lo < hi), as
+                     in cait ensemble; the grid's range is the box the fit searches
+D(Cs+) of stage 2 is stages.1.D.Cs.D_m2s; the Rb+ SED width (populated FWHM) in
+stage 2 is stages.1.D.Rb.width.value_eV. A list of D values (…_m2s) is treated as
+a log axis.
 
-The fit: (1) the grid, one engine batch; (2) --refine N rounds of 3 points per axis around
-the best --refine-centres members, the spacing shrinking 3× per round (in ln p on log axes),
-inside the grid's range; (3) noise s² = residual_best / (points − parameters), χ² = residual / s²;
-Δχ² = 1 profile intervals from a local quadratic model of the residual (least squares in ln p / p),
-refined by evaluating the members at the predicted interval ends, cross-checked against the
-discrete profile (the minimum over the evaluated members per value); (4) the --top K members;
-(5) sensitivity at the best: d model / d ln p by ±--sens-step central differences, each parameter
-at 0.8× and 1.2×, the linearised (Gauss–Newton) interval and a cluster-robust (sandwich) one
-that estimates the noise per measured depth point instead of assuming one s² for all points
-and independent species (skip all of (5) with --no-sens). Δχ² = 1 is a 68 % interval per
-parameter only when the noise is Gaussian with one variance everywhere: normalized SIMS data
-(species summing to 1, noise-free plateaus) break that; compare with the robust interval.
+The fit: (1) the grid, one engine batch; (2) --refine N rounds of 3 points per
+axis around the best --refine-centres members, the spacing shrinking 3× per round
+(in ln p on log axes), inside the grid's range; (3) a local optimiser from the
+best member: Levenberg–Marquardt on the residual vector with finite-difference
+Jacobians, each iteration one engine batch (its trial steps with their
+difference members), until the Gauss–Newton step predicts a χ² decrease below
+0.01 (--local-steps iterations at most); (4) noise s² = residual_best / (points −
+parameters), χ² = residual / s²; members placed where the Δχ² = 1 surface is
+expected around the best, a quadratic fitted to them, its Δχ² = 1 profile
+intervals, cross-checked against the discrete profile (the minimum over the
+evaluated members per value); (5) the --top K members; (6) sensitivity at the
+best: d model / d ln p by ±--sens-step central differences (±5 % by default),
+each parameter at 0.8× and 1.2× (the ±20 % view), the linearised (Gauss–Newton)
+interval and a cluster-robust (sandwich) one that estimates the noise per
+measured depth point instead of assuming one s² for all points and independent
+species (skip all of (6) with --no-sens). The fit checks itself: a best outside
+its own interval, a quadratic whose minimum is not at the best, an optimiser that
+did not converge, an optimum or interval at a bound of the grid each give a
+WARNING (stderr, fit.json "warnings", the page) and fit.json "convergence". Δχ² =
+1 is a 68 % interval per parameter only when the noise is Gaussian with one
+variance everywhere: normalized SIMS data (species summing to 1, noise-free
+plateaus) break that; compare with the robust interval (npm run bench:coverage
+prints how often each holds the truth).
 
 Outputs in --out DIR (written together at the end; existing files are replaced atomically):
   fit.json              cait-fit/1: provenance (version, date, config sha256, engine, adapter,
                         command, wall_s), base protocol, parameters, grid axes and residuals, every
-                        member (values, source grid|refine|sensitivity, status, residual, parts,
+                        member (values, source grid|refine|local|interval|sensitivity, status, residual, parts,
                         model at the measured depths unless --member-profiles none), noise, best
                         (values, residual, interval; interval_profile, interval_linearized,
-                        interval_robust, quadratic), top, measured data, sensitivity, warnings
+                        interval_robust, quadratic), convergence, top, measured data, sensitivity, warnings
   members.csv           one row per member: parameters, source, status, reason, residual, χ², parts
   best_fit_<k>.csv      observation k: depth (nm), measured and model n/n0 per species
   sensitivity_<k>.csv   observation k: d(n/n0)/d ln p per parameter and species
@@ -176,7 +193,7 @@ export function registerFit(program: Command, ctx: CliContext): void {
     addProtocolOptions(
       program
         .command('fit')
-        .summary('fit protocol parameters to measured SIMS profiles (grid, refinement, intervals, sensitivity)')
+        .summary('fit protocol parameters to measured SIMS profiles')
         .description(
           'Fit numeric protocol parameters (D values, SED widths, …) to measured depth profiles:\n' +
             'an ensemble over a grid, refinement around the best, Δχ² = 1 intervals, sensitivity.\n' +
@@ -185,8 +202,9 @@ export function registerFit(program: Command, ctx: CliContext): void {
     ),
   )
     .option('--vary <PATH=SPEC>', 'a fitted parameter and its grid: PATH=a,b,c | lo:hi:N | lo:hi:N:log; repeatable', collect, [])
-    .option('--refine <N>', 'refinement rounds around the best (0 = the grid only)', nonNegativeInt, 2)
+    .option('--refine <N>', 'grid refinement rounds around the best (0 = none)', nonNegativeInt, 2)
     .option('--refine-centres <N>', 'refine around the best N members', positiveInt, 3)
+    .option('--local-steps <N>', 'Levenberg–Marquardt iterations from the best member, one engine batch each (0 = none)', nonNegativeInt, 20)
     .option('--top <K>', 'the K best members in the summary and fit.json', positiveInt, 10)
     .option('--no-sens', 'skip the sensitivity members (derivatives and ±20 %)')
     .option('--member-profiles <all|none>', 'keep every member\'s model at the measured depths in fit.json', 'all')
@@ -202,7 +220,7 @@ export function registerSensitivity(program: Command, ctx: CliContext): void {
     addProtocolOptions(
       program
         .command('sensitivity')
-        .summary('sensitivity of the modelled profiles to parameters at one point (d model / d ln p, ±20 %)')
+        .summary('d/d ln p (±5 %) and ±20 % profiles at a point')
         .description(
           'At one point of parameter space: the residual against measured profiles, d model / d ln p\n' +
             'per parameter at the measured depths, the ±20 % profiles and linearised intervals.\n' +
@@ -217,11 +235,25 @@ export function registerSensitivity(program: Command, ctx: CliContext): void {
     });
 }
 
-/** --out must be a directory (or not exist yet); refuse a file. */
-function checkOutDir(out: string): void {
-  if (!out.trim()) throw new InputError('--out: needs a directory name');
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`--out ${out}: is a file, not a directory`);
-  checkParent(join(out, 'fit.json'), '--out');
+/** The names of the files a fit writes into --out (fitOutputFiles). */
+const FIT_OUTPUT_NAME = /^(fit\.json|members\.csv|(best_fit|sensitivity)_\d+\.csv|map_\d+_\d+\.(csv|svg)|(best_fit|sensitivity|pm20)\.svg)$/;
+
+/**
+ * --out must be a writable directory (or creatable); every file of it that a fit would
+ * replace must be writable and none of the inputs (--config, --measured).
+ */
+function checkOutDir(out: string, inputs: readonly NamedPath[] = []): void {
+  if (out.trim() && existsSync(out) && !isDirectory(out)) throw new InputError(`--out ${out}: is a file, not a directory`);
+  checkOutputDir(out, '--out');
+  if (!existsSync(out)) return;
+  for (const name of readdirSync(out)) if (FIT_OUTPUT_NAME.test(name)) checkOutputFile(join(out, name), '--out', inputs);
+}
+
+/** The input files of a fit or sensitivity run: --config and every --measured file. */
+function fitInputs(opts: FitCommonOptions, measured: MeasuredSpec[]): NamedPath[] {
+  const inputs: NamedPath[] = measured.map((m) => ({ option: '--measured', path: m.file }));
+  if (opts.config !== undefined) inputs.push({ option: '--config', path: opts.config });
+  return inputs;
 }
 
 /** Progress on stderr: a bar per phase on a terminal, else a line per finished phase. */
@@ -229,36 +261,46 @@ class FitReporter {
   private bar?: cliProgress.SingleBar;
   private phase = '';
   private lastLine = '';
+  private readonly lines: ProgressLines;
 
   constructor(
     private readonly ctx: CliContext,
     private readonly quiet: boolean,
-  ) {}
+  ) {
+    this.lines = new ProgressLines(ctx, progressEvery(ctx));
+  }
 
   update(p: FitProgress): void {
     if (this.quiet) return;
     if (this.ctx.stderrIsTTY) {
       if (p.phase !== this.phase) {
-        this.stop();
+        this.stopBar();
         this.phase = p.phase;
         this.bar = new cliProgress.SingleBar(
-          { stream: process.stderr, format: `${p.phase.padEnd(12)} |{bar}| {value}/{total} members | {failed} failed | {evaluated} so far`, hideCursor: true, barsize: 30 },
+          { stream: process.stderr, format: `${p.phase.padEnd(12)} |{bar}| {value}/{total} members | ETA {eta_formatted} | {failed} failed | {evaluated} so far`, hideCursor: true, barsize: 30 },
           cliProgress.Presets.shades_classic,
         );
         this.bar.start(p.total, p.done, { failed: p.failed, evaluated: p.evaluated });
       } else this.bar?.update(p.done, { failed: p.failed, evaluated: p.evaluated });
       return;
     }
+    // off a terminal: a line per finished phase, and a heartbeat at least every few seconds
+    this.lines.beat(() => `cait: fit ${p.phase}: ${p.done}/${p.total} members, still running (${p.evaluated} evaluated, ${p.elapsed_s.toFixed(1)} s)`);
     if (p.done === p.total) {
-      const line = `cait: fit ${p.phase}: ${p.total} members, ${p.failed} failed (${p.evaluated} evaluated, ${p.elapsed_s.toFixed(1)} s)\n`;
-      if (line !== this.lastLine) this.ctx.stderr(line);
+      const line = `cait: fit ${p.phase}: ${p.total} members, ${p.failed} failed (${p.evaluated} evaluated, ${p.elapsed_s.toFixed(1)} s)`;
+      if (line !== this.lastLine) this.lines.line(line);
       this.lastLine = line;
     }
   }
 
-  stop(): void {
+  private stopBar(): void {
     this.bar?.stop();
     this.bar = undefined;
+  }
+
+  stop(): void {
+    this.stopBar();
+    this.lines.stop();
   }
 }
 
@@ -274,21 +316,6 @@ function measuredArgs(o: FitCommonOptions): MeasuredArgs {
     sputterRate: o.sputterRate,
     sensitivity: o.sensitivity,
   };
-}
-
-/** The command line of the options, for provenance. */
-function commandLine(name: string, o: Record<string, unknown>): string {
-  const parts = [`cait ${name}`];
-  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-  for (const [k, v] of Object.entries(o)) {
-    if (v === undefined || k === 'quiet') continue;
-    if (Array.isArray(v)) for (const x of v) parts.push(flag(k), String(x));
-    else if (typeof v === 'boolean') {
-      if (k === 'sens' && !v) parts.push('--no-sens');
-      else if (v && k !== 'sens') parts.push(flag(k));
-    } else parts.push(flag(k), String(v));
-  }
-  return parts.map((p) => (/[\s"'$`\\]/.test(p) ? `'${p.replace(/'/g, `'\\''`)}'` : p)).join(' ');
 }
 
 /** Every output file of a fit (JSON, CSVs, figures), named inside `dir`. */
@@ -325,7 +352,7 @@ export function fitSummaryText(file: FitFile, written: string[], top = 10, comma
   const count = (s: string) => file.members.filter((m) => m.source === s).length;
   const failed = file.members.filter((m) => m.status === 'failed').length;
   out.push(
-    `${command}: ${file.members.length} members (grid ${count('grid')}, refine ${count('refine')}, sensitivity ${count('sensitivity')}), ${failed} failed; wall time ${p.wall_s.toFixed(1)} s; engine ${p.engine} (${p.adapter})\n`,
+    `${command}: ${file.members.length} members (${(['grid', 'refine', 'local', 'interval', 'sensitivity'] as const).map((s) => `${s} ${count(s)}`).join(', ')}), ${failed} failed; wall time ${p.wall_s.toFixed(1)} s; engine ${p.engine} (${p.adapter})\n`,
   );
   out.push(
     `data: ${file.measured.observations.map((o) => `${o.label} after stage ${o.stage + 1} (${o.species.join(', ')}, ${o.depth_nm.length} points in ${o.window_nm[0]}-${o.window_nm[1]} nm)`).join('; ')}\n`,
@@ -338,21 +365,23 @@ export function fitSummaryText(file: FitFile, written: string[], top = 10, comma
   const rows = [['parameter', 'best', 'Δχ²=1 interval', 'discrete profile', 'linearised', 'robust (sandwich)']];
   file.parameters.forEach((path, j) => {
     const iv = file.best.interval[j];
-    rows.push([
-      path,
-      fmtLabel(file.best.values[j]),
-      `[${fmtLabel(iv[0])}, ${fmtLabel(iv[1])}]`,
-      prof?.[j] ? `[${fmtLabel(prof[j]![0])}, ${fmtLabel(prof[j]![1])}]` : '-',
-      lin?.[j] ? `[${fmtLabel(lin[j][0])}, ${fmtLabel(lin[j][1])}]` : '-',
-      rob?.[j] ? `[${fmtLabel(rob[j][0])}, ${fmtLabel(rob[j][1])}]` : '-',
-    ]);
+    // digits enough to resolve a tenth of the Δχ² = 1 interval
+    const f = (v: number) => fmtResolved(v, Math.abs(iv[1] - iv[0]) / 10 || Math.abs(v) * 1e-4);
+    const pair = (p?: [number, number] | null) => (p ? `[${f(p[0])}, ${f(p[1])}]` : '-');
+    rows.push([path, f(file.best.values[j]), pair(iv), pair(prof?.[j]), pair(lin?.[j]), pair(rob?.[j])]);
   });
   out.push(table(rows));
   if (file.top.length > 1) {
     out.push(`top ${Math.min(top, file.top.length)}:\n`);
     const t = [['rank', 'member', ...file.parameters.map((s) => s.split('.').slice(-2).join('.')), 'residual', 'Δχ²']];
     file.top.slice(0, top).forEach((m, i) =>
-      t.push([String(i + 1), String(m.member), ...m.values.map(fmtLabel), fmtLabel(m.residual), file.noise.s2 > 0 ? fmtLabel((m.residual - file.best.residual) / file.noise.s2) : '-']),
+      t.push([
+        String(i + 1),
+        String(m.member),
+        ...m.values.map((v, j) => fmtResolved(v, Math.abs(file.best.interval[j][1] - file.best.interval[j][0]) / 10 || Math.abs(v) * 1e-4)),
+        fmtLabel(m.residual),
+        file.noise.s2 > 0 ? fmtLabel((m.residual - file.best.residual) / file.noise.s2) : '-',
+      ]),
     );
     out.push(table(t));
   }
@@ -360,9 +389,22 @@ export function fitSummaryText(file: FitFile, written: string[], top = 10, comma
     out.push(
       `sensitivity (RMS of d(n/n0)/d ln p; residual at 0.8× / 1.2×): ${file.sensitivity.map((s) => `${s.path} ${fmtLabel(s.rms)} (${s.residual_minus20 === null ? 'failed' : fmtLabel(s.residual_minus20)} / ${s.residual_plus20 === null ? 'failed' : fmtLabel(s.residual_plus20)})`).join('; ')}\n`,
     );
-  for (const w of file.warnings ?? []) out.push(`warning: ${w}\n`);
+  const c = file.convergence;
+  if (c)
+    out.push(
+      c.converged
+        ? `convergence: yes (${c.optimizer === 'none' ? 'no local optimiser' : `Levenberg–Marquardt, ${c.iterations} iteration(s)`}; the best inside its Δχ² = 1 intervals; the quadratic model's minimum Δχ² = ${c.quadratic_dchi2 === null ? '-' : fmtLabel(c.quadratic_dchi2)} from it)\n`
+        : `convergence: NO — see the warnings\n`,
+    );
+  const nw = file.warnings?.length ?? 0;
+  if (nw) out.push(`WARNINGS: ${nw} (on stderr and in fit.json)\n`);
   out.push(...written.map((w) => `wrote ${w}\n`));
   return out.join('');
+}
+
+/** Every warning of a fit on stderr, one line each (also with --quiet: they are not progress). */
+function printWarnings(file: FitFile, ctx: CliContext): void {
+  for (const w of file.warnings ?? []) ctx.stderr(`cait: warning: ${w}\n`);
 }
 
 /** Run `f` with the given engine, or the one of --engine/--executor; `record` receives the Slurm jobs that ran. */
@@ -408,9 +450,10 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   checkOutDir(opts.out);
   const base = loadProtocol(opts);
   const measured = parseMeasuredArgs(measuredArgs(opts));
+  checkOutDir(opts.out, fitInputs(opts, measured.specs));
   if (opts.vary.length === 0) throw new InputError('--vary PATH=SPEC is required: what to fit (e.g. --vary stages.1.D.Cs.D_m2s=1e-23:1e-22:7:log)');
   const { specs } = parseSweepArgs({ vary: opts.vary });
-  const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));
+  const loaded = loadObservations(measured, base, (f) => readTextPieces(f));
   const reporter = new FitReporter(ctx, !!opts.quiet);
   let outcome: FitOutcome;
   let executor: ExecutorRecord | undefined;
@@ -424,6 +467,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
         engine: e,
         refine: opts.refine,
         refineCentres: opts.refineCentres,
+        localSteps: opts.localSteps,
         topK: opts.top,
         sensitivity: opts.sens ? { step: opts.sensStep } : false,
         memberModels: opts.memberProfiles === 'all',
@@ -441,6 +485,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   if (executor) file.provenance.executor = executor;
   const written = writeOutputs(file, opts.out, opts.mapMode as MapMode);
   ctx.stdout(fitSummaryText(file, written, opts.top));
+  printWarnings(file, ctx);
   return file;
 }
 
@@ -461,9 +506,10 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
   checkOutDir(opts.out);
   const base = loadProtocol(opts);
   const measured = parseMeasuredArgs(measuredArgs(opts));
+  checkOutDir(opts.out, fitInputs(opts, measured.specs));
   if (opts.at.length === 0) throw new InputError('--at PATH[=VALUE] is required: the parameters to differentiate by');
   const at = parseAt(opts.at, base);
-  const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));
+  const loaded = loadObservations(measured, base, (f) => readTextPieces(f));
   const reporter = new FitReporter(ctx, !!opts.quiet);
   let outcome: FitOutcome;
   let executor: ExecutorRecord | undefined;
@@ -487,6 +533,7 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
   if (executor) file.provenance.executor = executor;
   const written = writeOutputs(file, opts.out, 'min');
   ctx.stdout(fitSummaryText(file, written, 1, 'sensitivity'));
+  printWarnings(file, ctx);
   return file;
 }
 

@@ -54,7 +54,7 @@ export function registerHeadless(program: Command, ctx: CliContext): void {
     addProtocolOptions(
       program
         .command('headless')
-        .summary('run a parameter sweep in headless Chromium (its WebGPU, else gpu.js) and write cait-ensemble/1')
+        .summary('run a sweep (or --fit) in headless Chromium')
         .description(
           'Like `cait ensemble`, but the members run inside headless Chromium on the\n' +
             "page's engine (WebGPU, or gpu.js on WebGL2), driven through puppeteer;\n" +

@@ -11,7 +11,7 @@ import { ENSEMBLE_SCHEMA } from '../ensemble/output.js';
 import { writeEnsembleOutputs } from '../ensemble/write.js';
 import { mergeShards, parseShardFile, type ShardInput } from '../cluster/merge.js';
 import { ensembleSummaryText } from './ensemble.js';
-import { checkParent, type CliContext } from './common.js';
+import { checkOutputFile, type CliContext } from './common.js';
 import { isDirectory } from '../io/atomic.js';
 
 interface MergeOptions {
@@ -23,7 +23,7 @@ interface MergeOptions {
 export function registerMerge(program: Command, ctx: CliContext): void {
   program
     .command('merge')
-    .summary('join the shards of an ensemble (cait ensemble --shard K/N) into one file')
+    .summary('join the shards (--shard K/N) into one file')
     .description(
       'Join shard files (cait ensemble --shard K/N, or the task results of --executor slurm) into the\n' +
         'cait-ensemble/1 file the whole run writes: members in member order with their values, status,\n' +
@@ -60,7 +60,7 @@ async function runMerge(paths: string[], opts: MergeOptions, ctx: CliContext): P
     if (p === undefined) continue;
     if (isDirectory(p)) throw new InputError(`${opt} ${p}: is a directory`);
     if (inputs.has(resolve(p))) throw new InputError(`${opt} ${p}: is one of the shards being merged`);
-    checkParent(p, opt);
+    checkOutputFile(p, opt, paths.map((path) => ({ option: 'shard', path })));
   }
   if (opts.csv !== undefined && resolve(opts.csv) === resolve(opts.out)) throw new InputError(`--csv ${opts.csv}: the same file as --out`);
   const shards: ShardInput[] = paths.map((p) => {

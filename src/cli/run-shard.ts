@@ -14,7 +14,7 @@ import { parseRequestFile } from '../cluster/request.js';
 import { parseShard, runPart, slurmTaskOf } from '../cluster/shard.js';
 import { ENGINES, makeEngine } from './engines.js';
 import { EnsembleReporter, ensembleSummaryText } from './ensemble.js';
-import { checkParent, positiveInt, type CliContext } from './common.js';
+import { checkOutputFile, positiveInt, type CliContext } from './common.js';
 
 interface RunShardOptions {
   request: string;
@@ -30,7 +30,7 @@ interface RunShardOptions {
 export function registerRunShard(program: Command, ctx: CliContext): void {
   program
     .command('run-shard')
-    .summary('run one shard of a request file (what each task of --executor slurm runs)')
+    .summary('run one shard of a request file (a Slurm task)')
     .description(
       'Run shard K of N (members i with i mod N = K) of a request file written by --executor slurm\n' +
         '(cait-request/1) and write the shard file (cait-ensemble/1 with a shard block). Each Slurm\n' +
@@ -51,7 +51,7 @@ export function registerRunShard(program: Command, ctx: CliContext): void {
 
 async function runShardCommand(opts: RunShardOptions, ctx: CliContext): Promise<void> {
   const spec = parseShard(opts.shard);
-  checkParent(opts.out, '--out');
+  checkOutputFile(opts.out, '--out', [{ option: '--request', path: opts.request }]);
   let text: string;
   try {
     text = readFileSync(opts.request, 'utf8');

@@ -18,7 +18,12 @@ export interface ServeOptions {
   allowRemote?: boolean;
   open?: boolean;
   webRoot?: string;
+  /** open an example: `fit` (a converged two-parameter fit of the quick preset) or `ensemble` */
+  example?: string | boolean;
 }
+
+/** The examples `--example` opens (examples/, copied beside the page by the build; scripts/make-examples.ts makes them). */
+export const EXAMPLES: Record<string, string> = { fit: 'fit-quick.json', ensemble: 'ensemble-quick.json' };
 
 function portNumber(v: string): number {
   const t = v.trim();
@@ -36,21 +41,26 @@ with the file picker or dropped on the page; files under the served folder also 
 Safety: the server listens on 127.0.0.1 (loopback) unless --host names another interface AND
 --allow-remote is given (then anyone who can reach that address can read the folder).
 
+--example opens a small example straight away (a converged fit of the quick preset
+over D(Rb+) × U, or with --example ensemble a three-member ensemble; examples/).
+
 Examples:
   npm run build && cait serve
+  cait serve --example --open
   cait serve --port 8080 --open
   cait serve --host 0.0.0.0 --allow-remote --port 8080`;
 
 export function registerServe(program: Command, ctx: CliContext): void {
   program
     .command('serve')
-    .summary('serve the explorer page (dist-web/) on http://127.0.0.1')
+    .summary('serve the explorer page on http://127.0.0.1')
     .description('Serve the built explorer page until Ctrl-C and print its URL.')
     .option('--port <N>', 'TCP port (0 = any free port)', portNumber, 8173)
     .option('--host <H>', 'interface to listen on (loopback unless --allow-remote)', '127.0.0.1')
     .option('--allow-remote', 'allow a non-loopback --host (the page becomes reachable from other machines)')
     .option('--open', 'open the page in the desktop browser (xdg-open)')
     .option('--web-root <dir>', `the built page (default ${defaultWebRoot()})`)
+    .option('--example [fit|ensemble]', 'open a small example: a fit of the quick preset (default) or an ensemble')
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: ServeOptions) => {
       const server = await startServe(opts, ctx);
@@ -67,10 +77,19 @@ export async function startServe(opts: ServeOptions, ctx: CliContext): Promise<S
   const root = resolve(opts.webRoot ?? defaultWebRoot());
   if (!existsSync(join(root, 'index.html')))
     throw new InputError(`the page is not built: ${join(root, 'index.html')} is missing; run \`npm run build\` (it bundles the page into dist-web/)`);
+  let page = '';
+  if (opts.example !== undefined) {
+    const name = opts.example === true ? 'fit' : String(opts.example);
+    const file = EXAMPLES[name];
+    if (!file) throw new InputError(`--example ${name}: one of ${Object.keys(EXAMPLES).join(', ')}`);
+    if (!existsSync(join(root, file))) throw new InputError(`--example ${name}: ${join(root, file)} is missing; run \`npm run build\` (it copies examples/ beside the page)`);
+    page = `?file=${encodeURIComponent(file)}`;
+  }
   const server = await startStaticServer({ root, host: opts.host, port: opts.port, allowNonLoopback: !!opts.allowRemote });
-  ctx.stdout(`${server.url}\n`);
-  ctx.stderr(`cait serve: serving ${root} at ${server.url} (Ctrl-C to stop)\n`);
-  if (opts.open) openInBrowser(server.url, ctx);
+  const url = `${server.url}${page}`;
+  ctx.stdout(`${url}\n`);
+  ctx.stderr(`cait serve: serving ${root} at ${server.url} (Ctrl-C to stop)${page ? `; the example: ${url}` : ''}\n`);
+  if (opts.open) openInBrowser(url, ctx);
   return server;
 }
 

@@ -5,15 +5,15 @@
  * with sensitivities, optionally calibrated from the delivered charges) and
  * write a normalized profile CSV atomically.
  */
-import { readFileSync } from 'node:fs';
+import { readTextHead, readTextPieces } from '../io/read.js';
 import { basename, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { InputError } from '../config/validate.js';
-import { isDirectory, writeFileAtomic } from '../io/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { packageVersion } from '../io/result.js';
 import { paper } from '../config/presets.js';
 import { importSims, isSyntheticSims, measuredProfileCsv, SIMS_FORMATS, type SimsFormat } from '../sims/index.js';
-import { checkParent, fmtNum, positiveInt, positiveNumber, type CliContext } from './common.js';
+import { checkOutputFile, fmtNum, positiveInt, positiveNumber, type CliContext } from './common.js';
 import { lengthNm, rateNmPerS } from '../config/units.js';
 
 export interface SimsOptions {
@@ -118,7 +118,7 @@ Examples:
 export function registerSims(program: Command, ctx: CliContext): void {
   program
     .command('sims')
-    .summary('import a ToF-SIMS / Cameca depth profile as a normalized profile CSV')
+    .summary('import a SIMS depth profile as a normalized CSV')
     .description(
       'Convert a SIMS depth profile to depth_nm plus one normalized density per element.\n' +
         'Units: depth nm, time s, sputter rate nm/s, densities dimensionless (sum 1 per point).',
@@ -144,14 +144,15 @@ export function registerSims(program: Command, ctx: CliContext): void {
 
 export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void {
   if (opts.craterDepth !== undefined && opts.sputterRate !== undefined) throw new InputError('--crater-depth and --sputter-rate cannot be used together');
-  if (isDirectory(opts.out)) throw new InputError(`--out ${opts.out}: is a directory`);
-  checkParent(opts.out, '--out');
   if (resolve(opts.out) === resolve(file)) throw new InputError(`--out ${opts.out}: is the input file`);
+  checkOutputFile(opts.out, '--out', [{ option: 'the input file', path: file }]);
   if ((opts.n0 !== undefined || opts.area !== undefined) && opts.calibrateFromCharge === undefined)
     throw new InputError(`${opts.n0 !== undefined ? '--n0' : '--area'} applies only with --calibrate-from-charge`);
-  let text: string;
+  let text: Iterable<string>;
+  let head: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextPieces(file);
+    head = readTextHead(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`${file}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : ((e as Error).message ?? String(e))})`);
@@ -182,7 +183,7 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   if (opts.calibrateFromCharge) options.push(`--calibrate-from-charge ${list(opts.calibrateFromCharge)}`);
   if (opts.n0 !== undefined) options.push(`--n0 ${opts.n0}`);
   if (opts.area !== undefined) options.push(`--area ${opts.area}`);
-  const synthetic = isSyntheticSims(text);
+  const synthetic = isSyntheticSims(head);
   const comments = [
     `cait-ensemble ${packageVersion()} sims`,
     `source: ${basename(file)}`,
@@ -190,7 +191,7 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
     `format: ${p.format}`,
     `options: ${options.join(' ')}`,
     `depth: ${p.depthFrom}`,
-    `channels: ${p.elements.map((e) => `${e} = ${p.channelsOf[e].join(' + ')}`).join('; ')}`,
+    `channels: ${[...p.elements.map((e) => `${e} = ${p.channelsOf[e].join(' + ')}`), ...p.extra.map((x) => `${x} = ${p.channelsOf[x].join(' + ')} (own channel, relative to the elements' sum)`)].join('; ')}`,
     ...p.notes.filter((n) => !n.startsWith('depth: ')).map((n) => `processing: ${n}`),
     ...p.warnings.map((w) => `warning: ${w}`),
     `columns: depth_nm (nm), normalized densities c_X = s_X I_X / sum_Y s_Y I_Y`,
@@ -200,7 +201,7 @@ export function runSims(file: string, opts: SimsOptions, ctx: CliContext): void 
   const lines = [
     ...(synthetic ? ['note:     SYNTHETIC source (made by cait-ensemble, not a measurement)'] : []),
     `format:   ${p.format}${opts.format === 'auto' ? ' (detected)' : ''}`,
-    `channels: ${p.elements.map((e) => `${p.channelsOf[e].join(' + ')} -> ${e}`).join(', ')}`,
+    `channels: ${[...p.elements.map((e) => `${p.channelsOf[e].join(' + ')} -> ${e}`), ...p.extra.map((x) => `${p.channelsOf[x].join(' + ')} -> ${x} (no single element: own channel)`)].join(', ')}`,
     `points:   ${d.length}`,
     `depth:    ${fmtNum(d[0])} .. ${fmtNum(d[d.length - 1])} nm (${p.depthFrom})`,
     `counting: ${p.notes.find((n) => /correction/.test(n)) ?? 'no Poisson or dead-time correction'}`,

@@ -3,17 +3,16 @@
  * result file, optional CSVs and SVG figures — all of them only after the
  * run succeeded, each atomically (an existing output survives a failure).
  */
-import { basename, dirname, extname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
 import type { Progress, ProtocolResult } from '../solver/types.js';
-import { isDirectory, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
+import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import { buildResultJson, crossingDepth, csvOutputs, csvPaths, makeProvenance, resultJsonText, RESULT_SCHEMA } from '../io/result.js';
 import { currentSvg, profilesSvg } from '../plot/profiles.js';
-import { addProtocolOptions, fmtNum, loadProtocol, positiveNumber, type CliContext, type SimulateFn, checkParent } from './common.js';
+import { addProtocolOptions, fmtNum, loadProtocol, positiveNumber, type CliContext, type SimulateFn, checkOutputDir, checkOutputFile, type NamedPath } from './common.js';
 
 export interface SimulateOptions {
   preset?: string;
@@ -53,7 +52,7 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
   addProtocolOptions(
     program
       .command('simulate')
-      .summary('run a protocol and write its profiles, currents and figures')
+      .summary('run a protocol: profiles, currents, figures')
       .description(
         'Run a protocol (a sequence of CAIT stages) with the double-precision solver.\n' +
           'Units: depth nm, density n/n0, time s, charge C, current A\n' +
@@ -91,32 +90,30 @@ interface Planned {
 }
 
 
-/** Check the output paths before the (long) run, so a typo fails at once. */
+/** Check the output paths before the (long) run, so a typo, an unwritable place or an output that is the input fails at once. */
 function planOutputs(opts: SimulateOptions, protocol: Protocol): Planned {
   const stem = stemOf(opts.out);
   if (!stem) throw new InputError(`--out ${opts.out}: needs a file name`);
-  if (isDirectory(opts.out)) throw new InputError(`--out ${opts.out}: is a directory`);
-  checkParent(opts.out, '--out');
+  const inputs: NamedPath[] = opts.config !== undefined ? [{ option: '--config', path: opts.config }] : [];
   const plan: Planned = { json: opts.out, csv: [] };
+  const named: [string, string][] = [['--out', opts.out]];
   if (opts.csv !== undefined) {
-    if (existsSync(opts.csv) && !isDirectory(opts.csv)) throw new InputError(`--csv ${opts.csv}: exists and is not a directory`);
-    checkParent(join(opts.csv, 'x'), '--csv');
+    checkOutputDir(opts.csv, '--csv');
     for (let k = 1; k <= protocol.stages.length; k++) {
       const p = csvPaths(opts.csv, stem, k);
       plan.csv.push(p.profile, p.current);
+      named.push(['--csv', p.profile], ['--csv', p.current]);
     }
   }
   if (opts.plot !== undefined) {
-    if (isDirectory(opts.plot)) throw new InputError(`--plot ${opts.plot}: is a directory`);
-    checkParent(opts.plot, '--plot');
     plan.plot = opts.plot;
     plan.plotCurrent = currentPlotPath(opts.plot);
+    named.push(['--plot', plan.plot], ['--plot', plan.plotCurrent]);
   }
-  const all = [plan.json, ...plan.csv, plan.plot, plan.plotCurrent].filter((p): p is string => p !== undefined);
   const seen = new Set<string>();
-  for (const p of all) {
-    if (isDirectory(p)) throw new InputError(`output ${p} is a directory`);
-    const key = join(p);
+  for (const [option, p] of named) {
+    checkOutputFile(p, option, inputs);
+    const key = resolve(p);
     if (seen.has(key)) throw new InputError(`output ${p} would be written twice (check --out, --csv and --plot)`);
     seen.add(key);
   }

@@ -76,10 +76,10 @@ export const dModelSchema = z.discriminatedUnion('model', [
   }),
 ]);
 
-export const stopSchema = z.union([
-  z.strictObject({ charge_C: positive('charge') }),
-  z.strictObject({ duration_s: positive('duration') }),
-]);
+export const stopSchema = z.union([z.strictObject({ charge_C: positive('charge') }), z.strictObject({ duration_s: positive('duration') })], {
+  // both, neither or an unknown key: say what a stop is instead of zod's "Invalid input"
+  error: (iss) => (iss.code === 'invalid_union' ? 'a stop is exactly one of {"charge_C": C} (stop when this charge is delivered) or {"duration_s": s} (stop after this time), not both' : undefined),
+});
 
 export const stageSchema = z.strictObject({
   name: z.string().min(1),

@@ -63,6 +63,10 @@ export interface EnsembleProvenance extends Provenance {
   adapter: string;
   /** wall time of the whole ensemble, s (of a merged file: the sum of its shards' wall times) */
   wall_s: number;
+  /** the command line that made the file */
+  command?: string;
+  /** what was swept, as `--vary` spells it (PATH=a,b,c | PATH=lo:hi:N[:log]; LHS ranges PATH=lo:hi[:log]), the LHS sample and the sweep file, if any */
+  sweep?: { vary: string[]; sample?: { method: 'lhs'; n: number; seed: number }; file?: string };
   /** --executor slurm: the job array that ran it */
   executor?: ExecutorRecord;
   /** a merged file (`cait merge`): where each shard ran */
@@ -171,7 +175,7 @@ export function buildEnsembleFile(
   req: EnsembleRequest,
   result: EnsembleResult,
   provenance: Provenance,
-  design: { design: 'grid' | 'lhs'; seed?: number } = { design: 'grid' },
+  design: { design: 'grid' | 'lhs'; seed?: number; sweep?: EnsembleProvenance['sweep']; command?: string } = { design: 'grid' },
 ): EnsembleFile {
   const members: MemberEntry[] = result.members.map((m) => {
     const e = { values: [...m.values], status: m.status } as MemberEntry;
@@ -198,6 +202,8 @@ export function buildEnsembleFile(
     members,
   };
   if (design.seed !== undefined) file.seed = design.seed;
+  if (design.sweep) file.provenance.sweep = design.sweep;
+  if (design.command) file.provenance.command = design.command;
   return file;
 }
 

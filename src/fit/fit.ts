@@ -34,8 +34,9 @@ import { getAtPath, requireNumericPath } from '../sweep/paths.js';
 import type { EnsembleEngine, EnsembleRequest, MemberResult } from '../ensemble/types.js';
 import { facesFromCentres } from '../analysis/profiles.js';
 import { observationOperator, observationResidual, type Observation, type ObservationResidual } from './observe.js';
-import type { FitFile, FitMember, FitObservation, FitSensitivity, SpeciesSeries } from './schema.js';
-import { discreteProfileInterval, fitQuadratic, profileEndpoints, quadraticIntervals, spdInverse, type QuadraticModel } from './quadratic.js';
+import type { FitConvergence, FitFile, FitMember, FitObservation, FitSensitivity, SpeciesSeries } from './schema.js';
+import { discreteProfileInterval, fitQuadratic, quadraticIntervals, spdInverse, type QuadraticModel } from './quadratic.js';
+import { designAround, gaussNewtonCovariance, levenbergMarquardt, mahalanobis2, type LocalPoint, type LocalResult } from './local.js';
 
 export type AxisScale = 'log' | 'linear';
 
@@ -64,7 +65,9 @@ export interface FitOptions {
   refine?: number;
   /** centres of each refinement round: the best n members (default 3: a coarse grid can put the best cell in a side valley) */
   refineCentres?: number;
-  /** interval rounds: members at the model's interval ends, refit (default 2, 0 = none) */
+  /** iterations (engine batches) of the local optimiser from the best member (Levenberg–Marquardt; default 20, 0 = none) */
+  localSteps?: number;
+  /** extra interval rounds when the quadratic model and the best disagree: members re-placed around the best (default 2) */
   intervalRounds?: number;
   /** top-k members (default 10) */
   topK?: number;
@@ -163,7 +166,7 @@ class Evaluator {
   private known = false;
   engineName = '';
   adapter = '';
-  private readonly seen = new Set<string>();
+  private readonly seen = new Map<string, Evaluated>();
 
   constructor(
     private readonly o: FitOptions,
@@ -183,6 +186,15 @@ class Evaluator {
     return this.seen.has(this.key(values.map((v, j) => toScaled(v, this.scale[j]))));
   }
 
+  /**
+   * Run the rows not evaluated yet in one batch and return one member per row, in row order
+   * (a row evaluated before returns that member).
+   */
+  async evaluate(rows: number[][], source: FitMember['source'], phase: string): Promise<Evaluated[]> {
+    await this.batch(rows, source, phase);
+    return rows.map((r) => this.seen.get(this.key(r.map((v, j) => toScaled(v, this.scale[j]))))!);
+  }
+
   /** Run one batch; rows already evaluated are skipped unless `force` (the grid keeps its order). */
   async batch(rows: number[][], source: FitMember['source'], phase: string, force = false): Promise<Evaluated[]> {
     const todo = force ? rows : rows.filter((r) => !this.has(r));
@@ -199,7 +211,7 @@ class Evaluator {
         ssr: null,
         source,
       };
-      this.seen.add(this.key(ev.t));
+      this.seen.set(this.key(ev.t), ev);
       this.all.push(ev);
       out.push(ev);
       try {
@@ -369,6 +381,139 @@ function localQuadratic(evs: Evaluated[], free: number[], lengths: number[], s2:
   return undefined;
 }
 
+/** The residual vector √w_s (model − measured) of a member over its observations, species and points, or undefined without model values. */
+function residualVectorOf(e: Evaluated, observations: readonly Observation[]): Float64Array | undefined {
+  if (!e.residuals) return undefined;
+  const n = observations.reduce((s, obs) => s + obs.species.length * obs.depth_nm.length, 0);
+  const r = new Float64Array(n);
+  let i = 0;
+  for (let k = 0; k < observations.length; k++) {
+    const obs = observations[k];
+    const model = e.residuals[k]?.model;
+    if (!model) return undefined;
+    for (let s = 0; s < obs.species.length; s++) {
+      const m = model[obs.species[s]];
+      const w = Math.sqrt(obs.weights[s]);
+      for (let p = 0; p < obs.depth_nm.length; p++) r[i++] = w * (m[p] - obs.target[s][p]);
+    }
+  }
+  return r;
+}
+
+/** The optimiser's forward-difference step (scaled coordinates): 1 % of the grid spacing, on a log axis between 0.01 % and 1 % of p. */
+function differenceStep(spacing: number, scale: AxisScale): number {
+  const h = 0.01 * spacing;
+  return scale === 'log' ? Math.min(0.01, Math.max(1e-4, h)) : h;
+}
+
+/**
+ * The quadratic model over the members near the best, at the scale of the
+ * covariance C expected there: members within Δχ² = 9 of the best under C,
+ * coordinates scaled by √C_jj (so the fit is well conditioned however
+ * strongly the parameters correlate), weighted down beyond Δχ² = 1.
+ */
+function quadraticAround(evs: Evaluated[], best: Evaluated, cov: number[][], free: number[], s2: number): QuadraticModel | undefined {
+  const inv = spdInverse(cov);
+  if (!inv) return undefined;
+  const d = free.length;
+  const ncoef = 1 + d + (d * (d + 1)) / 2;
+  const near = evs.filter((e) => e.ssr !== null && mahalanobis2(free.map((j) => e.t[j] - best.t[j]), inv) <= 9);
+  if (near.length < ncoef) return undefined;
+  const q = fitQuadratic(
+    near.map((e) => free.map((j) => e.t[j])),
+    near.map((e) => e.ssr!),
+    free.map((_, a) => Math.sqrt(cov[a][a])),
+    { t0: free.map((j) => best.t[j]), weights: near.map((e) => 1 / Math.max(1, (e.ssr! - best.ssr!) / s2)) },
+  );
+  return q?.positive ? q : undefined;
+}
+
+/** Does the quadratic model agree with the best member: the best inside every interval, the model's minimum near it, the interval members near Δχ² = 1. */
+interface ConsistencyCheck {
+  ok: boolean;
+  /** per free parameter */
+  inside: boolean[];
+  /** Δχ² of the best above the quadratic's minimum, on the model (null without a model) */
+  dchi2Best: number | null;
+  /** Δχ² (above the best) of the members placed at the expected Δχ² = 1 surface */
+  designDchi2: number[];
+}
+
+/** Best within this Δχ² of the quadratic's minimum (≈ 0.5 standard error in the worst direction) counts as agreeing. */
+const AGREE_DCHI2 = 0.25;
+
+function consistency(q: QuadraticModel | undefined, best: Evaluated, design: Evaluated[], free: number[], s2: number): ConsistencyCheck {
+  const designDchi2 = design.filter((e) => e.ssr !== null && e !== best).map((e) => (e.ssr! - best.ssr!) / s2);
+  const qiv = q ? quadraticIntervals(q, s2) : undefined;
+  if (!q?.positive || !q.tMin || !qiv) return { ok: false, inside: free.map(() => false), dchi2Best: null, designDchi2 };
+  const inside = free.map((j, a) => best.t[j] >= qiv[a][0] && best.t[j] <= qiv[a][1]);
+  const u = free.map((j, a) => best.t[j] - q.tMin![a]);
+  let m = 0;
+  for (let a = 0; a < u.length; a++) for (let b = 0; b < u.length; b++) m += u[a] * q.A[a][b] * u[b];
+  const dchi2Best = (0.5 * m) / s2;
+  const mean = designDchi2.length ? designDchi2.reduce((s, v) => s + v, 0) / designDchi2.length : 1;
+  return { ok: inside.every(Boolean) && dchi2Best <= AGREE_DCHI2 && mean >= 0.5 && mean <= 2, inside, dchi2Best, designDchi2 };
+}
+
+/** The fit's convergence record (cait-fit/1 `convergence`) and the warnings it calls for. */
+function convergenceReport(
+  local: LocalResult | undefined,
+  localSteps: number,
+  best: Evaluated,
+  check: ConsistencyCheck | undefined,
+  free: number[],
+  parameters: string[],
+  intervals: [number, number][],
+  warnings: string[],
+): FitConvergence {
+  const atBound = local?.atBound.map((j) => parameters[j]) ?? [];
+  const conv: FitConvergence = {
+    converged: false,
+    optimizer: local ? 'levenberg-marquardt' : 'none',
+    iterations: local?.iterations ?? 0,
+    predicted_dchi2: local && Number.isFinite(local.predicted_dchi2) ? local.predicted_dchi2 : null,
+    reason: local ? local.reason : localSteps > 0 ? 'no free parameter' : 'no local optimiser (--local-steps 0)',
+    best_inside_interval: parameters.map((_, j) => {
+      const a = free.indexOf(j);
+      return a < 0 || (check?.inside[a] ?? false);
+    }),
+    quadratic_dchi2: check?.dchi2Best ?? null,
+    interval_members_dchi2: check?.designDchi2 ?? [],
+    at_bound: atBound,
+  };
+  if (free.length === 0) {
+    conv.converged = true;
+    return conv;
+  }
+  if (local && !local.converged)
+    warnings.push(
+      `NOT CONVERGED: the local optimiser stopped after ${local.iterations} iteration(s): ${local.reason}${conv.predicted_dchi2 !== null ? `; a Gauss–Newton step would still lower χ² by ${fmtNum(conv.predicted_dchi2)}` : ''}. The best and its intervals are not final: raise --local-steps, or narrow the grid around the best`,
+    );
+  for (const p of atBound) warnings.push(`${p}: the optimum lies on the bound of the grid's range (the residual still falls outwards): widen the range`);
+  free.forEach((j, a) => {
+    if (check && !check.inside[a])
+      warnings.push(
+        `INCONSISTENT: the best ${parameters[j]} = ${fmtNum(best.values[j])} lies outside its own Δχ² = 1 interval (${fmtNum(intervals[j][0])} … ${fmtNum(intervals[j][1])}): the fit has not found the minimum`,
+      );
+  });
+  if (check?.dchi2Best !== null && check?.dchi2Best !== undefined && check.dchi2Best > AGREE_DCHI2)
+    warnings.push(
+      `INCONSISTENT: the quadratic model's minimum lies Δχ² = ${fmtNum(check.dchi2Best)} below the best member (more than ${AGREE_DCHI2}): the residual is not quadratic near the best, or the fit has not converged`,
+    );
+  if (check && check.designDchi2.length) {
+    const lo = Math.min(...check.designDchi2);
+    const hi = Math.max(...check.designDchi2);
+    const mean = check.designDchi2.reduce((s, v) => s + v, 0) / check.designDchi2.length;
+    if (mean < 0.5 || mean > 2)
+      warnings.push(
+        `the members placed where Δχ² = 1 was expected show Δχ² ${fmtNum(lo)} … ${fmtNum(hi)} (mean ${fmtNum(mean)}): the residual is not quadratic on the scale of the intervals, which are approximate`,
+      );
+  }
+  if (!check) warnings.push('no quadratic model of the residual around the best: the intervals are the discrete profile\'s');
+  conv.converged = (!local || local.converged) && atBound.length === 0 && !!check?.ok;
+  return conv;
+}
+
 function bestOf(evs: Evaluated[]): Evaluated | undefined {
   let b: Evaluated | undefined;
   for (const e of evs) if (e.ssr !== null && (!b || e.ssr < b.ssr!)) b = e;
@@ -528,6 +673,8 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
   const refine = o.refine ?? 2;
   const topK = o.topK ?? 10;
   const intervalRounds = o.intervalRounds ?? 2;
+  const localSteps = o.localSteps ?? 20;
+  if (!(Number.isInteger(localSteps) && localSteps >= 0)) throw new InputError(`local steps ${localSteps}: must be an integer >= 0`);
   const sensOpt = o.sensitivity ?? true;
   const step = typeof sensOpt === 'object' ? (sensOpt.step ?? 0.05) : 0.05;
   if (!(step > 0 && step < 0.5)) throw new InputError(`sensitivity step ${step}: must be between 0 and 0.5 (relative)`);
@@ -569,40 +716,52 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
     await ev.batch([...uniq.values()], 'refine', `refine ${r}`);
   }
 
-  // 3. noise and intervals
+  // 3. the local optimiser from the best member (Levenberg–Marquardt, one engine batch per iteration)
   const fitted = () => ev.all.filter((e) => e.source !== 'sensitivity');
   let best = bestOf(fitted())!;
   const dof = points - free.length;
   if (dof <= 0) warnings.push(`${points} data points for ${free.length} parameters: no degrees of freedom left for the noise estimate`);
+  let local: LocalResult | undefined;
+  const residualVector = (e: Evaluated) => residualVectorOf(e, o.observations);
+  const asLocal = (e: Evaluated): LocalPoint => ({ t: e.t, ssr: e.ssr, r: e.ssr === null ? undefined : residualVector(e) });
+  if (free.length > 0 && localSteps > 0) {
+    local = await levenbergMarquardt({
+      start: asLocal(best),
+      free,
+      bounds,
+      h: spacing.map((s, j) => differenceStep(s, scale[j])),
+      dof,
+      maxIterations: localSteps,
+      batch: async (pts, it) => (await ev.evaluate(pts.map((t) => t.map((v, k) => fromScaled(v, scale[k]))), 'local', `local ${it}`)).map(asLocal),
+    });
+    best = bestOf(fitted())!;
+  }
+
+  // 4. intervals: members around the best where the Δχ² = 1 surface is expected, a quadratic fitted to them
   let s2 = dof > 0 ? best.ssr! / dof : NaN;
   let q: QuadraticModel | undefined;
+  let check: ConsistencyCheck | undefined;
   if (free.length > 0 && Number.isFinite(s2)) {
-    q = localQuadratic(fitted(), free, lengths, s2);
-    for (let r = 1; r <= intervalRounds && q?.positive; r++) {
-      // the model's minimum and, per parameter, where its profile reaches Δχ² = 1
-      const rows: number[][] = [];
-      const centre = best.t.slice();
-      free.forEach((j, a) => (centre[j] = Math.min(bounds[j][1], Math.max(bounds[j][0], q!.tMin![a]))));
-      rows.push(centre.map((v, k) => fromScaled(v, scale[k])));
-      free.forEach((j, a) => {
-        const ends = profileEndpoints(q!, s2, a);
-        if (!ends) return;
-        for (const e of ends) {
-          const t = best.t.slice();
-          free.forEach((jj, b) => (t[jj] = Math.min(bounds[jj][1] + spacing[jj], Math.max(bounds[jj][0] - spacing[jj], e[b]))));
-          rows.push(t.map((v, k) => fromScaled(v, scale[k])));
-        }
-      });
-      const got = await ev.batch(rows, 'refine', `interval ${r}`);
+    // the expected shape of the Δχ² = 1 region: Gauss–Newton (the optimiser's Jacobian) or the members' quadratic
+    let cov: number[][] | undefined;
+    if (local?.jacobian && local.best.t === best.t) cov = gaussNewtonCovariance(local.jacobian, s2);
+    if (!cov) {
+      const q0 = localQuadratic(fitted(), free, lengths, s2);
+      if (q0?.positive && q0.Ainv) cov = q0.Ainv.map((row) => row.map((v) => 2 * s2 * v));
+    }
+    const wide = bounds.map(([lo, hi], j): [number, number] => [lo - spacing[j], hi + spacing[j]]);
+    for (let r = 1; r <= 1 + intervalRounds && cov; r++) {
+      const design = designAround(best.t, cov, free, wide);
+      const got = await ev.evaluate(design.map((t) => t.map((v, k) => fromScaled(v, scale[k]))), 'interval', `interval ${r}`);
       best = bestOf(fitted())!;
       s2 = best.ssr! / dof;
-      const qPrev: QuadraticModel = q;
-      q = localQuadratic(fitted(), free, lengths, s2);
-      // stop once the members at the predicted ends sit near Δχ² = 1
-      const centreKey = ev.key(centre);
-      const dchi = got.filter((e) => e.ssr !== null && ev.key(e.t) !== centreKey).map((e) => (e.ssr! - (qPrev.ssrMin ?? best.ssr!)) / s2);
-      if (dchi.length && dchi.every((x) => x > 0.5 && x < 2)) break;
+      q = quadraticAround(fitted(), best, cov, free, s2) ?? localQuadratic(fitted(), free, lengths, s2);
+      check = consistency(q, best, got, free, s2);
+      if (check.ok) break;
+      // re-centre on the best and take the shape the members show
+      if (q?.positive && q.Ainv) cov = q.Ainv.map((row) => row.map((v) => 2 * s2 * v));
     }
+    if (!cov) q = localQuadratic(fitted(), free, lengths, s2);
   }
   for (const j of free) {
     const at = best.t[j];
@@ -638,6 +797,10 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
             `${parameters[j]}: the discrete profile's Δχ² = 1 interval (${fmtNum(profileIv[j]![0])} … ${fmtNum(profileIv[j]![1])}) is wider than the quadratic model's (${fmtNum(intervals[j][0])} … ${fmtNum(intervals[j][1])}): the residual is not quadratic there; trust the wider one`,
           );
       }
+      if (qiv[a][0] < bounds[j][0] - spacing[j] || qiv[a][1] > bounds[j][1] + spacing[j])
+        warnings.push(
+          `${parameters[j]}: the Δχ² = 1 interval (${fmtNum(intervals[j][0])} … ${fmtNum(intervals[j][1])}) reaches beyond the grid's range (${fmtNum(fromScaled(bounds[j][0], scale[j]))} … ${fmtNum(fromScaled(bounds[j][1], scale[j]))}), where no member was evaluated: widen the range`,
+        );
     } else {
       const lo = dp.lo ?? bounds[j][0];
       const hi = dp.hi ?? bounds[j][1];
@@ -647,6 +810,7 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
       );
     }
   });
+  const convergence = convergenceReport(local, localSteps, best, check, free, parameters, intervals, warnings);
 
   // 5. sensitivity
   let sens: SensitivityResult | undefined;
@@ -674,6 +838,7 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
     ...runReport(ev, o, (now() - tStart) / 1000, warnings),
   };
   outcome.best.interval_profile = profileIv;
+  outcome.convergence = convergence;
   if (q?.positive && q.tMin)
     outcome.best.quadratic = {
       centre: parameters.map((_, j) => {

@@ -22,7 +22,7 @@
  */
 import type { Protocol } from '../config/schema.js';
 import { InputError, fmtNum } from '../config/validate.js';
-import { elementOf, parseSims, processProfile, type MeasuredProfile, type ProcessOptions } from '../sims/index.js';
+import { elementOf, parseSims, processProfile, type MeasuredProfile, type ProcessOptions, type SimsText } from '../sims/index.js';
 import { makeObservation, type DepthResolution, type Observation } from './observe.js';
 import { lengthNm, rateNmPerS } from '../config/units.js';
 
@@ -206,7 +206,7 @@ export interface LoadedMeasurement {
  * that cannot be read or parsed, a window without points, a weight for a
  * species the protocol does not have.
  */
-export function loadObservations(opts: MeasuredOptions, protocol: Protocol, readText: (file: string) => string): LoadedMeasurement[] {
+export function loadObservations(opts: MeasuredOptions, protocol: Protocol, readText: (file: string) => SimsText): LoadedMeasurement[] {
   const nStages = protocol.stages.length;
   const species = Object.keys(protocol.species);
   const checkStage = (option: string, arg: string, k: number | undefined) => {
@@ -236,7 +236,7 @@ export function loadObservations(opts: MeasuredOptions, protocol: Protocol, read
   return opts.specs.map((spec) => {
     const k = spec.stage ?? nStages - 1;
     const where = `--measured ${spec.arg}`;
-    let text: string;
+    let text: SimsText;
     try {
       text = readText(spec.file);
     } catch (e) {

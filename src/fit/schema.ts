@@ -55,8 +55,12 @@ export interface FitMember {
   reason?: string;
   /** total weighted SSR, null when failed */
   residual: number | null;
-  /** where the member came from */
-  source: 'grid' | 'refine' | 'sensitivity';
+  /**
+   * where the member came from: the grid, a refinement round of the grid (--refine), the local
+   * optimiser (its trial points and finite-difference members), the members placed around the best
+   * to measure the Δχ² = 1 surface, or the sensitivity members
+   */
+  source: 'grid' | 'refine' | 'local' | 'interval' | 'sensitivity';
   /** per observation: species → weighted SSR part */
   parts?: Record<string, number>[];
   /** per observation: the model at the measured depths (omitted with --member-profiles none) */
@@ -77,6 +81,32 @@ export interface FitSensitivity {
   /** residuals of the ±20 % members */
   residual_minus20: number | null;
   residual_plus20: number | null;
+}
+
+/**
+ * Whether a fit found its minimum and reports it consistently: the local optimiser converged
+ * (its Gauss–Newton step predicts a χ² decrease below 0.01), the best lies inside each of its
+ * Δχ² = 1 intervals, the quadratic model's minimum agrees with the best, the members placed at
+ * the expected Δχ² = 1 surface show Δχ² near 1, and no optimum lies on a bound of the grid.
+ */
+export interface FitConvergence {
+  /** all of the above hold */
+  converged: boolean;
+  optimizer: 'levenberg-marquardt' | 'none';
+  /** optimiser iterations (one engine batch each) */
+  iterations: number;
+  /** the χ² decrease a Gauss–Newton step from the best still predicts (null: unknown) */
+  predicted_dchi2: number | null;
+  /** why the optimiser stopped */
+  reason: string;
+  /** per parameter: the best lies inside its Δχ² = 1 interval */
+  best_inside_interval: boolean[];
+  /** Δχ² of the best above the quadratic model's minimum (null: no model) */
+  quadratic_dchi2: number | null;
+  /** Δχ² above the best of the members placed where the model expected Δχ² = 1 */
+  interval_members_dchi2: number[];
+  /** parameters whose optimum lies on a bound of the grid's range */
+  at_bound: string[];
 }
 
 export interface FitFile {
@@ -115,9 +145,11 @@ export interface FitFile {
   top: { values: number[]; residual: number; member: number }[];
   measured: { observations: FitObservation[] };
   sensitivity?: FitSensitivity[];
-  /** what the fit warns about (a non-quadratic residual, an open interval, failed members, …) */
+  /** whether the fit converged and reports itself consistently (cait fit; absent from cait sensitivity) */
+  convergence?: FitConvergence;
+  /** what the fit warns about (no convergence, a best outside its interval, a bound reached, a non-quadratic residual, an open interval, failed members, …) */
   warnings?: string[];
-  /** the engine batches: grid, refinement rounds, interval rounds, sensitivity */
+  /** the engine batches: grid, refinement rounds, optimiser iterations, interval rounds, sensitivity */
   phases?: { phase: string; members: number; failed: number; wall_s: number }[];
   /** who computed the residuals: the engine itself, or the fit from the members' final profiles */
   residuals_source?: 'engine' | 'final profiles';

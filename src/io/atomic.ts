@@ -63,10 +63,16 @@ export function writeFilesAtomic(files: readonly OutputFile[], opts: AtomicOptio
   const temps: string[] = [];
   try {
     for (const f of files) {
-      ensureParentDir(f.path);
-      const tmp = tempPathFor(f.path);
-      temps.push(tmp);
-      writeFileSync(tmp, f.data, { flag: 'wx' });
+      try {
+        ensureParentDir(f.path);
+        const tmp = tempPathFor(f.path);
+        temps.push(tmp);
+        writeFileSync(tmp, f.data, { flag: 'wx' });
+      } catch (e) {
+        // name the user's file, not the hidden temporary one
+        const err = e as NodeJS.ErrnoException;
+        throw new Error(`${f.path}: ${err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EROFS' ? 'read-only file system' : err.code === 'ENOSPC' ? 'no space left on the device' : err.message}`);
+      }
     }
     opts.beforeCommit?.(temps.slice());
   } catch (e) {

@@ -18,7 +18,10 @@ import { interpolateViridis, line, scaleLinear, scaleLog, scaleSequentialLog, fo
 import type { FitFile } from '../fit/schema.js';
 import type { ResidualMap } from '../fit/map.js';
 import { cholesky, spdInverse } from '../fit/quadratic.js';
-import { SPECIES_COLORS, esc } from './profiles.js';
+import { esc } from './profiles.js';
+import { speciesColor } from './palette.js';
+import { wrapWords } from './text.js';
+import { unitOfPath } from '../sweep/paths.js';
 
 const FONT = 'Helvetica, Arial, sans-serif';
 const M = { left: 70, right: 16, top: 30, bottom: 50 };
@@ -43,30 +46,10 @@ export function fmtLabel(v: number): string {
 
 /** A parameter path with its unit, for an axis: `stages.1.D.Cs.D_m2s (m²/s)`. */
 export function paramLabel(path: string): string {
-  const unit = /_m2s$/.test(path)
-    ? 'm²/s'
-    : /_eV$/.test(path)
-      ? 'eV'
-      : /_K$/.test(path)
-        ? 'K'
-        : /_V$/.test(path)
-          ? 'V'
-          : /_C$/.test(path)
-            ? 'C'
-            : /_nm$/.test(path)
-              ? 'nm'
-              : /_m$/.test(path)
-                ? 'm'
-                : /_s$/.test(path)
-                  ? 's'
-                  : '';
+  const unit = unitOfPath(path);
   return unit ? `${path} (${unit})` : path;
 }
 
-function speciesColor(file: FitFile, sp: string): string {
-  const i = Object.keys(file.base.species).indexOf(sp);
-  return SPECIES_COLORS[(i < 0 ? 0 : i) % SPECIES_COLORS.length];
-}
 
 // ---------------------------------------------------------------- generic panels
 
@@ -99,16 +82,21 @@ interface PanelsSpec {
   idPrefix: string;
 }
 
+/** Width of a character of the 15 px bold title, px (a generous estimate for sans-serif). */
+const TITLE_CHAR_W = 8.8;
+
 function panelsSvg(spec: PanelsSpec): string {
   const pw = 340;
   const ph = 230;
   const legendW = 190;
-  const titleH = 36;
   const cols = Math.max(1, Math.min(spec.cols, spec.panels.length));
   const rows = Math.max(1, Math.ceil(spec.panels.length / cols));
   const cellW = M.left + pw + M.right;
   const cellH = M.top + ph + M.bottom;
   const width = cols * cellW + legendW;
+  // the title wrapped to the panels' width (a one-panel figure is narrow: a long title would run off both edges)
+  const titleLines = wrapWords(spec.title, Math.floor((cols * cellW - 20) / TITLE_CHAR_W));
+  const titleH = 16 + 19 * titleLines.length;
   const height = titleH + rows * cellH;
   const all = spec.panels.flatMap((p) => p.series);
   const xs = all.flatMap((s) => s.x).filter(Number.isFinite);
@@ -121,7 +109,9 @@ function panelsSvg(spec: PanelsSpec): string {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg"${attrs({ width, height, viewBox: `0 0 ${width} ${height}`, 'font-family': FONT, 'font-size': 12 })}>`);
   out.push(`<rect${attrs({ x: 0, y: 0, width, height, fill: 'white' })}/>`);
-  out.push(`<text class="title"${attrs({ x: (width - legendW) / 2, y: 22, 'text-anchor': 'middle', 'font-size': 15, 'font-weight': 'bold' })}>${esc(spec.title)}</text>`);
+  out.push(
+    `<text class="title"${attrs({ x: (width - legendW) / 2, y: 22, 'text-anchor': 'middle', 'font-size': 15, 'font-weight': 'bold' })}>${titleLines.map((l, i) => `<tspan${attrs({ x: (width - legendW) / 2, dy: i === 0 ? 0 : 19 })}>${esc(l)}</tspan>`).join('')}</text>`,
+  );
   spec.panels.forEach((panel, pi) => {
     const ox = (pi % cols) * cellW + M.left;
     const oy = titleH + Math.floor(pi / cols) * cellH + M.top;
@@ -200,8 +190,8 @@ export function bestFitSvg(file: FitFile): string {
   const panels: XYPanel[] = file.measured.observations.map((o, k) => ({
     title: obsTitle(file, k),
     series: o.species.flatMap((sp): XYSeries[] => [
-      { label: `${sp} measured`, color: speciesColor(file, sp), x: o.depth_nm, y: o.target[sp], kind: 'markers', attrs: { 'data-species': sp } },
-      { label: `${sp} model`, color: speciesColor(file, sp), x: o.depth_nm, y: file.best.model[k]?.[sp] ?? [], kind: 'line', attrs: { 'data-species': sp } },
+      { label: `${sp} measured`, color: speciesColor(sp), x: o.depth_nm, y: o.target[sp], kind: 'markers', attrs: { 'data-species': sp } },
+      { label: `${sp} model`, color: speciesColor(sp), x: o.depth_nm, y: file.best.model[k]?.[sp] ?? [], kind: 'line', attrs: { 'data-species': sp } },
     ]),
   }));
   const sp = speciesOf(file);
@@ -212,8 +202,8 @@ export function bestFitSvg(file: FitFile): string {
     panels,
     cols: 2,
     legend: [
-      ...sp.map((s) => ({ label: `${s}+ model`, color: speciesColor(file, s), kind: 'line' as const })),
-      ...sp.map((s) => ({ label: `${s}+ measured`, color: speciesColor(file, s), kind: 'markers' as const })),
+      ...sp.map((s) => ({ label: `${s}+ model`, color: speciesColor(s), kind: 'line' as const })),
+      ...sp.map((s) => ({ label: `${s}+ measured`, color: speciesColor(s), kind: 'markers' as const })),
     ],
     idPrefix: 'cait-bestfit',
   });
@@ -230,7 +220,7 @@ export function sensitivitySvg(file: FitFile): string | undefined {
     series: file.measured.observations.flatMap((o, k) =>
       o.species.map((sp): XYSeries => ({
         label: `${sp} obs ${k + 1}`,
-        color: speciesColor(file, sp),
+        color: speciesColor(sp),
         x: o.depth_nm,
         y: s.derivative[k]?.[sp] ?? [],
         kind: 'line',
@@ -240,7 +230,7 @@ export function sensitivitySvg(file: FitFile): string | undefined {
     ),
   }));
   const legend = [
-    ...speciesOf(file).map((sp) => ({ label: `${sp}+`, color: speciesColor(file, sp), kind: 'line' as const })),
+    ...speciesOf(file).map((sp) => ({ label: `${sp}+`, color: speciesColor(sp), kind: 'line' as const })),
     ...file.measured.observations.map((o, k) => ({ label: `obs ${k + 1}: stage ${o.stage + 1}`, color: '#444', kind: 'line' as const, dash: OBS_DASH[k % OBS_DASH.length] })),
   ];
   return panelsSvg({
@@ -266,7 +256,7 @@ export function plusMinus20Svg(file: FitFile): string | undefined {
       panels.push({
         title: `${s.path.split('.').slice(-3).join('.')} ±20 %: ${obsTitle(file, k)}`,
         series: o.species.flatMap((sp): XYSeries[] => {
-          const c = speciesColor(file, sp);
+          const c = speciesColor(sp);
           const a = { 'data-species': sp };
           return [
             { label: `${sp} measured`, color: c, x: o.depth_nm, y: o.target[sp], kind: 'markers', attrs: a },
@@ -285,7 +275,7 @@ export function plusMinus20Svg(file: FitFile): string | undefined {
     panels,
     cols: obs.length,
     legend: [
-      ...speciesOf(file).map((sp) => ({ label: `${sp}+`, color: speciesColor(file, sp), kind: 'line' as const })),
+      ...speciesOf(file).map((sp) => ({ label: `${sp}+`, color: speciesColor(sp), kind: 'line' as const })),
       { label: 'measured', color: '#444', kind: 'markers' },
       { label: '−20 %', color: '#444', kind: 'line', dash: '6 3' },
       { label: 'best', color: '#444', kind: 'line' },
@@ -324,7 +314,7 @@ export function residualMapSvg(file: FitFile, map: ResidualMap): string {
   const barW = 110;
   const titleH = 40;
   const width = M.left + pw + M.right + barW;
-  const height = titleH + M.top + ph + M.bottom + 18;
+  const height = titleH + M.top + ph + M.bottom + 32;
   const xLog = map.x.scale === 'log';
   const yLog = map.y.scale === 'log';
   const xe = edges(map.x.values, xLog);
@@ -377,13 +367,14 @@ export function residualMapSvg(file: FitFile, map: ResidualMap): string {
     }),
   );
   out.push('</g>');
-  // refinement members (inside the plotted range)
+  // members off the grid (inside the plotted range): refinement rounds (white dots), the optimiser and the interval members (small)
   out.push('<g class="refine" clip-path="url(#cait-map-clip)" fill="white" stroke="#222" stroke-width="0.5">');
   for (const m of file.members)
-    if (m.source === 'refine' && m.status === 'ok') {
+    if ((m.source === 'refine' || m.source === 'local' || m.source === 'interval') && m.status === 'ok') {
       const xv = m.values[map.x.index];
       const yv = m.values[map.y.index];
-      if (xv >= xDom[0] && xv <= xDom[1] && yv >= yDom[0] && yv <= yDom[1]) out.push(`<circle${attrs({ cx: x(xv), cy: y(yv), r: 2 })}/>`);
+      if (xv >= xDom[0] && xv <= xDom[1] && yv >= yDom[0] && yv <= yDom[1])
+        out.push(`<circle${attrs({ cx: x(xv), cy: y(yv), r: m.source === 'refine' ? 2 : 1.3, 'data-source': m.source })}/>`);
     }
   out.push('</g>');
   // Δχ² = 1 ellipse of the quadratic model, profiled over the others: u_pᵀ ((A⁻¹)_pp)⁻¹ u_p = 2 s²
@@ -419,11 +410,18 @@ export function residualMapSvg(file: FitFile, map: ResidualMap): string {
       }
     }
   }
-  // the best cell
+  // the best cell, and the best member where it lies off the grid (refined)
   if (map.best) {
     const bx = map.x.values[map.best.ix];
     const by = map.y.values[map.best.iy];
     out.push(`<text class="best-cell"${attrs({ x: x(bx), y: y(by) + 6, 'text-anchor': 'middle', 'font-size': 18, fill: 'white', stroke: '#222', 'stroke-width': 0.6 })}>★</text>`);
+  }
+  const bestRefined = file.members[file.best.member]?.source !== 'grid';
+  if (bestRefined) {
+    const bv = [file.best.values[map.x.index], file.best.values[map.y.index]];
+    out.push(
+      `<path class="best-member"${attrs({ d: `M${r(x(bv[0]) - 6)},${r(y(bv[1]))}h12M${r(x(bv[0]))},${r(y(bv[1]) - 6)}v12`, stroke: '#ff3b3b', 'stroke-width': 2.5, fill: 'none' })}/>`,
+    );
   }
   out.push(`<rect${attrs({ x: 0, y: 0, width: pw, height: ph, fill: 'none', stroke: '#222' })}/>`);
   // axes
@@ -459,7 +457,8 @@ export function residualMapSvg(file: FitFile, map: ResidualMap): string {
   out.push('</g>');
   // key
   out.push(
-    `<text${attrs({ x: M.left, y: height - 6, 'font-size': 10 })}>${esc('★ best grid cell; white outline: Δχ² ≤ 1; red: Δχ² = 1 of the local quadratic model; dots: refinement members; grey: failed')}</text>`,
+    `<text${attrs({ x: 8, y: height - 20, 'font-size': 10 })}>${esc(`★ best grid cell${bestRefined ? '; red +: the best member (off the grid)' : ''}; white outline: Δχ² ≤ 1; red: Δχ² = 1 of the local quadratic model;`)}</text>`,
+    `<text${attrs({ x: 8, y: height - 6, 'font-size': 10 })}>${esc('dots: members off the grid (refinement; small: the optimiser and the interval members); grey: failed')}</text>`,
   );
   out.push('</svg>');
   return out.join('\n') + '\n';

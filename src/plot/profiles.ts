@@ -6,12 +6,13 @@
  * @example
  *   writeFileSync('paper.svg', profilesSvg(protocol, result, { maxDepth_nm: 150 }));
  */
+import { speciesColor } from './palette.js';
 import { scaleLinear, scaleLog, line, format } from 'd3';
 import type { Protocol } from '../config/schema.js';
 import type { ProtocolResult } from '../solver/types.js';
 
-/** Colour-blind safe palette (Okabe–Ito); species get colours by their index in the protocol. */
-export const SPECIES_COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9'];
+/** The categorical palette (one colour per line of a plot); species colours come from palette.ts. */
+export { CATEGORICAL as SPECIES_COLORS } from './palette.js';
 
 export interface Series {
   label: string;
@@ -303,7 +304,7 @@ export function ionLabel(name: string, z = 1): string {
 /** Species colour by protocol order (the same in every panel and figure). */
 export function speciesColors(protocol: Protocol): Record<string, string> {
   const out: Record<string, string> = {};
-  Object.keys(protocol.species).forEach((s, i) => (out[s] = SPECIES_COLORS[i % SPECIES_COLORS.length]));
+  for (const s of Object.keys(protocol.species)) out[s] = speciesColor(s);
   return out;
 }
 

@@ -3,14 +3,15 @@
  * header, then data rows. One column is the axis (a sputter time — `time_s`,
  * `Sputter Time (s)`, `time (min)` — or a depth — `depth_nm`, `Depth (um)`);
  * the others are mass channels (6Li, 7Li, 85Rb, 133Cs+, Li+: a mass number
- * or a charge) or bare elements (Li, Rb, Cs: an already normalized profile). Other columns are ignored with
- * a warning.
+ * or a charge) or bare elements (Li, Rb, Cs: an already normalized profile);
+ * a channel that names no single element (CsMo+, or CsMo in a normalized
+ * file) is kept as its own. Other columns are ignored with a warning.
  */
 // the browser build of csv-parse (its own Buffer shim): the same module runs in Node and in the page
 import { parse } from 'csv-parse/browser/esm/sync';
 import { InputError } from '../config/validate.js';
 import type { RawChannel, RawProfile } from './types.js';
-import { axisOf, elementOf, hasMass, readDataRows, splitLines } from './util.js';
+import { axisOf, elementOf, hasMass, isIonLabel, linesOf, MAX_COLUMNS, NORMALIZED_NEGATIVE_TOLERANCE, readDataRows, type Lines, type SimsText } from './util.js';
 
 export function delimiterOf(header: string): string {
   if (header.includes('\t')) return '\t';
@@ -24,6 +25,12 @@ export function delimiterOf(header: string): string {
  * line (an unclosed quote) is an InputError naming line and column.
  */
 function cells(line: string, delim: string, where: string, lineNo: number): string[] {
+  if (!line.includes('"')) {
+    // no quotes: a plain split (csv-parse per line would cost ~30× more on a file of millions of rows)
+    const c = line.split(delim).map((x) => x.trim());
+    while (c.length > 0 && c[c.length - 1] === '') c.pop();
+    return c;
+  }
   let rec: string[][];
   try {
     rec = parse(line, { delimiter: delim, trim: true, relax_column_count: true, relax_quotes: true }) as string[][];
@@ -36,20 +43,23 @@ function cells(line: string, delim: string, where: string, lineNo: number): stri
   return c;
 }
 
-export function parseCsv(text: string, where = 'input'): RawProfile {
-  const lines = splitLines(text);
+export function parseCsv(text: SimsText | Lines, where = 'input'): RawProfile {
+  const lines = linesOf(text, where);
   let h = 0;
-  while (h < lines.length && (lines[h].trim() === '' || lines[h].trimStart().startsWith('#'))) h++;
-  if (h >= lines.length) throw new InputError(`${where}: no header line (the file has only comments or is empty)`);
-  const delim = delimiterOf(lines[h]);
-  const titles = cells(lines[h], delim, where, h + 1);
+  for (let l: string | undefined; (l = lines.at(h)) !== undefined && (l.trim() === '' || l.trimStart().startsWith('#')); h++) lines.release(h);
+  const header = lines.at(h);
+  if (header === undefined) throw new InputError(`${where}: no header line (the file has only comments or is empty)`);
+  const delim = delimiterOf(header);
+  const columns = header.split(delim).length;
+  if (columns > MAX_COLUMNS) throw new InputError(`${where}: line ${h + 1}: ${columns} columns, more than ${MAX_COLUMNS}: not a SIMS depth profile`);
+  const titles = cells(header, delim, where, h + 1);
   const headerLine = h + 1;
   const warnings: string[] = [];
   let axisCol = -1;
   let axis: { kind: 'time_s' | 'depth_nm'; factor: number } | undefined;
   for (let j = 0; j < titles.length; j++) {
     const a = axisOf(titles[j]);
-    if (a && elementOf(titles[j]) === undefined) {
+    if (a && !isIonLabel(titles[j])) {
       axisCol = j;
       axis = a;
       break;
@@ -57,18 +67,27 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
   }
   if (!axis) throw new InputError(`${where}: line ${headerLine}: missing column: no sputter-time or depth column (e.g. time_s, "Sputter Time (s)", depth_nm) among ${titles.join(', ')}`);
   const chanCols: number[] = [];
+  const ignored: number[] = [];
   for (let j = 0; j < titles.length; j++) {
     if (j === axisCol) continue;
-    if (elementOf(titles[j]) !== undefined) chanCols.push(j);
-    else warnings.push(`column ${j + 1} (${titles[j] || 'untitled'}) is not a mass channel or element; ignored`);
+    if (isIonLabel(titles[j])) chanCols.push(j);
+    else ignored.push(j);
   }
-  if (chanCols.length === 0) throw new InputError(`${where}: line ${headerLine}: missing column: no mass-channel (7Li, 133Cs+) or element (Li, Cs) column`);
+  if (ignored.length)
+    warnings.push(
+      `${ignored.length === 1 ? 'column' : `${ignored.length} columns`} ${ignored
+        .slice(0, 10)
+        .map((j) => `${j + 1} (${titles[j] || 'untitled'})`)
+        .join(', ')}${ignored.length > 10 ? ', …' : ''} ${ignored.length === 1 ? 'is' : 'are'} not a mass channel or element; ignored`,
+    );
+  if (!chanCols.some((j) => elementOf(titles[j]) !== undefined))
+    throw new InputError(`${where}: line ${headerLine}: missing column: no mass-channel (7Li, 133Cs+) or element (Li, Cs) column`);
   const masses = chanCols.filter((j) => hasMass(titles[j])).length;
   if (masses !== 0 && masses !== chanCols.length)
     throw new InputError(`${where}: line ${headerLine}: mixes mass channels and element columns (${chanCols.map((j) => titles[j]).join(', ')})`);
   const normalized = masses === 0;
   const channels: RawChannel[] = chanCols.map((j) => ({ label: titles[j], column: j + 1, values: [] }));
-  const { axisVals, rowLines } = readDataRows({
+  const { axisVals, rowLines, clamped } = readDataRows({
     lines,
     start: h + 1,
     split: (raw, line) => cells(raw, delim, where, line),
@@ -80,7 +99,10 @@ export function parseCsv(text: string, where = 'input'): RawProfile {
     channels,
     where,
     noRowsDetail: ` (line ${headerLine})`,
+    normalized,
+    maxCells: titles.length,
   });
+  if (clamped > 0) warnings.push(`${clamped} normalized value(s) slightly below 0 (round-off, ≥ −${NORMALIZED_NEGATIVE_TOLERANCE}) read as 0`);
   return {
     format: 'csv',
     axis: { kind: axis.kind, values: axisVals, title: titles[axisCol] },

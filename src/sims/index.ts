@@ -12,6 +12,7 @@ import { parseIontof } from './iontof.js';
 import { processProfile } from './process.js';
 import type { MeasuredProfile, ProcessOptions, RawProfile, SimsFormat } from './types.js';
 import { SIMS_FORMATS } from './types.js';
+import { Lines, type SimsText } from './util.js';
 
 export * from './types.js';
 export { detectFormat } from './detect.js';
@@ -19,25 +20,26 @@ export { parseCsv } from './csv.js';
 export { parseIontof } from './iontof.js';
 export { parseCameca, interpLinear } from './cameca.js';
 export { processProfile, poissonCorrect, SATURATION_WARN, deadTimeCorrect, DEAD_TIME_WARN, profileIntegral } from './process.js';
-export { elementOf } from './util.js';
+export { channelOf, elementOf, Lines, type SimsText } from './util.js';
 
-/** Parse text in a given format, or auto-detected. */
-export function parseSims(text: string, format: SimsFormat | 'auto' = 'auto', where = 'input'): RawProfile {
-  const f = format === 'auto' ? detectFormat(text, where) : format;
+/** Parse a file's text (a string or its pieces, see Lines) in a given format, or auto-detected. */
+export function parseSims(text: SimsText, format: SimsFormat | 'auto' = 'auto', where = 'input'): RawProfile {
+  const lines = new Lines(text, where);
+  const f = format === 'auto' ? detectFormat(lines, where) : format;
   switch (f) {
     case 'csv':
-      return parseCsv(text, where);
+      return parseCsv(lines, where);
     case 'iontof':
-      return parseIontof(text, where);
+      return parseIontof(lines, where);
     case 'cameca':
-      return parseCameca(text, where);
+      return parseCameca(lines, where);
     default:
       throw new InputError(`unknown format ${String(f)} (one of auto, ${SIMS_FORMATS.join(', ')})`);
   }
 }
 
 /** Parse and process: the measured profile of a SIMS file's text. */
-export function importSims(text: string, opts: ProcessOptions & { format?: SimsFormat | 'auto' } = {}, where = 'input'): MeasuredProfile {
+export function importSims(text: SimsText, opts: ProcessOptions & { format?: SimsFormat | 'auto' } = {}, where = 'input'): MeasuredProfile {
   return processProfile(parseSims(text, opts.format ?? 'auto', where), opts, where);
 }
 
@@ -49,8 +51,19 @@ function num(x: number): string {
 /** The profile as CSV: `#` comment lines, then depth_nm,<elements…>. */
 export function measuredProfileCsv(p: MeasuredProfile, comments: readonly string[] = []): string {
   const out: string[] = comments.map((c) => `# ${c}`);
-  out.push(['depth_nm', ...p.elements].join(','));
-  for (let i = 0; i < p.depth_nm.length; i++) out.push([num(p.depth_nm[i]), ...p.elements.map((e) => num(p.c[e][i]))].join(','));
+  const cols = [...p.elements, ...p.extra];
+  out.push(['depth_nm', ...cols].join(','));
+  // rows joined in blocks: a profile of millions of points does not become millions of small strings at once
+  const series = cols.map((e) => p.c[e]);
+  for (let start = 0; start < p.depth_nm.length; start += 8192) {
+    const block: string[] = [];
+    for (let i = start; i < Math.min(p.depth_nm.length, start + 8192); i++) {
+      let row = num(p.depth_nm[i]);
+      for (const v of series) row += ',' + num(v[i]);
+      block.push(row);
+    }
+    out.push(block.join('\n'));
+  }
   return out.join('\n') + '\n';
 }
 export {

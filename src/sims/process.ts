@@ -34,7 +34,7 @@
 import { InputError, fmtNum } from '../config/validate.js';
 import { ELEMENTARY_CHARGE } from '../physics/constants.js';
 import type { CalibratedElement, ChargeCalibration, MeasuredProfile, ProcessOptions, RawProfile } from './types.js';
-import { elementOf } from './util.js';
+import { channelOf } from './util.js';
 
 /** Poisson (dead-time) corrected intensity of C counts with N shots: −N ln(1 − C/N). Requires 0 ≤ C < N. */
 export function poissonCorrect(counts: number, shots: number): number {
@@ -283,21 +283,23 @@ export function processProfile(raw: RawProfile, opts: ProcessOptions = {}, where
     notes.push(`no dead-time correction (--dead-time 0; the file's EM dead time ${fmtNum(raw.params.deadTime_ns)} ns ignored)`);
   notes.push(`depth: ${from}`);
 
-  // 3. isotope sums
+  // 3. isotope sums per element; a channel that names no known element (a cluster such as CsMo+) is its own
   const elements: string[] = [];
+  const extra: string[] = [];
   const channelsOf: Record<string, string[]> = {};
   const sum: Record<string, number[]> = {};
   raw.channels.forEach((ch, k) => {
-    const el = elementOf(ch.label);
-    if (el === undefined) return;
-    if (!(el in sum)) {
-      elements.push(el);
-      channelsOf[el] = [];
-      sum[el] = new Array<number>(n).fill(0);
+    const c = channelOf(ch.label);
+    if (c === undefined) return;
+    if (!(c.key in sum)) {
+      (c.element ? elements : extra).push(c.key);
+      channelsOf[c.key] = [];
+      sum[c.key] = new Array<number>(n).fill(0);
     }
-    channelsOf[el].push(ch.label);
-    for (let i = 0; i < n; i++) sum[el][i] += intens[k][i];
+    channelsOf[c.key].push(ch.label);
+    for (let i = 0; i < n; i++) sum[c.key][i] += intens[k][i];
   });
+  if (elements.length === 0) throw new InputError(`${where}: no channel of a single element (${extra.join(', ')} name none)`);
 
   // 4. sensitivities and normalization
   const s: Record<string, number> = {};
@@ -348,10 +350,14 @@ export function processProfile(raw: RawProfile, opts: ProcessOptions = {}, where
   if (!raw.normalized) notes.push(`normalization c_X = s_X I_X / sum_Y s_Y I_Y, s: ${elements.map((e) => `${e} ${fmtNum(Number(s[e].toPrecision(6)))}`).join(', ')}`);
   const c: Record<string, number[]> = {};
   for (const el of elements) c[el] = keep.map((i) => (s[el] * sum[el][i]) / total[i]);
+  // other channels: relative to the same sum, outside the unit sum of the elements
+  for (const x of extra) c[x] = keep.map((i) => sum[x][i] / total[i]);
+  if (extra.length) notes.push(`kept as their own channels (no single element; relative to the elements' sum, not part of it): ${extra.join(', ')}`);
   const out: MeasuredProfile = {
     format: raw.format,
     depth_nm: depthKept,
     elements,
+    extra,
     c,
     channelsOf,
     depthFrom: from,

@@ -88,9 +88,11 @@ export interface MeasuredProfile {
   depth_nm: number[];
   /** elements in order of first appearance */
   elements: string[];
-  /** normalized density per element: Σ_X c_X = 1 at every point */
+  /** channels that name no single element (clusters such as CsMo+, by their label without the charge), kept as their own */
+  extra: string[];
+  /** normalized density per element (Σ over the elements = 1 at every point); an extra channel relative to the same sum */
   c: Record<string, number[]>;
-  /** mass-channel labels summed into each element */
+  /** mass-channel labels summed into each element (and the label of each extra channel) */
   channelsOf: Record<string, string[]>;
   /** how depth was obtained, e.g. "crater depth 250 nm / total time 500 s" */
   depthFrom: string;

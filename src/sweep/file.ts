@@ -20,9 +20,9 @@
 import { z } from 'zod';
 import { getPreset } from '../config/presets.js';
 import type { Protocol } from '../config/schema.js';
-import { InputError, formatZodError, parseProtocol } from '../config/validate.js';
+import { InputError, formatZodError, parseJson, parseProtocol } from '../config/validate.js';
 import { PATH_PATTERN } from './paths.js';
-import { DEFAULT_SEED, MAX_MEMBERS, checkSpecs, type SampleSpec, type VarySpec } from './spec.js';
+import { DEFAULT_SEED, MAX_MEMBERS, checkAscending, checkSpecs, type SampleSpec, type VarySpec } from './spec.js';
 
 const finite = (what: string) => z.number({ error: `${what} must be a number` }).finite(`${what} must be finite`);
 const count = (what: string) =>
@@ -100,12 +100,7 @@ export interface SweepDefinition {
  * const grid = buildGrid(def.base, def.specs, def.sample);
  */
 export function parseSweepFile(text: string, where = 'sweep'): SweepDefinition {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${where}: malformed JSON (${(e as Error).message})`);
-  }
+  const value = parseJson(text, where);
   const r = sweepFileSchema.safeParse(value);
   if (!r.success) throw new InputError(formatZodError(r.error, where));
   const doc = r.data;
@@ -114,6 +109,7 @@ export function parseSweepFile(text: string, where = 'sweep'): SweepDefinition {
   const specs: VarySpec[] = doc.vary.map((v, i) => {
     const source = `${where}: vary.${i} (${v.path})`;
     if (v.values !== undefined) return { kind: 'list', path: v.path, values: v.values, source };
+    checkAscending(v.lo!, v.hi!, source);
     const spec: VarySpec = { kind: 'range', path: v.path, lo: v.lo!, hi: v.hi!, scale: v.scale ?? 'linear', source };
     if (v.n !== undefined) spec.n = v.n;
     return spec;

@@ -167,3 +167,18 @@ export function setAtPath<T>(obj: T, path: string, value: number): T {
   else (holder as Record<string, unknown>)[last] = value;
   return copy;
 }
+
+/** The unit a parameter path's name carries (`…_m2s` → m²/s, `_eV`, `_K`, `_V`, `_C`, `_nm`, `_m`, `_s`), or '' (a ratio such as epsr or f). */
+export function unitOfPath(path: string): string {
+  const units: [RegExp, string][] = [
+    [/_m2s$/, 'm²/s'],
+    [/_eV$/, 'eV'],
+    [/_K$/, 'K'],
+    [/_V$/, 'V'],
+    [/_C$/, 'C'],
+    [/_nm$/, 'nm'],
+    [/_m$/, 'm'],
+    [/_s$/, 's'],
+  ];
+  return units.find(([re]) => re.test(path))?.[1] ?? '';
+}

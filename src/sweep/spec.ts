@@ -7,9 +7,9 @@
  *   --sample lhs:N [--seed S]   a Latin hypercube of N members over ranges given as
  *   --vary PATH=lo:hi[:log]     (uniform, or log-uniform with :log; no point count)
  *
- * Numbers are decimal and may carry an exponent (3.1e-23). A range may run
- * downwards (lo > hi): grid points then come in that order, and an LHS
- * range covers the same interval. With N = 1 a range is the single value lo;
+ * Numbers are decimal and may carry an exponent (3.1e-23). A range runs
+ * upwards: lo > hi (10:0:5) is refused, as a likely slip, rather than
+ * silently run in reverse. With N = 1 a range is the single value lo;
  * lo = hi with N > 1 is refused (equal members). `:linear` may be written for
  * the default scale. Several `--vary` form a cartesian product, the last one
  * varying fastest (see grid.ts).
@@ -88,6 +88,21 @@ function checkLogBounds(lo: number, hi: number, label: string): void {
 }
 
 /**
+ * A spec as `--vary` spells it (the inverse of parseVary): `PATH=a,b,c`,
+ * `PATH=lo:hi:N[:log]`, `PATH=lo:hi[:log]` (an LHS range). Values in their
+ * shortest exact form, so parseVary(specText(s)) gives s back.
+ */
+export function specText(s: VarySpec): string {
+  if (s.kind === 'list') return `${s.path}=${s.values.map(String).join(',')}`;
+  return `${s.path}=${s.lo}:${s.hi}${s.n !== undefined ? `:${s.n}` : ''}${s.scale === 'log' ? ':log' : ''}`;
+}
+
+/** A range must run upwards (lo <= hi): 10:0:5 is a likely slip for 0:10:5, not a request to sweep in reverse. */
+export function checkAscending(lo: number, hi: number, source: string, text = `${lo}:${hi}`): void {
+  if (lo > hi) throw new InputError(`${source}: the range "${text}" runs downwards (lo ${lo} > hi ${hi}); write it from low to high`);
+}
+
+/**
  * Parse one `--vary` argument. The path's syntax is checked here; whether it
  * names a number of the protocol is checked when the grid is built.
  *
@@ -127,6 +142,7 @@ export function parseVary(text: string): VarySpec {
     const hi = parseNumber(parts[1], source);
     const n = parts.length === 3 ? parseCount(parts[2], source, 'the number of points N') : undefined;
     if (scale === 'log') checkLogBounds(lo, hi, source);
+    checkAscending(lo, hi, source, rhs);
     if (n !== undefined && n > 1 && lo === hi)
       throw new InputError(`${source}: lo equals hi (${lo}), so the ${n} points would all be equal; give a single value`);
     return n === undefined ? { kind: 'range', path, lo, hi, scale, source } : { kind: 'range', path, lo, hi, n, scale, source };

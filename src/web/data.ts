@@ -5,7 +5,7 @@
  * JSON files are checked for the structure the views rely on; a file that
  * does not fit is an InputError naming the file and the field.
  */
-import { InputError } from '../config/validate.js';
+import { InputError, parseJson } from '../config/validate.js';
 import type { EnsembleFile } from '../ensemble/output.js';
 import { ENSEMBLE_SCHEMA } from '../ensemble/output.js';
 import type { FitFile } from '../fit/schema.js';
@@ -73,13 +73,7 @@ export function loadedFromObject(v: { schema?: unknown }, name: string): Loaded 
 export function parseLoaded(text: string, name: string, sims: SimsInputs = {}): Loaded {
   const t = text.trimStart();
   if (t.startsWith('{')) {
-    let v: { schema?: unknown };
-    try {
-      v = JSON.parse(text);
-    } catch (e) {
-      throw new InputError(`${name}: malformed JSON (${(e as Error).message})`);
-    }
-    return loadedFromObject(v, name);
+    return loadedFromObject(parseJson(text, name) as { schema?: unknown }, name);
   }
   return { kind: 'sims', name, measured: importSims(text, sims, name), text };
 }

@@ -10,6 +10,7 @@
 import * as d3 from 'd3';
 import type { FitFile } from '../fit/schema.js';
 import type { ResidualMap } from './map.js';
+import { unitOfPath } from '../sweep/paths.js';
 import { csvCell, fmtNum, newSvg, shortPath } from './plots.js';
 
 export type ResidualScale = 'log' | 'linear';
@@ -38,6 +39,12 @@ export function regionThreshold(fit: FitFile): number {
   for (const r of fit.residual) if (r !== null && r < min) min = r;
   if (fit.best && Number.isFinite(fit.best.residual)) min = Math.min(min, fit.best.residual);
   return min + fit.noise.s2;
+}
+
+/** An axis title: the short path and its unit (`stage 1 D.Rb.D_m2s (m²/s)`). */
+function axisTitle(path: string): string {
+  const u = unitOfPath(path);
+  return u ? `${shortPath(path)} (${u})` : shortPath(path);
 }
 
 function tickIndices(n: number, max = 8): number[] {
@@ -122,6 +129,38 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
   if (sel) marker('selected-marker', sel, 1, '#ff7f00', 2);
   if (best) marker('best-marker', best, 0, '#e31a1c', 2.5);
 
+  // members off the grid (refinement rounds, the optimiser, the interval members) at their values between
+  // the cells' centres, and the best member there when it is one of them (a red +)
+  const at = (k: number, v: number, n: number): number | null => {
+    const a = fit.grid.axes[k];
+    const t = (u: number) => (fit.scale[k] === 'log' ? Math.log(u) : u);
+    if (a.length === 1) return 0;
+    for (let q = 0; q < a.length - 1; q++) {
+      const t0 = t(a[q]);
+      const t1 = t(a[q + 1]);
+      if ((t(v) - t0) * (t(v) - t1) <= 0) return q + (t(v) - t0) / (t1 - t0);
+    }
+    const f = (t(v) - t(a[0])) / (t(a[1]) - t(a[0]));
+    return f >= -0.5 && f <= n - 0.5 ? f : null;
+  };
+  const px = (member: number): [number, number] | null => {
+    const v = fit.members[member].values;
+    const i = at(o.x, v[o.x], nx);
+    const j = o.y >= 0 ? at(o.y, v[o.y], ny) : 0;
+    if (i === null || j === null) return null;
+    return [m.l + (i + 0.5) * cw, m.t + (ny - 1 - j + 0.5) * ch];
+  };
+  const off = marks.append('g').attr('class', 'offgrid').attr('fill', 'white').attr('stroke', '#222').attr('stroke-width', 0.5);
+  fit.members.forEach((mem, k) => {
+    if (mem.source === 'grid' || mem.source === 'sensitivity' || mem.status !== 'ok') return;
+    const p = px(k);
+    if (p) off.append('circle').attr('class', 'offgrid-member').attr('data-source', mem.source).attr('data-member', k).attr('cx', p[0]).attr('cy', p[1]).attr('r', mem.source === 'refine' ? 2 : 1.4);
+  });
+  if (fit.members[fit.best.member]?.source !== 'grid') {
+    const p = px(fit.best.member);
+    if (p) marks.append('path').attr('class', 'best-member-point').attr('d', `M${p[0] - 7},${p[1]}h14M${p[0]},${p[1] - 7}v14`).attr('stroke', '#e31a1c').attr('stroke-width', 2.5);
+  }
+
   // axes: grid values at their cells
   const xs = d3.scaleBand<number>().domain(d3.range(nx)).range([m.l, m.l + nx * cw]);
   const ys = d3.scaleBand<number>().domain(d3.range(ny)).range([m.t + ny * ch, m.t]);
@@ -134,14 +173,14 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
       .append('g')
       .attr('transform', `translate(${m.l},0)`)
       .call(d3.axisLeft(ys).tickValues(tickIndices(ny)).tickFormat((k) => fmtNum(ay[k])));
-  svg.append('text').attr('class', 'xlabel').attr('x', m.l + (nx * cw) / 2).attr('y', H - 12).attr('text-anchor', 'middle').text(shortPath(fit.parameters[o.x]));
+  svg.append('text').attr('class', 'xlabel').attr('x', m.l + (nx * cw) / 2).attr('y', H - 12).attr('text-anchor', 'middle').text(axisTitle(fit.parameters[o.x]));
   if (o.y >= 0)
     svg
       .append('text')
       .attr('class', 'ylabel')
       .attr('transform', `translate(14,${m.t + (ny * ch) / 2}) rotate(-90)`)
       .attr('text-anchor', 'middle')
-      .text(shortPath(fit.parameters[o.y]));
+      .text(axisTitle(fit.parameters[o.y]));
 
   // colour legend
   const lx = m.l + nx * cw + 24;

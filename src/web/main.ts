@@ -21,6 +21,7 @@ import { download, svgText, svgToPng } from './export.js';
 import { drawHeatmap, heatmapCsv, nextTask, regionThreshold } from './heatmap.js';
 import { indexOfValues, residualMap, type ResidualMap } from './map.js';
 import { csvCell, drawPanels, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
+import { fmtResolved } from '../config/validate.js';
 import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
 import type { MemberDetail, ParseSource, WorkerReply, WorkerRequest } from './parse.worker.js';
 import { derivativePanels, drawSensitivityBars, ensemblePanels, memberPanels, plusMinusPanels, sensitivityCsv, simsPanels } from './views.js';
@@ -357,12 +358,42 @@ async function timed(name: string, f: () => void | Promise<void>): Promise<void>
 }
 
 function renderBest(fit: FitFile): void {
-  const rows = fit.parameters.map(
-    (p, k) => `<tr><td>${shortPath(p)}</td><td>${fmtNum(fit.best.values[k])}</td><td>${fmtNum(fit.best.interval?.[k]?.[0] ?? NaN)} … ${fmtNum(fit.best.interval?.[k]?.[1] ?? NaN)}</td></tr>`,
-  );
+  const iv = (k: number, i?: ([number, number] | null)[]) => i?.[k] ?? null;
+  const rows = fit.parameters.map((p, k) => {
+    const main = fit.best.interval?.[k];
+    // digits enough to resolve a tenth of the Δχ² = 1 interval (3 significant digits hid a narrow interval)
+    const res = main ? Math.abs(main[1] - main[0]) / 10 || Math.abs(fit.best.values[k]) * 1e-4 : Math.abs(fit.best.values[k]) * 1e-4;
+    const f = (v: number) => fmtResolved(v, res);
+    const pair = (x: [number, number] | null) => (x ? `${f(x[0])} … ${f(x[1])}` : '–');
+    const outside = fit.convergence && fit.convergence.best_inside_interval[k] === false;
+    return (
+      `<tr${outside ? ' class="failed" title="the best lies outside its own interval"' : ''}><td>${shortPath(p)}</td><td>${f(fit.best.values[k])}</td>` +
+      `<td>${pair(main ?? null)}</td><td>${pair(iv(k, fit.best.interval_linearized))}</td><td>${pair(iv(k, fit.best.interval_robust))}</td></tr>`
+    );
+  });
+  const c = fit.convergence;
   $('best-table').innerHTML =
-    `<tr><th>parameter</th><th>best</th><th>Δχ² = 1 interval</th></tr>${rows.join('')}` +
-    `<tr><td>residual</td><td>${fmtNum(fit.best.residual)}</td><td>s² = ${fmtNum(fit.noise.s2)} (${fit.noise.points} points, ${fit.noise.dof} dof)</td></tr>`;
+    `<tr><th>parameter</th><th>best</th><th>Δχ² = 1 interval</th><th>linearised</th><th>robust</th></tr>${rows.join('')}` +
+    `<tr><td>residual</td><td>${fmtNum(fit.best.residual)}</td><td colspan="3">s² = ${fmtNum(fit.noise.s2)} (${fit.noise.points} points, ${fit.noise.dof} dof)</td></tr>` +
+    (c
+      ? `<tr><td>convergence</td><td colspan="4">${c.converged ? 'yes' : '<b>NO</b>'} (${c.optimizer === 'none' ? 'no local optimiser' : `Levenberg–Marquardt, ${c.iterations} iteration${c.iterations === 1 ? '' : 's'}`})</td></tr>`
+      : '');
+  // the fit's warnings, loudly, above the map
+  const box = $('fit-warnings');
+  const warnings = fit.warnings ?? [];
+  box.hidden = warnings.length === 0 && (!c || c.converged);
+  box.replaceChildren();
+  if (!box.hidden) {
+    const h = document.createElement('b');
+    h.textContent = c && !c.converged ? 'This fit did not converge or contradicts itself:' : `The fit warns (${warnings.length}):`;
+    const ul = document.createElement('ul');
+    for (const w of warnings) {
+      const li = document.createElement('li');
+      li.textContent = w;
+      ul.append(li);
+    }
+    box.append(h, ul);
+  }
 }
 
 let heatmapGeneration = 0;
@@ -392,9 +423,17 @@ async function renderHeatmap(fit: FitFile): Promise<void> {
   if (generation !== heatmapGeneration) return;
   const inRegion = svg.querySelectorAll('.cell[data-region="1"]').length;
   const hasBest = !!svg.querySelector('.best-marker');
+  const refinedBest = !!svg.querySelector('.best-member-point');
+  const offGrid = svg.querySelectorAll('.offgrid-member').length;
+  const bestText = hasBest
+    ? 'red outline: best member'
+    : refinedBest
+      ? 'red +: best member (found off the grid, between the cells)'
+      : 'best member: not in this slice';
   $('heatmap-caption').textContent =
     `${map.nx} × ${map.ny} cells; ${state.mode === 'min' ? 'other parameters minimized over' : 'other parameters fixed'}; ` +
-    `red: best member${hasBest ? '' : ' (not in this slice)'}; dashed white: Δχ² ≤ 1 (residual ≤ ${fmtNum(regionThreshold(fit))}, ${inRegion} cell${inRegion === 1 ? '' : 's'}); orange: selected`;
+    `${bestText}; dashed white: Δχ² ≤ 1 (residual ≤ ${fmtNum(regionThreshold(fit))}, ${inRegion} cell${inRegion === 1 ? '' : 's'}); orange: selected` +
+    (offGrid ? `; dots: ${offGrid} member${offGrid === 1 ? '' : 's'} off the grid (refinement, optimiser, interval members) at their values` : '');
   views.set('heatmap', { svg: () => host.querySelector('svg'), csv: () => heatmapCsv(fit, map, x, y, state.mode) });
 }
 

@@ -7,6 +7,8 @@
  * is a <path> (lines) or a <g> of <circle>s (points) with data-series and
  * data-species. Styles are SVG attributes, so a serialized figure stands alone.
  */
+import { speciesColor } from '../plot/palette.js';
+import { wrapWords } from '../plot/text.js';
 import * as d3 from 'd3';
 import { fmtNum } from '../config/validate.js';
 
@@ -32,17 +34,8 @@ export interface Panel {
   attrs?: Record<string, string | number>;
 }
 
-const SPECIES_ORDER = ['Li', 'Na', 'K', 'Rb', 'Cs', 'Ag'];
-const PALETTE = ['#7f7f7f', '#2ca02c', '#9467bd', '#d62728', '#1f77b4', '#ff7f0e', '#8c564b', '#e377c2'];
-
-/** A fixed colour per species (Li grey, Rb red, Cs blue, ...). */
-export function speciesColour(sp: string): string {
-  const k = SPECIES_ORDER.indexOf(sp);
-  if (k >= 0) return PALETTE[k];
-  let h = 0;
-  for (const ch of sp) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return PALETTE[6 + (h % 2)];
-}
+/** A species' colour: the one palette of the page and the CLI's figures (src/plot/palette.ts). */
+export const speciesColour = speciesColor;
 
 export const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -74,15 +67,25 @@ export function drawPanels(
   const cols = Math.max(1, Math.min(opts.cols ?? panels.length, panels.length || 1));
   const rows = Math.max(1, Math.ceil(panels.length / cols));
   const pw = opts.panelW ?? 360;
-  const ph = opts.panelH ?? 250;
-  const m = { l: 52, r: 12, t: 24, b: 38 };
-  const top = opts.title ? 22 : 0;
+  // panel titles wrapped to the panel (at most 3 lines), the species key in a row under them, outside the plot
+  // area (inside it, top right, it hid the Li+ plateau)
+  const titleLines = panels.map((p) => wrapWords(p.title, Math.floor((pw - 60) / 7)).slice(0, 3));
+  const tLines = Math.max(1, ...titleLines.map((l) => l.length));
+  const m = { l: 52, r: 12, t: 14 * tLines + 26, b: 38 };
+  const ph = (opts.panelH ?? 250) + m.t - 24;
+  // the figure's title wrapped to its width (a one-panel figure is narrow)
+  const figTitle = opts.title ? wrapWords(opts.title, Math.floor((cols * pw - 16) / 7.5)) : [];
+  const top = figTitle.length ? 8 + 16 * figTitle.length : 0;
   const legendH = opts.legend?.length ? 22 : 0;
   const W = cols * pw;
   const H = top + legendH + rows * ph;
   const svg = newSvg(host, W, H, opts.view);
   svg.append('rect').attr('width', W).attr('height', H).attr('fill', 'white');
-  if (opts.title) svg.append('text').attr('x', 8).attr('y', 15).attr('font-weight', 'bold').attr('font-size', 13).text(opts.title);
+  if (opts.title) {
+    const t = svg.append('text').attr('class', 'figure-title').attr('x', 8).attr('y', 15).attr('font-weight', 'bold').attr('font-size', 13);
+    figTitle.forEach((l, i) => t.append('tspan').attr('x', 8).attr('dy', i === 0 ? 0 : 16).text(l));
+    t.append('title').text(opts.title);
+  }
   if (opts.legend?.length) {
     const lg = svg.append('g').attr('class', 'legend').attr('transform', `translate(8,${top + 12})`);
     let x = 0;
@@ -110,7 +113,9 @@ export function drawPanels(
     const x = d3.scaleLinear().domain(xd).range([m.l, pw - m.r]);
     const y = d3.scaleLinear().domain(yd).range([ph - m.b, m.t]);
     g.attr('data-xdomain', xd.join(',')).attr('data-xrange', x.range().join(',')).attr('data-ydomain', yd.join(',')).attr('data-yrange', y.range().join(','));
-    g.append('text').attr('x', m.l).attr('y', m.t - 8).attr('font-weight', 'bold').text(p.title);
+    const title = g.append('text').attr('class', 'panel-title').attr('x', m.l).attr('y', 12).attr('font-weight', 'bold');
+    titleLines[k].forEach((l, i) => title.append('tspan').attr('x', m.l).attr('dy', i === 0 ? 0 : 14).text(l));
+    title.append('title').text(p.title);
     g.append('g').attr('transform', `translate(0,${ph - m.b})`).call(d3.axisBottom(x).ticks(6));
     g.append('g').attr('transform', `translate(${m.l},0)`).call(d3.axisLeft(y).ticks(5));
     g.append('text').attr('x', (m.l + pw - m.r) / 2).attr('y', ph - 6).attr('text-anchor', 'middle').text(p.xlabel);
@@ -148,12 +153,12 @@ export function drawPanels(
           .attr('fill-opacity', 0.7);
       }
     }
-    // species key
+    // species key: one row between the title and the plot area
     const species = [...new Set(p.series.map((s) => s.species))];
-    const key = g.append('g').attr('transform', `translate(${pw - m.r - 40},${m.t + 4})`);
+    const key = g.append('g').attr('class', 'species-key').attr('transform', `translate(${m.l},${14 * tLines + 2})`);
     species.forEach((sp, i) => {
-      key.append('rect').attr('x', 0).attr('y', i * 13).attr('width', 9).attr('height', 9).attr('fill', speciesColour(sp));
-      key.append('text').attr('x', 13).attr('y', i * 13 + 8).text(sp);
+      key.append('rect').attr('x', i * 46).attr('y', 0).attr('width', 9).attr('height', 9).attr('fill', speciesColour(sp));
+      key.append('text').attr('x', i * 46 + 13).attr('y', 8).text(sp);
     });
   });
   return svg.node()!;

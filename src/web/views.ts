@@ -71,9 +71,10 @@ export function derivativePanels(fit: FitFile): Panel[] {
 /** Bars of the RMS sensitivity per parameter, with the residuals at ±20 %. */
 export function drawSensitivityBars(host: HTMLElement, fit: FitFile): SVGSVGElement {
   const sens = fit.sensitivity ?? [];
-  const W = 560;
+  const W = 640;
   const bh = 26;
-  const m = { l: 200, r: 150, t: 24, b: 36 };
+  // room on the right for "residual at −20 % … / +20 % …" (it ran off the figure)
+  const m = { l: 200, r: 210, t: 24, b: 36 };
   const H = m.t + Math.max(1, sens.length) * bh + m.b;
   const svg = newSvg(host, W, H, 'sensitivity');
   svg.append('rect').attr('width', W).attr('height', H).attr('fill', 'white');
@@ -91,7 +92,7 @@ export function drawSensitivityBars(host: HTMLElement, fit: FitFile): SVGSVGElem
     g.append('text')
       .attr('x', W - m.r + 6)
       .attr('y', y + bh / 2 + 4)
-      .text(`r(−20%) ${s.residual_minus20 === null ? '–' : fmtNum(s.residual_minus20)}, r(+20%) ${s.residual_plus20 === null ? '–' : fmtNum(s.residual_plus20)}`)
+      .text(`residual at −20 %: ${s.residual_minus20 === null ? '–' : fmtNum(s.residual_minus20)}, +20 %: ${s.residual_plus20 === null ? '–' : fmtNum(s.residual_plus20)}`)
       .attr('font-size', 9);
   });
   svg.append('g').attr('transform', `translate(0,${m.t + sens.length * bh + 2})`).call(d3.axisBottom(x).ticks(5));
