@@ -84,9 +84,12 @@ var<workgroup> pubw: array<f32, NP * PUBW>;
 var<workgroup> xtw: array<f32, NP * MQ>;
 var<workgroup> red: array<f32, LANES * 4u>;
 var<workgroup> bfw: array<f32, 8>;
+var<workgroup> bfw2: array<f32, 16>;
 var<workgroup> wvec: array<f32, 8>;
 var<workgroup> wsv: array<f32, SF>;
 var<workgroup> wmem: u32;
+// the front current I at the iterate (lane 0 before the assembly)
+var<workgroup> wI: f32;
 
 // ---- per lane
 var<private> lid: u32;
@@ -94,10 +97,6 @@ var<private> lid: u32;
 var<private> c0: u32;
 var<private> nc: u32;
 var<private> memP: u32;
-var<private> zv: array<f32, 4> = Z_INIT;
-var<private> unk: array<u32, 4> = UNKNOWN_INIT;
-var<private> uof: array<i32, 4> = UOF_INIT;
-var<private> act: array<u32, 4> = ACTIVE_INIT;
 // ψ reference of the lattice: ψ = ψ' + (ψ_U + shift)(1 − x/L)
 var<private> shiftP: f32;
 var<private> slopeP: f32;
@@ -129,8 +128,10 @@ var<private> pbe: Mat;
 var<private> pga: Mat;
 var<private> pro: Rhs;
 var<private> lanePiv: f32;
-// lane 0: the front current and its gradient with respect to cell 0's unknowns
-var<private> frontI: f32;
+// the boundary cells of yγ (lanes of cell 0 and cell N − 1)
+var<private> ygFront: Unk;
+var<private> ygBack: Unk;
+// lane 0: the gradient of the front current with respect to cell 0's unknowns
 var<private> gF: Unk;
 
 // ---- parameters and grid
@@ -188,8 +189,8 @@ fn makeCell(v: Unk) -> Cell {
   var c: Cell;
   var q = 1.0;
   for (var u = 0u; u < UU; u++) {
-    c.n[unk[u]] = v[u];
-    q -= zv[unk[u]] * v[u];
+    c.n[UNKNOWN_INIT[u]] = v[u];
+    q -= Z_INIT[UNKNOWN_INIT[u]] * v[u];
   }
   c.n[CLOSING] = q / ZC;
   for (var s = 0u; s < S; s++) {
@@ -207,12 +208,31 @@ fn unkYY(k: u32) -> Unk {
   return v;
 }
 
-fn unkEx(fromLast: bool, p: u32) -> Unk {
+/** The unknowns of the sweep's cell kk: the left neighbour (kk = 0, from exL), an own cell (1 ≤ kk ≤ nc), the right neighbour (kk = nc + 1, from exF). */
+fn sweepUnknowns(kk: u32) -> Unk {
   var v: Unk;
   for (var r = 0u; r < MM; r++) {
-    if (fromLast) { v[r] = exL[p * MM + r]; } else { v[r] = exF[p * MM + r]; }
+    if (kk == 0u) {
+      v[r] = exL[(lid - 1u) * MM + r];
+    } else if (kk <= nc) {
+      v[r] = yy[(kk - 1u) * MM + r];
+    } else {
+      v[r] = exF[(lid + 1u) * MM + r];
+    }
   }
   return v;
+}
+
+/** Densities of every active species of a cell's unknowns (the closing one from Σ z n = 1). */
+fn densities(v: Unk) -> vec4f {
+  var n = vec4f(0.0);
+  var q = 1.0;
+  for (var u = 0u; u < UU; u++) {
+    n[UNKNOWN_INIT[u]] = v[u];
+    q -= Z_INIT[UNKNOWN_INIT[u]] * v[u];
+  }
+  n[CLOSING] = q / ZC;
+  return n;
 }
 
 /** Face k between cells k−1 and k. */
@@ -221,7 +241,7 @@ fn faceInterior(k: u32, L: Cell, R: Cell) -> Face {
   let dpsi = (R.psi - L.psi) - slopeP * dF(k);
   let invd = 1.0 / dF(k);
   for (var s = 0u; s < S; s++) {
-    let Delta = zv[s] * dpsi;
+    let Delta = Z_INIT[s] * dpsi;
     let Df = 0.5 * (L.D[s] + R.D[s]);
     let bP = bern(Delta);
     let bM = bP + Delta;
@@ -230,7 +250,7 @@ fn faceInterior(k: u32, L: Cell, R: Cell) -> Face {
     f.dnL[s] = (Df * bP + 0.5 * L.dD[s] * g) * invd;
     f.dnR[s] = (-Df * bM + 0.5 * R.dD[s] * g) * invd;
     let dbP = dbern(Delta, bP);
-    f.dpR[s] = zv[s] * Df * (L.n[s] * dbP - R.n[s] * (1.0 + dbP)) * invd;
+    f.dpR[s] = Z_INIT[s] * Df * (L.n[s] * dbP - R.n[s] * (1.0 + dbP)) * invd;
   }
   return f;
 }
@@ -239,7 +259,7 @@ fn faceInterior(k: u32, L: Cell, R: Cell) -> Face {
 fn faceFront(R: Cell) -> Face {
   var f: Face;
   let s = BEAM;
-  let Delta = zv[s] * (R.psi + Pm(P_FRONTLIN) + shiftP * wC(0u));
+  let Delta = Z_INIT[s] * (R.psi + Pm(P_FRONTLIN) + shiftP * wC(0u));
   let Df = 0.5 * (Pm(P_DRES) + R.D[s]);
   let bP = bern(Delta);
   let bM = bP + Delta;
@@ -249,7 +269,7 @@ fn faceFront(R: Cell) -> Face {
   f.J[s] = (Df / d0) * g;
   f.dnR[s] = (-Df * bM + 0.5 * R.dD[s] * g) / d0;
   let dbP = dbern(Delta, bP);
-  f.dpR[s] = (zv[s] * Df * (cRes * dbP - R.n[s] * (1.0 + dbP))) / d0;
+  f.dpR[s] = (Z_INIT[s] * Df * (cRes * dbP - R.n[s] * (1.0 + dbP))) / d0;
   return f;
 }
 
@@ -258,11 +278,11 @@ fn faceBack(L: Cell) -> Face {
   var f: Face;
   let psiL = L.psi + Pm(P_BACKLIN) + shiftP * wC(N - 1u);
   for (var s = 0u; s < S; s++) {
-    let drive = zv[s] * psiL / dF(N);
+    let drive = Z_INIT[s] * psiL / dF(N);
     if (drive <= 0.0) { continue; }
     f.J[s] = L.D[s] * L.n[s] * drive;
     f.dnL[s] = L.D[s] * drive + L.dD[s] * L.n[s] * drive;
-    f.dpR[s] = (L.D[s] * L.n[s] * zv[s]) / dF(N);
+    f.dpR[s] = (L.D[s] * L.n[s] * Z_INIT[s]) / dF(N);
   }
   return f;
 }
@@ -310,7 +330,11 @@ fn matNeg(X: Mat) -> Mat {
   return o;
 }
 
-/** Gauss–Jordan with row scaling and partial pivoting (src/solver/blocktri.ts blockInverse); piv = the smallest scaled pivot. */
+/**
+ * Gauss–Jordan with row scaling and partial pivoting by compare-and-swap (src/solver/blocktri.ts
+ * blockInverse: every index a loop counter, so a compiler that unrolls the loops needs no dynamic indexing);
+ * piv = the smallest scaled pivot (0: singular).
+ */
 fn matInv(M: Mat) -> Inv {
   var w: array<f32, 32>;
   var res: Inv;
@@ -329,15 +353,13 @@ fn matInv(M: Mat) -> Inv {
     }
   }
   for (var j = 0u; j < MM; j++) {
-    var p = j;
     for (var r = j + 1u; r < MM; r++) {
-      if (abs(w[r * 8u + j]) > abs(w[p * 8u + j])) { p = r; }
-    }
-    if (p != j) {
-      for (var c = 0u; c < 2u * MM; c++) {
-        let t = w[j * 8u + c];
-        w[j * 8u + c] = w[p * 8u + c];
-        w[p * 8u + c] = t;
+      if (abs(w[r * 8u + j]) > abs(w[j * 8u + j])) {
+        for (var c = 0u; c < 2u * MM; c++) {
+          let t = w[j * 8u + c];
+          w[j * 8u + c] = w[r * 8u + c];
+          w[r * 8u + c] = t;
+        }
       }
     }
     let piv = w[j * 8u + j];
@@ -351,7 +373,6 @@ fn matInv(M: Mat) -> Inv {
     for (var r = 0u; r < MM; r++) {
       if (r == j) { continue; }
       let fct = w[r * 8u + j];
-      if (fct == 0.0) { continue; }
       for (var c = 0u; c < 2u * MM; c++) { w[r * 8u + c] -= fct * w[j * 8u + c]; }
     }
   }
@@ -386,127 +407,151 @@ fn setD(k: u32, v: Rhs) {
 
 /** Adds scale·(∂J/∂n, ∂J/∂ψ) of species s to row `row` of block M (the closing species chained through Σ z n = 1). */
 fn cols(M: ptr<function, Mat>, row: u32, s: u32, scale: f32, dn: f32, dp: f32) {
-  let u = uof[s];
+  let u = UOF_INIT[s];
   if (u >= 0) {
     (*M)[row * MM + u32(u)] += scale * dn;
   } else {
-    for (var f = 0u; f < UU; f++) { (*M)[row * MM + f] -= (scale * dn * zv[unk[f]]) / ZC; }
+    for (var f = 0u; f < UU; f++) { (*M)[row * MM + f] -= (scale * dn * Z_INIT[UNKNOWN_INIT[f]]) / ZC; }
   }
   (*M)[row * MM + UU] += scale * dp;
 }
 
 // ---- lane work (no barriers)
 
-/** Publishes the first and last cell of the lane's partition of the iterate (for the neighbours' faces). */
+/**
+ * Publishes the first and last cell of the lane's partition of the iterate (for the neighbours' faces), and
+ * lane 0 the front current I (every current row holds −I).
+ */
 fn publishEnds() {
   if (nc == 0u) { return; }
+  if (c0 == 0u) { wI = Z_INIT[BEAM] * faceFront(makeCell(unkYY(0u))).J[BEAM]; }
   for (var r = 0u; r < MM; r++) {
     exF[lid * MM + r] = yy[r];
     exL[lid * MM + r] = yy[(nc - 1u) * MM + r];
   }
 }
 
+const SWEEP_RATES: u32 = 0u;
+const SWEEP_NEWTON: u32 = 1u;
+
 /**
- * The lane's block rows of the Newton system at the iterate (StageSystem.assembleBlocksFrom, without the
- * −I of the current rows: see `newton`), eliminated on the fly: the first and last rows are kept as they
- * are, the interior cells go through the forward sweep, then the backward sweep, and the partition's first
- * row is solved for x_s (src/solver/blocktri.ts, steps 2 and 3). Columns: −res, e, and with `withEst` the
- * error estimate at the iterate (rows scaled by h).
+ * One pass over the lane's cells and the faces around them (the neighbours' boundary cells from exL/exF):
+ * every D(n), Bernoulli function and SG flux once, in one place of the code. SWEEP_RATES: f0 = the rates
+ * at the iterate, the boundary fluxes into bfw; SWEEP_NEWTON: the block rows of the Newton system
+ * (StageSystem.assembleBlocksFrom), eliminated on the fly (src/solver/blocktri.ts steps 2 and 3). Columns:
+ * −res, e, and with `withEst` the error estimate at the iterate (rows scaled by h).
  */
-fn assembleEliminate(cdt: f32, dt: f32, withEst: bool) {
+fn sweep(mode: u32, cdt: f32, dt: f32, withEst: bool) {
   lanePiv = 3.0e38;
   if (nc == 0u) { return; }
-  let rtolE = C_ERR * 2.0 * dt;
-  var R = makeCell(unkYY(0u));
+  var left: Cell;
+  var have = false;
   var FL: Face;
-  if (c0 == 0u) {
-    FL = faceFront(R);
-    let u = u32(uof[BEAM]);
-    frontI = zv[BEAM] * FL.J[BEAM];
-    gF = Unk();
-    gF[u] = zv[BEAM] * FL.dnR[BEAM];
-    gF[UU] = zv[BEAM] * FL.dpR[BEAM];
-  } else {
-    FL = faceInterior(c0, makeCell(unkEx(true, lid - 1u)), R);
-  }
-  for (var k = 0u; k < nc; k++) {
-    let i = c0 + k;
-    let cur = R;
-    var FR: Face;
-    let back = i + 1u == N;
-    if (back) {
-      FR = faceBack(cur);
-    } else {
-      if (k + 1u < nc) { R = makeCell(unkYY(k + 1u)); } else { R = makeCell(unkEx(false, lid + 1u)); }
-      FR = faceInterior(i + 1u, cur, R);
-    }
-    // explicit zeros: a `var` declared in a loop body is not re-initialised on every iteration by every
-    // WGSL implementation (seen with Dawn on SwiftShader: the blocks accumulated from cell to cell)
-    var A: Mat;
-    var B: Mat;
-    var C: Mat;
-    var r: Rhs;
-    var res: Unk;
-    for (var e = 0u; e < MM2; e++) {
-      A[e] = 0.0;
-      B[e] = 0.0;
-      C[e] = 0.0;
-    }
-    for (var e = 0u; e < 4u; e++) { res[e] = 0.0; }
-    let h = hC(i);
-    for (var u = 0u; u < UU; u++) {
-      B[u * MM + u] += h;
-      res[u] = h * (yy[k * MM + u] - rh[k * MM + u]);
-    }
-    for (var s = 0u; s < S; s++) {
-      let u = uof[s];
-      let zs = zv[s];
-      // the left face (cell i on its right): density rows only
-      if (u >= 0) {
-        let uu = u32(u);
-        res[uu] -= cdt * FL.J[s];
-        if (i > 0u) { cols(&A, uu, s, -cdt, FL.dnL[s], -FL.dpR[s]); }
-        cols(&B, uu, s, -cdt, FL.dnR[s], FL.dpR[s]);
-      }
-      // the right face (cell i on its left): the density rows and the telescoped current row
-      res[UU] += zs * FR.J[s];
-      if (back) {
-        cols(&B, UU, s, zs, FR.dnL[s], FR.dpR[s]);
-      } else {
-        cols(&B, UU, s, zs, FR.dnL[s], -FR.dpR[s]);
-        cols(&C, UU, s, zs, FR.dnR[s], FR.dpR[s]);
-      }
-      if (u >= 0) {
-        let uu = u32(u);
-        res[uu] += cdt * FR.J[s];
-        if (back) {
-          cols(&B, uu, s, cdt, FR.dnL[s], FR.dpR[s]);
+  for (var kk = 0u; kk < nc + 2u; kk++) {
+    let j = i32(c0 + kk) - 1;
+    if (j < 0) { continue; }
+    var face: Face;
+    if (j < i32(N)) {
+      let cell = makeCell(sweepUnknowns(kk));
+      if (j == 0) {
+        face = faceFront(cell);
+        if (mode == SWEEP_NEWTON) {
+          gF = Unk();
+          gF[u32(UOF_INIT[BEAM])] = Z_INIT[BEAM] * face.dnR[BEAM];
+          gF[UU] = Z_INIT[BEAM] * face.dpR[BEAM];
         } else {
-          cols(&B, uu, s, cdt, FR.dnL[s], -FR.dpR[s]);
-          cols(&C, uu, s, cdt, FR.dnR[s], FR.dpR[s]);
+          for (var s = 0u; s < 4u; s++) { bfw[s] = face.J[s]; }
         }
+      } else if (have) {
+        face = faceInterior(u32(j), left, cell);
+      } else {
+        // the left neighbour: no face yet
+        left = cell;
+        have = true;
+        continue;
+      }
+      left = cell;
+      have = true;
+    } else {
+      // beyond the last cell: the back face
+      face = faceBack(left);
+      if (mode == SWEEP_RATES) {
+        for (var s = 0u; s < 4u; s++) { bfw[4u + s] = face.J[s]; }
       }
     }
-    for (var row = 0u; row < MM; row++) {
-      r[row * QC] = -res[row];
-      r[row * QC + 1u] = select(0.0, 1.0, row == UU);
-      var e = 0.0;
-      if (withEst && row < UU) {
-        let kk = k * MM + row;
-        let f1 = (yy[kk] - rh[kk]) / (CD * dt);
-        e = h * (rtolE * (f0[kk] / GAMMA - fg[kk] / (GAMMA * (1.0 - GAMMA)) + f1 / (1.0 - GAMMA)));
-      }
-      r[row * QC + 2u] = e;
-    }
-    eliminate(k, A, B, C, r);
-    FL = FR;
+    if (kk >= 2u) { row(kk - 2u, FL, face, mode, cdt, dt, withEst); }
+    FL = face;
   }
-  finishPartition();
+  if (mode == SWEEP_NEWTON) { finishPartition(); }
+}
+
+/** Row k (cell c0 + k) between its faces FL and FR: its rates, or its Newton block row into the elimination. */
+fn row(k: u32, FL: Face, FR: Face, mode: u32, cdt: f32, dt: f32, withEst: bool) {
+  let i = c0 + k;
+  let h = hC(i);
+  if (mode == SWEEP_RATES) {
+    for (var u = 0u; u < UU; u++) { f0[k * MM + u] = -(FR.J[UNKNOWN_INIT[u]] - FL.J[UNKNOWN_INIT[u]]) / h; }
+    f0[k * MM + UU] = 0.0;
+    return;
+  }
+  let back = i + 1u == N;
+  var A = Mat();
+  var B = Mat();
+  var C = Mat();
+  var r = Rhs();
+  var res = Unk();
+  for (var u = 0u; u < UU; u++) {
+    B[u * MM + u] += h;
+    res[u] = h * (yy[k * MM + u] - rh[k * MM + u]);
+  }
+  for (var s = 0u; s < S; s++) {
+    let u = UOF_INIT[s];
+    let zs = Z_INIT[s];
+    // the left face (cell i on its right): density rows only
+    if (u >= 0) {
+      let uu = u32(u);
+      res[uu] -= cdt * FL.J[s];
+      if (i > 0u) { cols(&A, uu, s, -cdt, FL.dnL[s], -FL.dpR[s]); }
+      cols(&B, uu, s, -cdt, FL.dnR[s], FL.dpR[s]);
+    }
+    // the right face (cell i on its left): the density rows and the telescoped current row
+    res[UU] += zs * FR.J[s];
+    if (back) {
+      cols(&B, UU, s, zs, FR.dnL[s], FR.dpR[s]);
+    } else {
+      cols(&B, UU, s, zs, FR.dnL[s], -FR.dpR[s]);
+      cols(&C, UU, s, zs, FR.dnR[s], FR.dpR[s]);
+    }
+    if (u >= 0) {
+      let uu = u32(u);
+      res[uu] += cdt * FR.J[s];
+      if (back) {
+        cols(&B, uu, s, cdt, FR.dnL[s], FR.dpR[s]);
+      } else {
+        cols(&B, uu, s, cdt, FR.dnL[s], -FR.dpR[s]);
+        cols(&C, uu, s, cdt, FR.dnR[s], FR.dpR[s]);
+      }
+    }
+  }
+  let rtolE = C_ERR * 2.0 * dt;
+  for (var rw = 0u; rw < MM; rw++) {
+    r[rw * QC] = -res[rw] + select(0.0, wI, rw == UU);
+    r[rw * QC + 1u] = select(0.0, 1.0, rw == UU);
+    var e = 0.0;
+    if (withEst && rw < UU) {
+      let kk = k * MM + rw;
+      let f1 = (yy[kk] - rh[kk]) / (CD * dt);
+      e = h * (rtolE * (f0[kk] / GAMMA - fg[kk] / (GAMMA * (1.0 - GAMMA)) + f1 / (1.0 - GAMMA)));
+    }
+    r[rw * QC + 2u] = e;
+  }
+  eliminate(k, A, B, C, r);
 }
 
 /**
  * Block row k of the lane's partition (src/solver/blocktri.ts step 2): the first and last rows are kept
- * as they are; an interior row goes through the forward sweep, x_k + a_k x_s + c_k x_{k+1} = d_k.
+ * as they are; an interior row goes through the forward sweep, x_k + a_k x_s + c_k x_{k+1} = d_k:
+ * G = (B_k − A_k c_{k−1})⁻¹, a_k = −G A_k a_{k−1}, c_k = G C_k, d_k = G (r_k − A_k d_{k−1}).
  */
 fn eliminate(k: u32, A: Mat, B: Mat, C: Mat, r: Rhs) {
   if (k == 0u) {
@@ -514,17 +559,18 @@ fn eliminate(k: u32, A: Mat, B: Mat, C: Mat, r: Rhs) {
     rsB = B;
     rsC = C;
     rsR = r;
+    var mi = Mat();
+    for (var e = 0u; e < MM; e++) { mi[e * MM + e] = -1.0; }
+    setM(&ea, 0u, mi);
+    setM(&ec, 0u, Mat());
+    setD(0u, Rhs());
   } else if (k + 1u == nc) {
     rtA = A;
     rtB = B;
     rtC = C;
     rtR = r;
-  } else if (k == 1u) {
-    let G = invPiv(B);
-    setM(&ea, k, matMul(G, A));
-    setM(&ec, k, matMul(G, C));
-    setD(k, matRhs(G, r));
   } else {
+    // slot 0 holds a = −I, c = 0, d = 0 (set with the first row), so the first interior row needs no case of its own
     let G = invPiv(matSub(B, matMul(A, getM(&ec, k - 1u))));
     setM(&ea, k, matNeg(matMul(G, matMul(A, getM(&ea, k - 1u)))));
     setM(&ec, k, matMul(G, C));
@@ -667,8 +713,9 @@ fn backSubstitute() {
 }
 
 /**
- * Lane 0: the Sherman–Morrison border of the front current. With x0 = B⁻¹(−res without −I) the update is
- * x0 + (I + δI)·x1, δI = gF·(x0 + I x1) / (1 − gF·x1); the error estimate's column gets x2 + (gF·x2)/(1 − gF·x1)·x1.
+ * Lane 0: the Sherman–Morrison border of the front current, (B − e gFᵀ)⁻¹b = B⁻¹b + B⁻¹e·gF·B⁻¹b/(1 − gF·B⁻¹e):
+ * the update is x0 + δI·x1, and the error estimate's column x2 + (gF·x2)/(1 − gF·x1)·x1. (The −I in the
+ * current rows keeps x0 small near convergence; solved for without it, x0 and I·x1 cancel to ~1e-4 kT/e.)
  */
 fn border() {
   if (lid != 0u) { return; }
@@ -676,13 +723,12 @@ fn border() {
   var g2 = 0.0;
   var g3 = 0.0;
   for (var r = 0u; r < MM; r++) {
-    g1 += gF[r] * (ed[r * QC] + frontI * ed[r * QC + 1u]);
+    g1 += gF[r] * ed[r * QC];
     g2 += gF[r] * ed[r * QC + 1u];
     g3 += gF[r] * ed[r * QC + 2u];
   }
-  wvec[0] = frontI + g1 / (1.0 - g2);
+  wvec[0] = g1 / (1.0 - g2);
   wvec[1] = g3 / (1.0 - g2);
-  wvec[2] = frontI;
 }
 
 /** The lane's Newton update of the iterate and its scaled size (src/solver/simulate.ts newtonUpdate). */
@@ -786,7 +832,7 @@ fn newton(dt: f32, mode: u32) -> Newton {
     out.its = it;
     publishEnds();
     workgroupBarrier();
-    assembleEliminate(cdt, dt, withEst);
+    sweep(SWEEP_NEWTON, cdt, dt, withEst);
     solvePartitioned();
     border();
     let bv = workgroupUniformLoad(&wvec);
@@ -841,47 +887,41 @@ fn rebase() -> f32 {
   return delta;
 }
 
-/** Boundary fluxes of every active species at the iterate (lanes of cell 0 and cell N − 1): front at [0, 4), back at [4, 8). */
-fn boundaryFluxes() -> array<f32, 8> {
-  if (nc > 0u && c0 == 0u) {
-    let f = faceFront(makeCell(unkYY(0u)));
-    for (var s = 0u; s < 4u; s++) { bfw[s] = f.J[s]; }
+/**
+ * Boundary fluxes of every active species at yγ (the cells saved by saveGammaEnds) at [0, 8) and at the
+ * iterate y1 at [8, 16): front at [0, 4), back at [4, 8) of each (lanes of cell 0 and cell N − 1).
+ */
+fn boundaryFluxes() -> array<f32, 16> {
+  for (var v = 0u; v < 2u; v++) {
+    if (nc > 0u && c0 == 0u) {
+      var u = ygFront;
+      if (v == 1u) { u = unkYY(0u); }
+      let f = faceFront(makeCell(u));
+      for (var s = 0u; s < 4u; s++) { bfw2[8u * v + s] = f.J[s]; }
+    }
+    if (nc > 0u && c0 + nc == N) {
+      var u = ygBack;
+      if (v == 1u) { u = unkYY(nc - 1u); }
+      let f = faceBack(makeCell(u));
+      for (var s = 0u; s < 4u; s++) { bfw2[8u * v + 4u + s] = f.J[s]; }
+    }
   }
-  if (nc > 0u && c0 + nc == N) {
-    let f = faceBack(makeCell(unkYY(nc - 1u)));
-    for (var s = 0u; s < 4u; s++) { bfw[4u + s] = f.J[s]; }
-  }
-  return workgroupUniformLoad(&bfw);
+  return workgroupUniformLoad(&bfw2);
+}
+
+/** Keeps the boundary cells of yγ (lanes of cell 0 and cell N − 1) for boundaryFluxes. */
+fn saveGammaEnds() {
+  if (nc == 0u) { return; }
+  if (c0 == 0u) { ygFront = unkYY(0u); }
+  if (c0 + nc == N) { ygBack = unkYY(nc - 1u); }
 }
 
 /** f0 = the rates of the unknown densities at the iterate, −(J_{i+½} − J_{i−½})/h_i (ψ entries 0); returns the boundary fluxes. */
 fn rates() -> array<f32, 8> {
   publishEnds();
   workgroupBarrier();
-  if (nc > 0u) {
-    var R = makeCell(unkYY(0u));
-    var FL: Face;
-    if (c0 == 0u) {
-      FL = faceFront(R);
-    } else {
-      FL = faceInterior(c0, makeCell(unkEx(true, lid - 1u)), R);
-    }
-    for (var k = 0u; k < nc; k++) {
-      let i = c0 + k;
-      let cur = R;
-      var FR: Face;
-      if (i + 1u == N) {
-        FR = faceBack(cur);
-      } else {
-        if (k + 1u < nc) { R = makeCell(unkYY(k + 1u)); } else { R = makeCell(unkEx(false, lid + 1u)); }
-        FR = faceInterior(i + 1u, cur, R);
-      }
-      for (var u = 0u; u < UU; u++) { f0[k * MM + u] = -(FR.J[unk[u]] - FL.J[unk[u]]) / hC(i); }
-      f0[k * MM + UU] = 0.0;
-      FL = FR;
-    }
-  }
-  return boundaryFluxes();
+  sweep(SWEEP_RATES, 0.0, 0.0, false);
+  return workgroupUniformLoad(&bfw);
 }
 
 /** The lanes' error norm (the filtered estimate) and smallest density; combined: [err, minN, non-finite]. */
@@ -897,10 +937,10 @@ fn errorAndMin() -> array<f32, 8> {
       let e = abs(es[kk]) / (atol + rtol * max(abs(y0[kk]), abs(yy[kk])));
       if (!(e <= err)) { err = e; }
     }
-    let c = makeCell(unkYY(k));
+    let n = densities(unkYY(k));
     for (var s = 0u; s < S; s++) {
-      minN = min(minN, c.n[s]);
-      if (!finite(c.n[s])) { bad = 1.0; }
+      minN = min(minN, n[s]);
+      if (!finite(n[s])) { bad = 1.0; }
     }
   }
   if (!finite(err)) { bad = 1.0; }
@@ -934,7 +974,7 @@ fn loadFromProfiles(mem: u32) {
     if (STAGE == 0u) {
       for (var sp = 0u; sp < SP; sp++) { dens[base + sp * N + i] = Pm(P_INIT0 + sp); }
     }
-    for (var u = 0u; u < UU; u++) { y0[k * MM + u] = dens[base + act[unk[u]] * N + i]; }
+    for (var u = 0u; u < UU; u++) { y0[k * MM + u] = dens[base + ACTIVE_INIT[UNKNOWN_INIT[u]] * N + i]; }
     y0[k * MM + UU] = 0.0;
   }
 }
@@ -962,10 +1002,10 @@ fn storeProfiles(mem: u32) {
     var q = 1.0;
     for (var u = 0u; u < UU; u++) {
       let v = y0[k * MM + u];
-      dens[base + act[unk[u]] * N + i] = v;
-      q -= zv[unk[u]] * v;
+      dens[base + ACTIVE_INIT[UNKNOWN_INIT[u]] * N + i] = v;
+      q -= Z_INIT[UNKNOWN_INIT[u]] * v;
     }
-    dens[base + act[CLOSING] * N + i] = q / ZC;
+    dens[base + ACTIVE_INIT[CLOSING] * N + i] = q / ZC;
     dens[base + SP * N + i] = y0[k * MM + UU] + psiRef * wC(i);
   }
 }
@@ -1011,6 +1051,19 @@ fn kahan(sv: ptr<function, array<f32, SF>>, hiF: u32, loF: u32, x: f32) {
   (*sv)[loF] = (hi - s) + y;
 }
 
+// phases of a lattice's work in `run`
+const PH_INIT: u32 = 0u;
+const PH_ATTEMPT: u32 = 1u;
+const PH_TR: u32 = 2u;
+const PH_BDF2: u32 = 3u;
+
+/**
+ * The dispatch: every workgroup takes lattices from the queue and advances each by step attempts until its
+ * budget (cfg.y attempts) is spent; a lattice that finishes frees the workgroup for the next member. The
+ * work of a lattice is a state machine (PH_*) whose every phase ends in the one Newton solve of the code,
+ * so that the solve (and the sweep, with every transcendental of the scheme) exists once in the compiled
+ * shader; the step control is src/solver/simulate.ts StageRunner.steps.
+ */
 @compute @workgroup_size(LANES)
 fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3u) {
   lid = li;
@@ -1023,9 +1076,9 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
   }
   let M = cfg.x;
   var budget = cfg.y;
-  // the charge numbers as a uniform value (module-scope private variables are not)
-  let zc = Z_INIT;
   let slot = CTL_SLOT0 + wid.x;
+  // the charge numbers as a uniform value (module-scope variables are not)
+  let zc = Z_INIT;
   loop {
     if (budget == 0u) { break; }
     // the slot's member, or the next one from the queue
@@ -1047,96 +1100,112 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
     var sv = workgroupUniformLoad(&wsv);
     shiftP = sv[ST_SHIFT];
     slopeP = Pm(P_CPSI) + shiftP * geo[3u * N + 1u];
-    var bf0: array<f32, 8>;
+    var phase = PH_ATTEMPT;
+    var needRates = false;
     if (sv[ST_STATUS] == STATUS_RUNNING) {
       if (sv[ST_STARTED] == 0.0) {
         // the stage's start: ψ' from current continuity at Δt = 0, the densities frozen
         loadFromProfiles(mem);
         copyY0ToYY();
         for (var k = 0u; k < nc * MM; k++) { rh[k] = y0[k]; }
-        let r = newton(0.0, 2u);
-        budget -= 1u;
-        sv[ST_NEWTONITS] += f32(r.its);
-        sv[ST_FACTS] += f32(r.its);
-        sv[ST_MINPIVOT] = min(sv[ST_MINPIVOT], r.piv);
-        sv[ST_SHIFT] += r.shift;
-        sv[ST_STARTED] = 1.0;
-        if (r.code != 0u) {
-          sv[ST_STATUS] = STATUS_INITFAILED;
-          sv[ST_CODE] = f32(r.code);
-          sv[ST_NDMAX] = r.dmax;
-          sv[ST_NDPSI] = r.dpsi;
-          sv[ST_NWORST] = r.worst;
-        } else {
-          copyYYToY0();
-        }
+        phase = PH_INIT;
       } else {
         loadState(mem);
         copyY0ToYY();
+        needRates = true;
       }
     }
-    if (sv[ST_STATUS] == STATUS_RUNNING) {
-      bf0 = rates();
-    }
-    // step attempts (src/solver/simulate.ts StageRunner.steps)
+    var bf0: array<f32, 8>;
+    var dtTry = 0.0;
+    var hitsTime = false;
+    var t = 0.0;
     loop {
-      if (budget == 0u || sv[ST_STATUS] != STATUS_RUNNING) { break; }
-      budget -= 1u;
-      if (sv[ST_STEPS] + sv[ST_REJECTED] >= Pu(mem, P_MAXSTEPS)) {
-        sv[ST_STATUS] = STATUS_STEPLIMIT;
-        sv[ST_TFAIL] = sv[ST_THI] + sv[ST_TLO];
-        break;
-      }
-      // the ψ reference of y0 (f0 again when it moved)
-      copyY0ToYY();
-      let dsh = rebase();
-      if (dsh != 0.0) {
-        copyYYToY0();
+      if (needRates) {
+        // f0 and the boundary fluxes at y0 (= the iterate here)
         bf0 = rates();
-        sv[ST_SHIFT] += dsh;
+        needRates = false;
+        sv[ST_JFRONT] = bf0[BEAM];
+        var jb = 0.0;
+        for (var s = 0u; s < S; s++) { jb += zc[s] * bf0[4u + s]; }
+        sv[ST_JBACK] = jb;
       }
-      let t = sv[ST_THI] + sv[ST_TLO];
-      let maxT = Pu(mem, P_MAXT);
-      let remain = (maxT - sv[ST_THI]) - sv[ST_TLO];
-      var dtTry = min(min(sv[ST_DT], Pu(mem, P_DTMAX)), remain);
-      let hitsTime = dtTry >= remain - TARGET_RTOL * max(maxT, 1.0);
-      if (hitsTime) { dtTry = remain; }
-      if (!(dtTry > 1e-14 * max(1.0, t))) {
-        sv[ST_STATUS] = STATUS_DTUNDERFLOW;
-        sv[ST_TFAIL] = t;
-        break;
+      if (sv[ST_STATUS] != STATUS_RUNNING) { break; }
+      if (phase == PH_ATTEMPT) {
+        if (budget == 0u) { break; }
+        budget -= 1u;
+        if (sv[ST_STEPS] + sv[ST_REJECTED] >= Pu(mem, P_MAXSTEPS)) {
+          sv[ST_STATUS] = STATUS_STEPLIMIT;
+          sv[ST_TFAIL] = sv[ST_THI] + sv[ST_TLO];
+          break;
+        }
+        // the ψ reference of y0 (and f0 again when it moved)
+        copyY0ToYY();
+        let dsh = rebase();
+        if (dsh != 0.0) {
+          copyYYToY0();
+          sv[ST_SHIFT] += dsh;
+          needRates = true;
+          budget += 1u;
+          continue;
+        }
+        t = sv[ST_THI] + sv[ST_TLO];
+        let maxT = Pu(mem, P_MAXT);
+        let remain = (maxT - sv[ST_THI]) - sv[ST_TLO];
+        dtTry = min(min(sv[ST_DT], Pu(mem, P_DTMAX)), remain);
+        hitsTime = dtTry >= remain - TARGET_RTOL * max(maxT, 1.0);
+        if (hitsTime) { dtTry = remain; }
+        if (!(dtTry > 1e-14 * max(1.0, t))) {
+          sv[ST_STATUS] = STATUS_DTUNDERFLOW;
+          sv[ST_TFAIL] = t;
+          break;
+        }
+        trStart(dtTry);
+        phase = PH_TR;
       }
-      // one TR-BDF2 attempt
-      trStart(dtTry);
-      var nw = newton(dtTry, 0u);
+      // the Newton solve of this phase (the only call site)
+      let mode = select(select(1u, 0u, phase == PH_TR), 2u, phase == PH_INIT);
+      let nw = newton(select(dtTry, 0.0, phase == PH_INIT), mode);
       sv[ST_NEWTONITS] += f32(nw.its);
       sv[ST_FACTS] += f32(nw.its);
       sv[ST_MINPIVOT] = min(sv[ST_MINPIVOT], nw.piv);
-      var code = nw.code;
-      var bfg: array<f32, 8>;
-      if (code == 0u) {
-        bfg = boundaryFluxes();
-        bdf2Start(dtTry);
-        nw = newton(dtTry, 1u);
-        sv[ST_NEWTONITS] += f32(nw.its);
-        sv[ST_FACTS] += f32(nw.its);
-        sv[ST_MINPIVOT] = min(sv[ST_MINPIVOT], nw.piv);
-        if (nw.code != 0u) { code = nw.code + NF_BDF2; }
-      }
       sv[ST_NDMAX] = nw.dmax;
       sv[ST_NDPSI] = nw.dpsi;
       sv[ST_NWORST] = nw.worst;
-      if (code != 0u) {
+      if (phase == PH_INIT) {
+        budget -= 1u;
+        sv[ST_SHIFT] += nw.shift;
+        sv[ST_STARTED] = 1.0;
+        if (nw.code != 0u) {
+          sv[ST_STATUS] = STATUS_INITFAILED;
+          sv[ST_CODE] = f32(nw.code);
+          break;
+        }
+        copyYYToY0();
+        needRates = true;
+        phase = PH_ATTEMPT;
+        continue;
+      }
+      if (nw.code != 0u) {
+        // a failed Newton solve: retry a quarter of the step
         sv[ST_REJECTED] += 1.0;
         let dt = dtTry * NEWTON_CUT;
         sv[ST_DT] = dt;
         if (dt < DT_FLOOR) {
           sv[ST_STATUS] = STATUS_STEPFAILED;
-          sv[ST_CODE] = f32(code);
+          sv[ST_CODE] = f32(nw.code + select(0u, NF_BDF2, phase == PH_BDF2));
           sv[ST_TFAIL] = t;
         }
+        phase = PH_ATTEMPT;
         continue;
       }
+      if (phase == PH_TR) {
+        saveGammaEnds();
+        bdf2Start(dtTry);
+        phase = PH_BDF2;
+        continue;
+      }
+      // the BDF2 stage converged: error and positivity control, charge landing
+      phase = PH_ATTEMPT;
       let em = errorAndMin();
       let err = em[0];
       let minN = em[1];
@@ -1153,13 +1222,13 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
         }
         continue;
       }
-      let bf1 = boundaryFluxes();
+      let bfs = boundaryFluxes();
       let c = CD * dtTry;
       var dqF: vec4f;
       var dqB: vec4f;
       for (var s = 0u; s < 4u; s++) {
-        dqF[s] = A_BDF * (c * (bf0[s] + bfg[s])) + c * bf1[s];
-        dqB[s] = A_BDF * (c * (bf0[4u + s] + bfg[4u + s])) + c * bf1[4u + s];
+        dqF[s] = A_BDF * (c * (bf0[s] + bfs[s])) + c * bfs[8u + s];
+        dqB[s] = A_BDF * (c * (bf0[4u + s] + bfs[4u + s])) + c * bfs[12u + s];
       }
       let dQ = zc[BEAM] * dqF[BEAM];
       let qT = Pu(mem, P_QTARGET);
@@ -1179,22 +1248,19 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
       }
       sv[ST_STEPS] += 1.0;
       copyYYToY0();
-      bf0 = rates();
-      sv[ST_JFRONT] = bf0[BEAM];
-      var jb = 0.0;
-      for (var s = 0u; s < S; s++) { jb += zc[s] * bf0[4u + s]; }
-      sv[ST_JBACK] = jb;
+      needRates = true;
       let tN = sv[ST_THI] + sv[ST_TLO];
       let qN = sv[ST_QHI] + sv[ST_QLO];
       let stopT = Pu(mem, P_STOPT);
+      let maxT = Pu(mem, P_MAXT);
       if ((qT > 0.0 && qN >= qT * (1.0 - TARGET_RTOL)) || (stopT > 0.0 && tN >= stopT * (1.0 - TARGET_RTOL))) {
         sv[ST_STATUS] = STATUS_DONE;
-        break;
+        continue;
       }
       if (qT > 0.0 && tN >= maxT * (1.0 - TARGET_RTOL)) {
         sv[ST_STATUS] = STATUS_CANNOTDELIVER;
         sv[ST_TFAIL] = tN;
-        break;
+        continue;
       }
       var grow = MAX_GROWTH;
       if (err > 0.0) { grow = SAFETY * pow(err, -1.0 / 3.0); }

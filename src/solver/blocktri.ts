@@ -73,7 +73,7 @@ export interface BlockSolveStats {
 
 /**
  * Inverse of the m × m block M (row-major at `mo`) into `out` (at `oo`) by
- * Gauss–Jordan with row scaling and partial pivoting; returns the smallest
+ * Gauss–Jordan with row scaling and partial pivoting (compare-and-swap); returns the smallest
  * pivot of the row-scaled matrix (0 when a row is zero or a pivot vanishes).
  */
 export function blockInverse(M: Float64Array, mo: number, out: Float64Array, oo: number, m: number, rnd: Round, work: Float64Array): number {
@@ -90,14 +90,14 @@ export function blockInverse(M: Float64Array, mo: number, out: Float64Array, oo:
     }
   }
   for (let j = 0; j < m; j++) {
-    let p = j;
-    for (let r = j + 1; r < m; r++) if (Math.abs(work[r * w + j]) > Math.abs(work[p * w + j])) p = r;
-    if (p !== j)
-      for (let c = 0; c < w; c++) {
-        const t = work[j * w + c];
-        work[j * w + c] = work[p * w + c];
-        work[p * w + c] = t;
-      }
+    // partial pivoting by compare-and-swap (as the shader, where every index must be a loop counter)
+    for (let r = j + 1; r < m; r++)
+      if (Math.abs(work[r * w + j]) > Math.abs(work[j * w + j]))
+        for (let c = 0; c < w; c++) {
+          const t = work[j * w + c];
+          work[j * w + c] = work[r * w + c];
+          work[r * w + c] = t;
+        }
     const piv = work[j * w + j];
     minPivot = Math.min(minPivot, Math.abs(piv));
     if (!(Math.abs(piv) > 0)) return 0;
@@ -106,7 +106,6 @@ export function blockInverse(M: Float64Array, mo: number, out: Float64Array, oo:
     for (let r = 0; r < m; r++) {
       if (r === j) continue;
       const f = work[r * w + j];
-      if (f === 0) continue;
       for (let c = 0; c < w; c++) work[r * w + c] = rnd(work[r * w + c] - rnd(f * work[j * w + c]));
     }
   }
