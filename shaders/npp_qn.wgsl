@@ -66,17 +66,6 @@ struct Inv {
   piv: f32,
 }
 
-struct Newton {
-  code: u32,
-  its: u32,
-  dmax: f32,
-  dpsi: f32,
-  worst: f32,
-  piv: f32,
-  /** the change of the ψ reference shift made by `rebase` (mode 2) */
-  shift: f32,
-}
-
 // ---- workgroup memory (sized by layout.ts workgroupFloats)
 var<workgroup> exF: array<f32, NP * MM>;
 var<workgroup> exL: array<f32, NP * MM>;
@@ -88,7 +77,8 @@ var<workgroup> bfw2: array<f32, 16>;
 var<workgroup> wvec: array<f32, 8>;
 var<workgroup> wsv: array<f32, SF>;
 var<workgroup> wmem: u32;
-// the front current I at the iterate (lane 0 before the assembly)
+// Ĩ: the front current of the previous sweep, which the current rows of the next Newton system hold in
+// place of −I (written by lane 0 after the solve; the border then adds (I − Ĩ)·B⁻¹e, see `border`)
 var<workgroup> wI: f32;
 
 // ---- per lane
@@ -131,7 +121,8 @@ var<private> lanePiv: f32;
 // the boundary cells of yγ (lanes of cell 0 and cell N − 1)
 var<private> ygFront: Unk;
 var<private> ygBack: Unk;
-// lane 0: the gradient of the front current with respect to cell 0's unknowns
+// lane 0: the front current at the iterate and its gradient with respect to cell 0's unknowns
+var<private> frontI: f32;
 var<private> gF: Unk;
 
 // ---- parameters and grid
@@ -418,13 +409,9 @@ fn cols(M: ptr<function, Mat>, row: u32, s: u32, scale: f32, dn: f32, dp: f32) {
 
 // ---- lane work (no barriers)
 
-/**
- * Publishes the first and last cell of the lane's partition of the iterate (for the neighbours' faces), and
- * lane 0 the front current I (every current row holds −I).
- */
+/** Publishes the first and last cell of the lane's partition of the iterate (for the neighbours' faces). */
 fn publishEnds() {
   if (nc == 0u) { return; }
-  if (c0 == 0u) { wI = Z_INIT[BEAM] * faceFront(makeCell(unkYY(0u))).J[BEAM]; }
   for (var r = 0u; r < MM; r++) {
     exF[lid * MM + r] = yy[r];
     exL[lid * MM + r] = yy[(nc - 1u) * MM + r];
@@ -456,6 +443,7 @@ fn sweep(mode: u32, cdt: f32, dt: f32, withEst: bool) {
       if (j == 0) {
         face = faceFront(cell);
         if (mode == SWEEP_NEWTON) {
+          frontI = Z_INIT[BEAM] * face.J[BEAM];
           gF = Unk();
           gF[u32(UOF_INIT[BEAM])] = Z_INIT[BEAM] * face.dnR[BEAM];
           gF[UU] = Z_INIT[BEAM] * face.dpR[BEAM];
@@ -713,22 +701,26 @@ fn backSubstitute() {
 }
 
 /**
- * Lane 0: the Sherman–Morrison border of the front current, (B − e gFᵀ)⁻¹b = B⁻¹b + B⁻¹e·gF·B⁻¹b/(1 − gF·B⁻¹e):
- * the update is x0 + δI·x1, and the error estimate's column x2 + (gF·x2)/(1 − gF·x1)·x1. (The −I in the
- * current rows keeps x0 small near convergence; solved for without it, x0 and I·x1 cancel to ~1e-4 kT/e.)
+ * Lane 0: the Sherman–Morrison border of the front current, (B − e gFᵀ)⁻¹b = B⁻¹b + B⁻¹e·gF·B⁻¹b/(1 − gF·B⁻¹e).
+ * The current rows were assembled with Ĩ (the previous sweep's front current) in place of the iterate's I,
+ * so B⁻¹b = x0 + (I − Ĩ)·x1 — exact, and the two terms stay small near convergence (a row without any
+ * front current would make x0 and I·x1 cancel to ~1e-4 kT/e). The update is x0 + cI·x1 with
+ * cI = (I − Ĩ) + δI; the error estimate's column x2 + (gF·x2)/(1 − gF·x1)·x1.
  */
 fn border() {
   if (lid != 0u) { return; }
+  let dI0 = frontI - wI;
   var g1 = 0.0;
   var g2 = 0.0;
   var g3 = 0.0;
   for (var r = 0u; r < MM; r++) {
-    g1 += gF[r] * ed[r * QC];
+    g1 += gF[r] * (ed[r * QC] + dI0 * ed[r * QC + 1u]);
     g2 += gF[r] * ed[r * QC + 1u];
     g3 += gF[r] * ed[r * QC + 2u];
   }
-  wvec[0] = g1 / (1.0 - g2);
+  wvec[0] = dI0 + g1 / (1.0 - g2);
   wvec[1] = g3 / (1.0 - g2);
+  wI = frontI;
 }
 
 /** The lane's Newton update of the iterate and its scaled size (src/solver/simulate.ts newtonUpdate). */
@@ -816,60 +808,22 @@ fn solvePartitioned() {
   backSubstitute();
 }
 
+/** A Newton iteration still under way (newtonVerdict). */
+const NF_CONTINUE: u32 = 99u;
+
 /**
- * Newton for y − rhs − CD·dt·f(y) = 0 on the iterate yy (src/solver/simulate.ts `newton` with LINEAR =
- * `block`); mode 0: TR stage, 1: BDF2 stage (error estimate filtered in every iteration), 2: the initial
- * potential (Δt = 0, densities frozen, the ψ reference rebased after every iteration).
+ * After Newton iteration `it` (src/solver/simulate.ts `newton`): converged (0), a failure code, or
+ * NF_CONTINUE. r = the reduced update: [dmax, worst, dpsi, smallest pivot, non-finite].
  */
-fn newton(dt: f32, mode: u32) -> Newton {
-  let cdt = CD * dt;
-  let withEst = mode == 1u;
-  let frozen = mode == 2u;
-  var out: Newton;
-  out.piv = 3.0e38;
-  var prev = 3.0e38;
-  for (var it = 1u; it <= MAX_NEWTON; it++) {
-    out.its = it;
-    publishEnds();
-    workgroupBarrier();
-    sweep(SWEEP_NEWTON, cdt, dt, withEst);
-    solvePartitioned();
-    border();
-    let bv = workgroupUniformLoad(&wvec);
-    laneUpdate(bv[0], bv[1], frozen, withEst);
-    workgroupBarrier();
-    reduceUpdate();
-    let r = workgroupUniformLoad(&wvec);
-    let dmax = r[0];
-    out.dmax = dmax;
-    out.worst = r[1];
-    out.dpsi = r[2];
-    out.piv = min(out.piv, r[3]);
-    if (frozen) { out.shift += rebase(); }
-    if (r[4] > 0.0) {
-      out.code = NF_NONFINITE;
-      return out;
-    }
-    if (!(r[3] > PIVOT_TOL)) {
-      out.code = NF_TINYPIVOT;
-      return out;
-    }
-    if (dmax < NEWTON_TOL && out.dpsi < 1.0) {
-      out.code = 0u;
-      return out;
-    }
-    if (it >= 2u && dmax < NOISE_FLOOR && dmax > 0.3 * prev) {
-      out.code = 0u;
-      return out;
-    }
-    if (it >= 4u && dmax > prev && dmax > DIVERGED) {
-      out.code = NF_DIVERGED;
-      return out;
-    }
-    prev = dmax;
-  }
-  out.code = NF_MAXITERATIONS;
-  return out;
+fn newtonVerdict(it: u32, r: array<f32, 8>, prev: f32) -> u32 {
+  let dmax = r[0];
+  if (r[4] > 0.0) { return NF_NONFINITE; }
+  if (!(r[3] > PIVOT_TOL)) { return NF_TINYPIVOT; }
+  if (dmax < NEWTON_TOL && r[2] < 1.0) { return 0u; }
+  if (it >= 2u && dmax < NOISE_FLOOR && dmax > 0.3 * prev) { return 0u; }
+  if (it >= 4u && dmax > prev && dmax > DIVERGED) { return NF_DIVERGED; }
+  if (it >= MAX_NEWTON) { return NF_MAXITERATIONS; }
+  return NF_CONTINUE;
 }
 
 /**
@@ -914,14 +868,6 @@ fn saveGammaEnds() {
   if (nc == 0u) { return; }
   if (c0 == 0u) { ygFront = unkYY(0u); }
   if (c0 + nc == N) { ygBack = unkYY(nc - 1u); }
-}
-
-/** f0 = the rates of the unknown densities at the iterate, −(J_{i+½} − J_{i−½})/h_i (ψ entries 0); returns the boundary fluxes. */
-fn rates() -> array<f32, 8> {
-  publishEnds();
-  workgroupBarrier();
-  sweep(SWEEP_RATES, 0.0, 0.0, false);
-  return workgroupUniformLoad(&bfw);
 }
 
 /** The lanes' error norm (the filtered estimate) and smallest density; combined: [err, minN, non-finite]. */
@@ -1119,65 +1065,95 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
     var dtTry = 0.0;
     var hitsTime = false;
     var t = 0.0;
+    // the Newton solve under way: iteration, last update size, smallest pivot, reference shift moved (PH_INIT)
+    var it = 0u;
+    var prev = 3.0e38;
+    var piv = 3.0e38;
+    var shiftMoved = 0.0;
     loop {
+      if (!needRates) {
+        if (sv[ST_STATUS] != STATUS_RUNNING) { break; }
+        if (phase == PH_ATTEMPT) {
+          if (budget == 0u) { break; }
+          budget -= 1u;
+          if (sv[ST_STEPS] + sv[ST_REJECTED] >= Pu(mem, P_MAXSTEPS)) {
+            sv[ST_STATUS] = STATUS_STEPLIMIT;
+            sv[ST_TFAIL] = sv[ST_THI] + sv[ST_TLO];
+            break;
+          }
+          // the ψ reference of y0 (and f0 again when it moved)
+          copyY0ToYY();
+          let dsh = rebase();
+          if (dsh != 0.0) {
+            copyYYToY0();
+            sv[ST_SHIFT] += dsh;
+            needRates = true;
+            budget += 1u;
+            continue;
+          }
+          t = sv[ST_THI] + sv[ST_TLO];
+          let maxT = Pu(mem, P_MAXT);
+          let remain = (maxT - sv[ST_THI]) - sv[ST_TLO];
+          dtTry = min(min(sv[ST_DT], Pu(mem, P_DTMAX)), remain);
+          hitsTime = dtTry >= remain - TARGET_RTOL * max(maxT, 1.0);
+          if (hitsTime) { dtTry = remain; }
+          if (!(dtTry > 1e-14 * max(1.0, t))) {
+            sv[ST_STATUS] = STATUS_DTUNDERFLOW;
+            sv[ST_TFAIL] = t;
+            break;
+          }
+          trStart(dtTry);
+          phase = PH_TR;
+          it = 0u;
+          prev = 3.0e38;
+          piv = 3.0e38;
+        }
+      }
+      // the sweep over the cells (the only one): the rates at y0, or the Newton system at the iterate
+      let frozen = phase == PH_INIT;
+      let dtN = select(dtTry, 0.0, frozen);
+      publishEnds();
+      workgroupBarrier();
+      sweep(select(SWEEP_NEWTON, SWEEP_RATES, needRates), CD * dtN, dtN, phase == PH_BDF2);
       if (needRates) {
         // f0 and the boundary fluxes at y0 (= the iterate here)
-        bf0 = rates();
+        bf0 = workgroupUniformLoad(&bfw);
         needRates = false;
         sv[ST_JFRONT] = bf0[BEAM];
         var jb = 0.0;
         for (var s = 0u; s < S; s++) { jb += zc[s] * bf0[4u + s]; }
         sv[ST_JBACK] = jb;
+        continue;
       }
-      if (sv[ST_STATUS] != STATUS_RUNNING) { break; }
-      if (phase == PH_ATTEMPT) {
-        if (budget == 0u) { break; }
-        budget -= 1u;
-        if (sv[ST_STEPS] + sv[ST_REJECTED] >= Pu(mem, P_MAXSTEPS)) {
-          sv[ST_STATUS] = STATUS_STEPLIMIT;
-          sv[ST_TFAIL] = sv[ST_THI] + sv[ST_TLO];
-          break;
-        }
-        // the ψ reference of y0 (and f0 again when it moved)
-        copyY0ToYY();
-        let dsh = rebase();
-        if (dsh != 0.0) {
-          copyYYToY0();
-          sv[ST_SHIFT] += dsh;
-          needRates = true;
-          budget += 1u;
-          continue;
-        }
-        t = sv[ST_THI] + sv[ST_TLO];
-        let maxT = Pu(mem, P_MAXT);
-        let remain = (maxT - sv[ST_THI]) - sv[ST_TLO];
-        dtTry = min(min(sv[ST_DT], Pu(mem, P_DTMAX)), remain);
-        hitsTime = dtTry >= remain - TARGET_RTOL * max(maxT, 1.0);
-        if (hitsTime) { dtTry = remain; }
-        if (!(dtTry > 1e-14 * max(1.0, t))) {
-          sv[ST_STATUS] = STATUS_DTUNDERFLOW;
-          sv[ST_TFAIL] = t;
-          break;
-        }
-        trStart(dtTry);
-        phase = PH_TR;
-      }
-      // the Newton solve of this phase (the only call site)
-      let mode = select(select(1u, 0u, phase == PH_TR), 2u, phase == PH_INIT);
-      let nw = newton(select(dtTry, 0.0, phase == PH_INIT), mode);
-      sv[ST_NEWTONITS] += f32(nw.its);
-      sv[ST_FACTS] += f32(nw.its);
-      sv[ST_MINPIVOT] = min(sv[ST_MINPIVOT], nw.piv);
-      sv[ST_NDMAX] = nw.dmax;
-      sv[ST_NDPSI] = nw.dpsi;
-      sv[ST_NWORST] = nw.worst;
+      // one Newton iteration for y − rhs − CD·dt·f(y) = 0 (src/solver/simulate.ts `newton`, LINEAR = `block`):
+      // solve, border, update; at Δt = 0 the densities are frozen and the ψ reference follows every iteration
+      solvePartitioned();
+      border();
+      let bv = workgroupUniformLoad(&wvec);
+      laneUpdate(bv[0], bv[1], frozen, phase == PH_BDF2);
+      workgroupBarrier();
+      reduceUpdate();
+      let r = workgroupUniformLoad(&wvec);
+      it += 1u;
+      piv = min(piv, r[3]);
+      if (frozen) { shiftMoved += rebase(); }
+      let code = newtonVerdict(it, r, prev);
+      prev = r[0];
+      if (code == NF_CONTINUE) { continue; }
+      // the phase's Newton solve is over
+      sv[ST_NEWTONITS] += f32(it);
+      sv[ST_FACTS] += f32(it);
+      sv[ST_MINPIVOT] = min(sv[ST_MINPIVOT], piv);
+      sv[ST_NDMAX] = r[0];
+      sv[ST_NWORST] = r[1];
+      sv[ST_NDPSI] = r[2];
       if (phase == PH_INIT) {
         budget -= 1u;
-        sv[ST_SHIFT] += nw.shift;
+        sv[ST_SHIFT] += shiftMoved;
         sv[ST_STARTED] = 1.0;
-        if (nw.code != 0u) {
+        if (code != 0u) {
           sv[ST_STATUS] = STATUS_INITFAILED;
-          sv[ST_CODE] = f32(nw.code);
+          sv[ST_CODE] = f32(code);
           break;
         }
         copyYYToY0();
@@ -1185,14 +1161,14 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
         phase = PH_ATTEMPT;
         continue;
       }
-      if (nw.code != 0u) {
+      if (code != 0u) {
         // a failed Newton solve: retry a quarter of the step
         sv[ST_REJECTED] += 1.0;
         let dt = dtTry * NEWTON_CUT;
         sv[ST_DT] = dt;
         if (dt < DT_FLOOR) {
           sv[ST_STATUS] = STATUS_STEPFAILED;
-          sv[ST_CODE] = f32(nw.code + select(0u, NF_BDF2, phase == PH_BDF2));
+          sv[ST_CODE] = f32(code + select(0u, NF_BDF2, phase == PH_BDF2));
           sv[ST_TFAIL] = t;
         }
         phase = PH_ATTEMPT;
@@ -1202,6 +1178,9 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
         saveGammaEnds();
         bdf2Start(dtTry);
         phase = PH_BDF2;
+        it = 0u;
+        prev = 3.0e38;
+        piv = 3.0e38;
         continue;
       }
       // the BDF2 stage converged: error and positivity control, charge landing
