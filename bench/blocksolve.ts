@@ -32,6 +32,7 @@ const relX: number[] = [];
 const relDn: number[] = [];
 const relDpsi: number[] = [];
 const pivots: number[] = [];
+let initial = 0;
 const f32 = Math.fround;
 
 function update(X: Float64Array, gF: Float64Array, N: number, m: number, q: number, round: (x: number) => number): Float64Array {
@@ -50,6 +51,13 @@ function hook(blk: NewtonBlocks, X: Float64Array, q: number, solver: BlockTriSol
   const key = `${N}|${m}`;
   let s = solvers.get(key);
   if (!s) solvers.set(key, (s = { s64: new BlockTriSolver(N, m, 3, P), s32: new BlockTriSolver(N, m, 3, P) }));
+  // the initial potential's systems (Δt = 0: density rows h·I, no coupling) are reported apart; their density updates are frozen
+  let coupled = false;
+  for (let i = 1; i < N && !coupled; i++) for (let c = 0; c < m; c++) if (blk.A[i * m * m + c] !== 0) coupled = true;
+  if (!coupled) {
+    initial++;
+    return;
+  }
   const x64 = Float64Array.from(X);
   const st = s.s64.solve(blk.A, blk.B, blk.C, x64, q);
   pivots.push(st.minPivot);
@@ -104,7 +112,7 @@ const out = {
 };
 const e = (x: number) => x.toExponential(2);
 console.log(`partitioned block solve in float32 vs float64: ${out.protocol} protocol, ${out.cells} cells, ${out.partitions} partitions (${lanes} lanes)`);
-console.log(`Newton systems solved: ${out.systems} (every one of the run; ${wall.toFixed(0)} s)`);
+console.log(`Newton systems solved: ${out.systems} (every one of the run but the ${initial} of the initial potentials; ${wall.toFixed(0)} s)`);
 console.log(`relative error of B⁻¹(−res), B⁻¹e:      max ${e(out.rel_error_solution.max)}, 99th pct ${e(out.rel_error_solution.p99)}, median ${e(out.rel_error_solution.median)}`);
 console.log(`error of the update, densities (÷ atol):  max ${e(out.error_update_densities_atol.max)}, 99th pct ${e(out.error_update_densities_atol.p99)}, median ${e(out.error_update_densities_atol.median)}`);
 console.log(`error of the update, potential (÷ ψ tol): max ${e(out.error_update_potential_psitol.max)}, 99th pct ${e(out.error_update_potential_psitol.p99)}, median ${e(out.error_update_potential_psitol.median)}`);

@@ -77,8 +77,7 @@ var<workgroup> bfw2: array<f32, 16>;
 var<workgroup> wvec: array<f32, 8>;
 var<workgroup> wsv: array<f32, SF>;
 var<workgroup> wmem: u32;
-// Ĩ: the front current of the previous sweep, which the current rows of the next Newton system hold in
-// place of −I (written by lane 0 after the solve; the border then adds (I − Ĩ)·B⁻¹e, see `border`)
+// the front current I at the iterate (lane 0 before the sweep)
 var<workgroup> wI: f32;
 
 // ---- per lane
@@ -121,8 +120,7 @@ var<private> lanePiv: f32;
 // the boundary cells of yγ (lanes of cell 0 and cell N − 1)
 var<private> ygFront: Unk;
 var<private> ygBack: Unk;
-// lane 0: the front current at the iterate and its gradient with respect to cell 0's unknowns
-var<private> frontI: f32;
+// lane 0: the gradient of the front current with respect to cell 0's unknowns
 var<private> gF: Unk;
 
 // ---- parameters and grid
@@ -409,9 +407,13 @@ fn cols(M: ptr<function, Mat>, row: u32, s: u32, scale: f32, dn: f32, dp: f32) {
 
 // ---- lane work (no barriers)
 
-/** Publishes the first and last cell of the lane's partition of the iterate (for the neighbours' faces). */
-fn publishEnds() {
+/**
+ * Publishes the first and last cell of the lane's partition of the iterate (for the neighbours' faces) and,
+ * for a Newton system, lane 0 the front current I at the iterate: every current row holds −I.
+ */
+fn publishEnds(newton: bool) {
   if (nc == 0u) { return; }
+  if (newton && c0 == 0u) { wI = Z_INIT[BEAM] * faceFront(makeCell(unkYY(0u))).J[BEAM]; }
   for (var r = 0u; r < MM; r++) {
     exF[lid * MM + r] = yy[r];
     exL[lid * MM + r] = yy[(nc - 1u) * MM + r];
@@ -443,7 +445,6 @@ fn sweep(mode: u32, cdt: f32, dt: f32, withEst: bool) {
       if (j == 0) {
         face = faceFront(cell);
         if (mode == SWEEP_NEWTON) {
-          frontI = Z_INIT[BEAM] * face.J[BEAM];
           gF = Unk();
           gF[u32(UOF_INIT[BEAM])] = Z_INIT[BEAM] * face.dnR[BEAM];
           gF[UU] = Z_INIT[BEAM] * face.dpR[BEAM];
@@ -701,26 +702,23 @@ fn backSubstitute() {
 }
 
 /**
- * Lane 0: the Sherman–Morrison border of the front current, (B − e gFᵀ)⁻¹b = B⁻¹b + B⁻¹e·gF·B⁻¹b/(1 − gF·B⁻¹e).
- * The current rows were assembled with Ĩ (the previous sweep's front current) in place of the iterate's I,
- * so B⁻¹b = x0 + (I − Ĩ)·x1 — exact, and the two terms stay small near convergence (a row without any
- * front current would make x0 and I·x1 cancel to ~1e-4 kT/e). The update is x0 + cI·x1 with
- * cI = (I − Ĩ) + δI; the error estimate's column x2 + (gF·x2)/(1 − gF·x1)·x1.
+ * Lane 0: the Sherman–Morrison border of the front current, (B − e gFᵀ)⁻¹b = B⁻¹b + B⁻¹e·gF·B⁻¹b/(1 − gF·B⁻¹e):
+ * the update is x0 + δI·x1, the error estimate's column x2 + (gF·x2)/(1 − gF·x1)·x1. The current rows hold
+ * the exact −I of the iterate (publishEnds): B⁻¹e is huge (the bulk's resistance) and any current offset
+ * left in the rows, even the last iteration's, would cancel against δI·B⁻¹e far above the Newton tolerance.
  */
 fn border() {
   if (lid != 0u) { return; }
-  let dI0 = frontI - wI;
   var g1 = 0.0;
   var g2 = 0.0;
   var g3 = 0.0;
   for (var r = 0u; r < MM; r++) {
-    g1 += gF[r] * (ed[r * QC] + dI0 * ed[r * QC + 1u]);
+    g1 += gF[r] * ed[r * QC];
     g2 += gF[r] * ed[r * QC + 1u];
     g3 += gF[r] * ed[r * QC + 2u];
   }
-  wvec[0] = dI0 + g1 / (1.0 - g2);
+  wvec[0] = g1 / (1.0 - g2);
   wvec[1] = g3 / (1.0 - g2);
-  wI = frontI;
 }
 
 /** The lane's Newton update of the iterate and its scaled size (src/solver/simulate.ts newtonUpdate). */
@@ -1112,7 +1110,7 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
       // the sweep over the cells (the only one): the rates at y0, or the Newton system at the iterate
       let frozen = phase == PH_INIT;
       let dtN = select(dtTry, 0.0, frozen);
-      publishEnds();
+      publishEnds(!needRates);
       workgroupBarrier();
       sweep(select(SWEEP_NEWTON, SWEEP_RATES, needRates), CD * dtN, dtN, phase == PH_BDF2);
       if (needRates) {
@@ -1164,6 +1162,8 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
       if (code != 0u) {
         // a failed Newton solve: retry a quarter of the step
         sv[ST_REJECTED] += 1.0;
+        sv[ST_REJNEWTON] += 1.0;
+        sv[ST_LASTNEWTONFAIL] = f32(code + select(0u, NF_BDF2, phase == PH_BDF2));
         let dt = dtTry * NEWTON_CUT;
         sv[ST_DT] = dt;
         if (dt < DT_FLOOR) {
@@ -1191,6 +1191,7 @@ fn run(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec
       sv[ST_ERR] = err;
       if (err > 1.0 || minN < -NEG_TOL || em[2] > 0.0) {
         sv[ST_REJECTED] += 1.0;
+        sv[ST_REJERROR] += 1.0;
         var fac = NEGATIVE_CUT;
         if (err > 1.0) { fac = max(MIN_CUT, REJECT_SAFETY * pow(err, -1.0 / 3.0)); }
         let dt = dtTry * fac;

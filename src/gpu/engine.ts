@@ -44,7 +44,7 @@ import { memberFailureReason } from '../ensemble/member.js';
 import { enteredSpecies, frontSpecies, SUMMARY_DEFAULTS, type StageSummary } from '../ensemble/summary.js';
 import { combineResidual, observationOperator, type ObservationOperator, type ObservationResidual } from '../fit/observe.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
-import { type AcquiredDevice, GpuError, describeAdapter } from './device.js';
+import { type AcquiredDevice, GpuError, describeAdapter, isSoftwareAdapter } from './device.js';
 import { readBuffer, withErrorScope } from './readback.js';
 import {
   CTL,
@@ -75,6 +75,9 @@ import {
   wgslPrelude,
   workgroupFloats,
 } from './layout.js';
+
+/** Invocations per lattice on a software adapter (SwiftShader runs a workgroup as SIMD groups of 4). */
+export const SOFTWARE_LANES = 4;
 
 const M2_TO_NM2 = 1e18;
 const LN_M2_TO_NM2 = Math.log(M2_TO_NM2);
@@ -124,7 +127,11 @@ export interface WebGpuEngineOptions {
   residualShaderSource?: string;
   /** D table points over θ ∈ [0, 1] (default TABLE_POINTS); the f64 twin must use the same */
   tablePoints?: number;
-  /** invocations per lattice, the workgroup size (default DEFAULT_LANES = 64; the twin's LANES must match for bit-level comparisons) */
+  /**
+   * invocations per lattice, the workgroup size (default: DEFAULT_LANES = 64 on a GPU; SOFTWARE_LANES = 4 on a
+   * software adapter, where a workgroup runs as one 4-wide SIMD group and barriers are costly, docs/gpu.md §4).
+   * The twin's LANES should match for roundoff-level comparisons.
+   */
   lanes?: number;
   /** step attempts of a workgroup per dispatch (default 8; a bound on a dispatch's length, see docs/gpu.md §3) */
   attemptsPerDispatch?: number;
@@ -139,8 +146,22 @@ export interface WebGpuEngineOptions {
 /** What the last `run` did (bench/gpu.ts prints it; docs/gpu.md §5 defines the figures). */
 export interface WebGpuRunStats {
   lanes: number;
-  /** per stage: partitions, largest partition (cells per lane), workgroup memory in bytes, unknowns per cell */
-  stages: { partitions: number; cellsPerLane: number; workgroupBytes: number; unknownsPerCell: number; dispatches: number; readbackBytes: number; layout: StageLayout }[];
+  /** per stage: invocations per lattice (fewer than `lanes` where the workgroup memory would not fit), partitions, largest partition (cells per lane), workgroup memory in bytes, unknowns per cell, dispatches and bytes read back */
+  stages: {
+    lanes: number;
+    partitions: number;
+    cellsPerLane: number;
+    workgroupBytes: number;
+    unknownsPerCell: number;
+    dispatches: number;
+    readbackBytes: number;
+    layout: StageLayout;
+    /** over the stage's members: step attempts rejected after a failed Newton solve (by the last failure's NEWTON_FAIL code) and by the error or positivity control; the smallest scaled block pivot */
+    rejectedNewton: number;
+    newtonFailures: Record<string, number>;
+    rejectedError: number;
+    minPivot: number;
+  }[];
   batches: number;
   membersPerBatch: number;
   workgroupsPerDispatch: number;
@@ -300,7 +321,7 @@ export class WebGpuEngine implements EnsembleEngine {
       );
     }
     this.K = opts.tablePoints ?? TABLE_POINTS;
-    this.lanes = opts.lanes ?? DEFAULT_LANES;
+    this.lanes = opts.lanes ?? (isSoftwareAdapter(info) ? SOFTWARE_LANES : DEFAULT_LANES);
     this.attempts = opts.attemptsPerDispatch ?? 8;
     this.perSubmit = opts.dispatchesPerSubmit ?? 4;
     const lim = gpu.device.limits;
@@ -545,12 +566,17 @@ export class WebGpuEngine implements EnsembleEngine {
     // the reference shift zeroes ψ' at the cell nearest L/2 (deep in the bulk)
     let ib = 0;
     for (let i = 1; i < N; i++) if (Math.abs(x[i] - L_nm / 2) < Math.abs(x[ib] - L_nm / 2)) ib = i;
-    const L = stageLayout({ N, SP, active, z, beam, closing, ib, stage: k, lanes: this.lanes });
+    // the engine's lanes, halved while the stage's workgroup memory would exceed what the device grants
+    let lanes = this.lanes;
+    const wgLimit = device.limits.maxComputeWorkgroupStorageSize;
+    let L = stageLayout({ N, SP, active, z, beam, closing, ib, stage: k, lanes });
+    while (4 * workgroupFloats(L) > wgLimit && lanes > 1) {
+      lanes = Math.max(1, lanes >> 1);
+      L = stageLayout({ N, SP, active, z, beam, closing, ib, stage: k, lanes });
+    }
     const wgBytes = 4 * workgroupFloats(L);
-    if (wgBytes > device.limits.maxComputeWorkgroupStorageSize)
-      throw new GpuError(
-        `${this.lanes} invocations per lattice need ${wgBytes} bytes of workgroup memory at ${L.m} unknowns per cell; this device grants ${device.limits.maxComputeWorkgroupStorageSize}: use fewer lanes`,
-      );
+    if (wgBytes > wgLimit)
+      throw new GpuError(`one lattice needs ${wgBytes} bytes of workgroup memory at ${L.m} unknowns per cell; this device grants ${wgLimit}`);
     const entered = enteredSpecies(base, k);
     const fs = frontSpecies(base);
     const roles = species.map((nm) => (base.species[nm].initial > 0 ? 1 : entered.has(nm) ? 2 : 0));
@@ -626,7 +652,20 @@ export class WebGpuEngine implements EnsembleEngine {
       'uploading the stage',
     );
     host(1);
-    const stageStats = { partitions: L.P, cellsPerLane: L.cpt, workgroupBytes: wgBytes, unknownsPerCell: L.m, dispatches: 0, readbackBytes: 0, layout: L };
+    const stageStats: WebGpuRunStats['stages'][number] = {
+      lanes,
+      partitions: L.P,
+      cellsPerLane: L.cpt,
+      workgroupBytes: wgBytes,
+      unknownsPerCell: L.m,
+      dispatches: 0,
+      readbackBytes: 0,
+      layout: L,
+      rejectedNewton: 0,
+      newtonFailures: {},
+      rejectedError: 0,
+      minPivot: Infinity,
+    };
     stats.stages[k] = stageStats;
     try {
       const bind = device.createBindGroup({
@@ -703,6 +742,13 @@ export class WebGpuEngine implements EnsembleEngine {
         const t = S_('tHi') + S_('tLo');
         const q = (S_('qHi') + S_('qLo')) * I.toAmp;
         const code = S_('status');
+        stageStats.rejectedNewton += S_('rejNewton');
+        stageStats.rejectedError += S_('rejError');
+        stageStats.minPivot = Math.min(stageStats.minPivot, S_('minPivot'));
+        if (S_('rejNewton') > 0) {
+          const c = String(S_('lastNewtonFail'));
+          stageStats.newtonFailures[c] = (stageStats.newtonFailures[c] ?? 0) + 1;
+        }
         const where = { stage: I.stage.name, t_s: code === STATUS.done ? t : S_('tFail') };
         if (code !== STATUS.done) {
           let text = this.failureText(code, S_('code'), m.protocol, I, q, S_('jFront'), S_('err'), S_('dt'));

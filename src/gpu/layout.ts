@@ -106,6 +106,10 @@ export const STATE_FIELDS = [
   'minPivot',
   /** 1 once the member's lattice has been set up for the stage (initial potential solved) */
   'started',
+  /** rejected step attempts: by a failed Newton solve (and the last one's NEWTON_FAIL code), by the error estimate or a negative density */
+  'rejNewton',
+  'lastNewtonFail',
+  'rejError',
   ...Array.from({ length: S_MAX }, (_, s) => [`crossF${s}`, `crossB${s}`]).flat(),
 ] as const;
 export type StateField = (typeof STATE_FIELDS)[number];
