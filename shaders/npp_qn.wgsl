@@ -818,7 +818,7 @@ fn newtonVerdict(it: u32, r: array<f32, 8>, prev: f32) -> u32 {
   if (r[4] > 0.0) { return NF_NONFINITE; }
   if (!(r[3] > PIVOT_TOL)) { return NF_TINYPIVOT; }
   if (dmax < NEWTON_TOL && r[2] < 1.0) { return 0u; }
-  if (it >= 2u && dmax < NOISE_FLOOR && dmax > 0.3 * prev) { return 0u; }
+  if (it >= 2u && dmax < NOISE_FLOOR && dmax > STAGNATION * prev) { return 0u; }
   if (it >= 4u && dmax > prev && dmax > DIVERGED) { return NF_DIVERGED; }
   if (it >= MAX_NEWTON) { return NF_MAXITERATIONS; }
   return NF_CONTINUE;

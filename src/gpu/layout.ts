@@ -21,6 +21,7 @@
  * Platform-neutral: no Node imports (the engine runs in browsers too).
  */
 import { BLOCK_PIVOT_TOL, cellsPerPartition, partitionCount } from '../solver/blocktri.js';
+import { F64_NUMERICS, GAMMA } from '../solver/simulate.js';
 
 /** Most active species per stage (the closing one included). */
 export const S_MAX = 4;
@@ -146,44 +147,24 @@ export const CTL = { next: 0, finished: 1, attempts: 2, slot0: 4 } as const;
 export const NO_MEMBER = 0xffffffff;
 
 /**
- * Numerics of the scheme: those of the f64 twin (src/solver/simulate.ts TWIN_NUMERICS) except where f32
- * forces a floor (see the comments). Every constant the shader shares with the twin is generated into the
- * WGSL prelude from here.
+ * Numerics of the scheme: the f64 twin's (src/solver/simulate.ts F64_NUMERICS, TWIN_NUMERICS) except where
+ * f32 forces a floor (the comments say why). Every constant the shader shares with the twin is generated
+ * into the WGSL prelude from here (wgslPrelude), so the step control cannot drift apart.
  */
 export const NUMERICS = {
-  GAMMA: 2 - Math.SQRT2,
-  MAX_NEWTON: 12,
-  SAFETY: 0.7,
-  MAX_GROWTH: 3,
-  /** smallest step-size factor after an accepted step, and after a rejection by the error estimate */
-  MIN_GROWTH: 0.2,
-  MIN_CUT: 0.1,
-  /** the error controller's factor on a rejected step: max(MIN_CUT, REJECT_SAFETY·err^(−1/3)) */
-  REJECT_SAFETY: 0.9,
-  /** Δt factor after a failed Newton solve, and after a negative density */
-  NEWTON_CUT: 0.25,
-  NEGATIVE_CUT: 0.5,
-  /** steps smaller than this (s) end the stage */
-  DT_FLOOR: 1e-12,
-  /** secant tries to land on a charge target before a step is taken as it is */
-  MAX_SECANT: 30,
-  /** Newton converged when the density update is below this fraction of (atol + rtol|n|) — as f64 */
-  NEWTON_TOL: 1e-3,
+  ...F64_NUMERICS,
+  GAMMA,
   /**
    * f64: 1e-5. f32 roundoff of a density near 1 is 6e-8 absolute, i.e. ~5e-5 tolerance units at the
    * defaults (atol 1e-4, rtol 1e-3) before any amplification by the Newton matrix: stagnation below
    * 1e-3 units (still 1000× below the error tolerance) is accepted as roundoff.
    */
   NOISE_FLOOR: 1e-3,
-  /** a Newton iteration that grows the update past this (tolerance units) after the fourth has diverged */
-  DIVERGED: 1e-3,
   /**
    * ψ' (deviation from the linear profile) reaches ~20 kT/e in the exchanged zone: its f32 ulp is
    * ~2e-6, so the f64 1e-6 kT/e can never pass; 1e-4 kT/e (a 1e-4 relative flux change) can.
    */
   PSI_TOL: 1e-4,
-  /** f64: 1e-7 kT/e per nm (field part of the ψ test); kept */
-  FIELD_TOL: 1e-7,
   /** f64: 1e-7. The closing species 1 − Σ z n carries ~1e-7 absolute f32 roundoff: 1e-6 */
   NEG_TOL: 1e-6,
   /** f64: 1e-7. Charge and time targets count as reached within 2e-6 (f32 cannot do 1e-7) */
@@ -414,6 +395,7 @@ export function wgslPrelude(L: StageLayout): string {
     ...Object.entries(CTL).map(([k, v]) => `const CTL_${k.toUpperCase()}: u32 = ${u(v)};`),
     `const NO_MEMBER: u32 = ${u(NO_MEMBER)};`,
     `const MAX_NEWTON: u32 = ${u(N_.MAX_NEWTON)};`,
+    `const STAGNATION: f32 = ${f(N_.STAGNATION)};`,
     `const MAX_SECANT: f32 = ${f(N_.MAX_SECANT)};`,
     ...(
       [

@@ -53,6 +53,21 @@ export interface StepNumerics {
   TARGET_RTOL: number;
   /** a step whose error estimate is not finite is rejected and ends the stage (SolverError) */
   REJECT_NONFINITE_ERROR: boolean;
+  /** the step-size factor after an accepted step is at least MIN_GROWTH; after a rejection by the error estimate max(MIN_CUT, REJECT_SAFETY·err^(−1/3)) */
+  MIN_GROWTH: number;
+  MIN_CUT: number;
+  REJECT_SAFETY: number;
+  /** Δt factor after a failed Newton solve, and after a negative density */
+  NEWTON_CUT: number;
+  NEGATIVE_CUT: number;
+  /** steps smaller than this (s) end the stage */
+  DT_FLOOR: number;
+  /** secant tries to land on a charge target before a step is taken as it is */
+  MAX_SECANT: number;
+  /** from the fourth iteration, an update that grows and exceeds this (tolerance units) has diverged */
+  DIVERGED: number;
+  /** an update below NOISE_FLOOR that shrank by less than this factor is roundoff stagnation (accepted) */
+  STAGNATION: number;
   /**
    * The linear solver of the Newton systems (docs/numerics.md §4): `band` (default), LAPACK-style banded
    * LU with partial pivoting of the assembled rows; `block` (quasi-neutral only), the WebGPU engine's
@@ -79,6 +94,15 @@ export const F64_NUMERICS: StepNumerics = {
   NEG_TOL: 1e-7,
   TARGET_RTOL: 1e-7,
   REJECT_NONFINITE_ERROR: false,
+  MIN_GROWTH: 0.2,
+  MIN_CUT: 0.1,
+  REJECT_SAFETY: 0.9,
+  NEWTON_CUT: 0.25,
+  NEGATIVE_CUT: 0.5,
+  DT_FLOOR: 1e-12,
+  MAX_SECANT: 30,
+  DIVERGED: 1e-3,
+  STAGNATION: 0.3,
 };
 
 /**
@@ -225,7 +249,7 @@ export class StageRunner<R = never> {
    */
   private *newton(y: Float64Array, rhs: Float64Array, dt: number, withEstimate = false): Generator<R, NewtonOutcome, void> {
     const { A, res } = this.w;
-    const { MAX_NEWTON, NEWTON_TOL, NOISE_FLOOR } = this.num;
+    const { MAX_NEWTON, NEWTON_TOL, NOISE_FLOOR, STAGNATION, DIVERGED } = this.num;
     const cdt = CD * dt;
     const u = this.upd;
     let prev = Infinity;
@@ -252,8 +276,8 @@ export class StageRunner<R = never> {
       if (dmax < NEWTON_TOL && dpsi < 1) return { ok: true, iterations: it };
       // Stagnation far below the tolerance is that noise (seen: a 2-cycle of ±2e-4 kT in a 430 nm cell
       // with density updates of 3e-10 absolute); accept it rather than call it divergence.
-      if (it >= 2 && dmax < NOISE_FLOOR && dmax > 0.3 * prev) return { ok: true, iterations: it };
-      if (it >= 4 && dmax > prev && dmax > 1e-3) return { ok: false, iterations: it, reason: 'Newton diverged', at: worst };
+      if (it >= 2 && dmax < NOISE_FLOOR && dmax > STAGNATION * prev) return { ok: true, iterations: it };
+      if (it >= 4 && dmax > prev && dmax > DIVERGED) return { ok: false, iterations: it, reason: 'Newton diverged', at: worst };
       prev = dmax;
     }
     return { ok: false, iterations: MAX_NEWTON, reason: `Newton did not converge in ${MAX_NEWTON} iterations` };
@@ -494,7 +518,8 @@ export class StageRunner<R = never> {
     const sys = this.sys;
     const { N, m, S, U } = sys;
     const w = this.w;
-    const { SAFETY, MAX_GROWTH, NEG_TOL, TARGET_RTOL, REJECT_NONFINITE_ERROR } = this.num;
+    const { SAFETY, MAX_GROWTH, NEG_TOL, TARGET_RTOL, REJECT_NONFINITE_ERROR, MIN_GROWTH, MIN_CUT, REJECT_SAFETY, NEWTON_CUT, NEGATIVE_CUT, DT_FLOOR, MAX_SECANT } =
+      this.num;
     const solver = protocol.solver;
     const A_m2 = protocol.sample.area_m2;
     const n0 = protocol.sample.n0_m3;
@@ -569,8 +594,8 @@ export class StageRunner<R = never> {
       const r = yield* this.step(dtTry);
       if (!r.ok) {
         this.stats.rejected++;
-        dt = dtTry / 4;
-        if (dt < 1e-12) fail(`step failed at Δt = ${dtTry.toExponential(2)} s: ${r.reason}`, r.at);
+        dt = dtTry * NEWTON_CUT;
+        if (dt < DT_FLOOR) fail(`step failed at Δt = ${dtTry.toExponential(2)} s: ${r.reason}`, r.at);
         continue;
       }
       // positivity
@@ -578,9 +603,9 @@ export class StageRunner<R = never> {
       const nonFinite = REJECT_NONFINITE_ERROR && !Number.isFinite(r.err);
       if (r.err > 1 || minN < -NEG_TOL || nonFinite) {
         this.stats.rejected++;
-        const fac = r.err > 1 ? Math.max(0.1, 0.9 * Math.pow(r.err, -1 / 3)) : 0.5;
+        const fac = r.err > 1 ? Math.max(MIN_CUT, REJECT_SAFETY * Math.pow(r.err, -1 / 3)) : NEGATIVE_CUT;
         dt = dtTry * fac;
-        if (dt < 1e-12 || nonFinite) fail(`time step underflow: error estimate ${r.err.toPrecision(3)}, min density ${minN.toExponential(2)}`, minAt);
+        if (dt < DT_FLOOR || nonFinite) fail(`time step underflow: error estimate ${r.err.toPrecision(3)}, min density ${minN.toExponential(2)}`, minAt);
         continue;
       }
       const dQ = chargeOf(r.dQ.front);
@@ -588,7 +613,7 @@ export class StageRunner<R = never> {
       // charge targets: the stop charge and the next record charge
       let qTarget = stopQ;
       if (recQ.length && (qTarget === undefined || recQ[0] < qTarget)) qTarget = recQ[0];
-      if (qTarget !== undefined && Q1 > qTarget * (1 + TARGET_RTOL) && secantTries < 30) {
+      if (qTarget !== undefined && Q1 > qTarget * (1 + TARGET_RTOL) && secantTries < MAX_SECANT) {
         // land on the target: shrink the step by the secant of Q(Δt)
         secantTries++;
         dt = dtTry * ((qTarget - Q) / dQ) * (1 - 0.1 * TARGET_RTOL);
@@ -637,7 +662,7 @@ export class StageRunner<R = never> {
         );
       }
       const grow = r.err > 0 ? SAFETY * Math.pow(r.err, -1 / 3) : MAX_GROWTH;
-      dt = dtTry * Math.min(MAX_GROWTH, Math.max(0.2, grow));
+      dt = dtTry * Math.min(MAX_GROWTH, Math.max(MIN_GROWTH, grow));
       // after a step clamped to hit a time target, resume the step size of the last free step
       if (hitsTime) dt = Math.max(dt, lastFreeDt ?? dt);
       else lastFreeDt = dt;
