@@ -4,7 +4,7 @@
  *
  *   npm run bench:gpu -- [--adapter auto|swiftshader|vulkan] [--protocol paper|reduced]
  *                        [--members 1,64,1024,10000] [--budget 600] [--cpu-members N]
- *                        [--lanes L] [--attempts K] [--workgroups G] [--json FILE]
+ *                        [--lanes L] [--attempts K] [--workgroups G] [--gpujs] [--json FILE]
  *
  * Members: the protocol with D(Cs+) of stage 2 (`stages.1.D.Cs.D_m2s`) spread geometrically over
  * 2.4e-23..3.8e-23 m²/s, profiles `none`. `reduced` is the CI-sized two-stage protocol (1 nm cells to
@@ -12,6 +12,9 @@
  * full Poisson, worker threads on all cores) runs `--cpu-members` members once; its members/s is applied to
  * every size (members are independent solves). A GPU size whose time, extrapolated linearly from the
  * previous size, would exceed `--budget` seconds is skipped and listed as such.
+ *
+ * With `--gpujs` the gpu.js engine (its WebAssembly kernels in Node) runs the first size too, for its
+ * members/s beside the others.
  *
  * Printed and written (`--json`) per size: members/s and the ratio to the CPU engine; invocations per
  * lattice, workgroup bytes per lattice, step attempts / Newton iterations / factorizations per member
@@ -35,7 +38,8 @@ import type { Protocol } from '../src/config/schema.js';
 import { CpuEngine } from '../src/ensemble/cpu.js';
 import { requestFromGrid, type EnsembleEngine, type EnsembleResult } from '../src/ensemble/types.js';
 import { WebGpuEngine, type WebGpuRunStats } from '../src/gpu/engine.js';
-import { costModel } from '../src/gpu/layout.js';
+import { costModel, stageLayout, type StageLayout } from '../src/gpu/layout.js';
+import { DEFAULT_LANES } from '../src/solver/blocktri.js';
 import { openNodeDevice, parseNodeGpuKind } from '../src/gpu/node.js';
 import { webGpuEngineShaders } from '../src/gpu/node-shaders.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
@@ -51,6 +55,7 @@ const lanes = arg('lanes', '') ? Number(arg('lanes', '')) : undefined;
 const attempts = arg('attempts', '') ? Number(arg('attempts', '')) : undefined;
 const workgroups = arg('workgroups', '') ? Number(arg('workgroups', '')) : undefined;
 const jsonOut = arg('json', '');
+const withGpujs = process.argv.includes('--gpujs');
 
 /** The H200 figures and the roofline's assumptions (see the header). */
 export const H200 = {
@@ -105,14 +110,23 @@ function counts(res: EnsembleResult) {
   };
 }
 
-/** FLOP, bytes and barriers of the measured counts, and the H200 roofline of 10,000 members (header). */
+/** A stage's layout with the lanes of a GPU (the engine's default there), whatever ran the bench. */
+function onGpu(L: StageLayout): StageLayout {
+  return stageLayout({ ...L, lanes: DEFAULT_LANES });
+}
+
+/**
+ * FLOP, bytes and barriers of the measured counts, and the H200 roofline of 10,000 members (header), for the
+ * engine as it runs on a GPU (DEFAULT_LANES invocations per lattice; the counts do not depend on the adapter).
+ */
 function prediction(stats: WebGpuRunStats, c: ReturnType<typeof counts>) {
   let flops = 0;
   let bytes = 0;
   let critical = 0;
   let attemptsPerMember = 0;
   const perStage = stats.stages.map((st, k) => {
-    const cm = costModel(st.layout);
+    const layout = onGpu(st.layout);
+    const cm = costModel(layout);
     const s = c.stages[k] ?? { attempts: 0, newton: 0, steps: 0 };
     // per member: the Newton iterations, one rates sweep per accepted step, the state in and out per dispatch
     const f = s.newton * cm.flopsPerNewton + s.steps * cm.flopsPerRates;
@@ -123,7 +137,9 @@ function prediction(stats: WebGpuRunStats, c: ReturnType<typeof counts>) {
     critical += cycles / H200.clock_hz;
     attemptsPerMember += s.attempts;
     return {
-      lanes: st.lanes,
+      lanes: layout.lanes,
+      partitions: layout.P,
+      cells_per_invocation: layout.cpt,
       flops_per_newton: cm.flopsPerNewton,
       critical_flops_per_newton: cm.criticalFlopsPerNewton,
       barriers_per_newton: cm.barriersPerNewton,
@@ -131,7 +147,7 @@ function prediction(stats: WebGpuRunStats, c: ReturnType<typeof counts>) {
       global_bytes_per_step_attempt: s.attempts > 0 ? b / s.attempts : 0,
     };
   });
-  const maxLanes = Math.max(...stats.stages.map((s) => s.lanes));
+  const maxLanes = Math.max(...perStage.map((s) => s.lanes));
   const residentPerSm = Math.max(1, Math.min(Math.floor(H200.threads_per_sm / maxLanes), H200.blocks_per_sm, Math.floor(H200.registers_per_sm / (maxLanes * H200.registers_per_thread))));
   const resident = H200.sms * residentPerSm;
   const M = 10000;
@@ -214,8 +230,23 @@ try {
   gpu.close();
 }
 
+let gpujs: { members: number; wall_s: number; members_per_s: number; adapter: string; failed: number } | undefined;
+if (withGpujs) {
+  const { GpuJsEngine } = await import('../src/gpujs/engine.js');
+  const gj = new GpuJsEngine();
+  try {
+    const n = sizes[0];
+    process.stderr.write(`gpu.js engine: ${n} members ...\n`);
+    const g = await time(gj, n);
+    gpujs = { members: n, wall_s: g.wall, members_per_s: n / g.wall, adapter: gj.adapter, failed: g.failed };
+  } finally {
+    gj.destroy();
+  }
+}
+
 const out = {
   bench: 'gpu',
+  gpujs,
   protocol: protocolName,
   machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, node ${process.version}`,
   adapter: engine.adapter,
@@ -255,13 +286,20 @@ const last = results.filter((r) => !('skipped' in r)).at(-1) as Record<string, u
 if (last) {
   const p = last.prediction as ReturnType<typeof prediction>;
   console.log(
-    `per lattice: ${last.invocations_per_lattice} invocations, ${last.workgroup_bytes_per_lattice} bytes of workgroup memory, ${last.cells_per_invocation} cells per invocation; ` +
-      `${fmt(p.flops_per_step_attempt)} FLOP and ${fmt(p.global_bytes_per_step_attempt)} global bytes per step attempt, ${p.barriers_per_newton} barriers per Newton iteration`,
+    `per lattice here: ${last.invocations_per_lattice} invocations, ${last.workgroup_bytes_per_lattice} bytes of workgroup memory, ${last.cells_per_invocation} cells per invocation`,
+  );
+  console.log(
+    `on a GPU (${p.per_stage.map((s) => s.lanes).join('/')} invocations per lattice): ${fmt(p.flops_per_step_attempt)} FLOP and ${fmt(p.global_bytes_per_step_attempt)} global bytes per step attempt, ${p.barriers_per_newton} barriers per Newton iteration`,
   );
   console.log(
     `H200 roofline, 10,000 members: compute ${p.h200.compute_s.toFixed(2)} s (η = ${H200.eta}), memory ${p.h200.memory_s.toFixed(3)} s, latency ${p.h200.latency_s.toFixed(2)} s (${p.h200.resident_lattices} resident lattices) → ${p.predicted_h200_s_10000.toFixed(1)} s, ${p.bound}-bound`,
   );
 }
-console.log(`granted limits: ${Object.entries(out.limits).filter(([k]) => /Storage|Buffer|Workgroup|Invocations/.test(k)).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+console.log(
+  `granted limits: ${(['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage'] as const)
+    .map((k) => `${k} ${(out.limits as Record<string, number>)[k]}`)
+    .join(', ')}`,
+);
+if (gpujs) console.log(`gpu.js engine (${gpujs.adapter}): ${gpujs.members} members in ${gpujs.wall_s.toFixed(2)} s = ${fmt(gpujs.members_per_s)} members/s`);
 console.log('a software adapter (SwiftShader) measures correctness and overheads, not GPU speed');
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(out, null, 2) + '\n');

@@ -835,7 +835,8 @@ fn rebase() -> f32 {
   let delta = p / wC(IB);
   for (var k = 0u; k < nc; k++) { yy[k * MM + UU] -= delta * wC(c0 + k); }
   shiftP += delta;
-  slopeP += delta * geo[3u * N + 1u];
+  // as `run` sets it when a lattice is loaded (not incrementally), so results do not depend on where dispatches end
+  slopeP = Pm(P_CPSI) + shiftP * geo[3u * N + 1u];
   return delta;
 }
 

@@ -35,7 +35,7 @@ import type { DModel, Protocol, Stage } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
 import { ELEMENTARY_CHARGE, kT_eV } from '../physics/constants.js';
 import { makeDiffusivity } from '../physics/diffusion.js';
-import { TABLE_POINTS, tabulateLnD, tabulateModel } from '../physics/tabulate.js';
+import { TABLE_POINTS, tabulateLnD } from '../physics/tabulate.js';
 import { DEFAULT_LANES } from '../solver/blocktri.js';
 import { gridOf } from '../solver/simulate.js';
 import type { Grid } from '../solver/grid.js';
@@ -251,10 +251,6 @@ function lnDTable(model: DModel, T_K: number, K: number): Float64Array {
   }
 }
 
-/** The model the f64 twin evaluates (the tabulated one). */
-function twinModel(model: DModel, T_K: number, K: number): DModel {
-  return tabulateModel(model, T_K, K);
-}
 
 
 interface MemberState {
@@ -287,12 +283,23 @@ class TablePool {
     }
     return e;
   }
-  /** D(c_res) of the beam's model as the twin evaluates it (its tabulated model), nm²/s */
+  /**
+   * D(c_res) of the beam's model as the twin evaluates it (its tabulated model: ln D linear between the
+   * uniform θ points, constant beyond the ends), nm²/s, from the pooled table.
+   */
   dRes(model: DModel, T_K: number, cRes: number): number {
     const e = this.get(model, T_K);
     let v = e.Dres.get(cRes);
     if (v === undefined) {
-      v = makeDiffusivity(twinModel(model, T_K, this.K), T_K).D(cRes) * M2_TO_NM2;
+      const t = this.values;
+      const K = e.len;
+      if (K === 1 || cRes <= 0) v = Math.exp(t[e.off]);
+      else if (cRes >= 1) v = Math.exp(t[e.off + K - 1]);
+      else {
+        const x = cRes * (K - 1);
+        const j = Math.min(Math.floor(x), K - 2);
+        v = Math.exp(t[e.off + j] + (t[e.off + j + 1] - t[e.off + j]) * (x - j));
+      }
       e.Dres.set(cRes, v);
     }
     return v;
