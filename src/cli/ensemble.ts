@@ -235,8 +235,8 @@ function checkOutputs(opts: SweepCliOptions, base: Protocol, profiles: ProfilesL
     throw new InputError(`--plot-species ${sp}: not a species of the protocol (${Object.keys(base.species).join(', ')})`);
 }
 
-/** Progress on stderr: a bar on a terminal; otherwise a line per 10 % of members and per failed member (the first 10). */
-class EnsembleReporter {
+/** Progress on stderr: a bar on a terminal; otherwise a line per 10 % of members and per failed member (the first 10). Shared with `cait gsa`. */
+export class EnsembleReporter {
   private bar?: cliProgress.SingleBar;
   private lastDecile = 0;
   private failLines = 0;

@@ -72,7 +72,8 @@ function relativeStep(v: string): number {
   return x;
 }
 
-const MEASURED_HELP = `
+/** The help on measured profiles (shared with `cait gsa`). */
+export const MEASURED_HELP = `
 Measured profiles (repeatable; stages count from 1 as in the protocol: 1 = the Rb+ stage of
 the paper preset, 2 = the Cs+ stage):
   --measured FILE               a profile measured after the last stage
@@ -149,7 +150,8 @@ Example:
   cait sensitivity --preset paper --measured 1:rb.csv --measured 2:cs.csv \\
       --at stages.1.D.Cs.D_m2s=3.1e-23 --at stages.1.D.Rb.width.value_eV --out results/sens`;
 
-function addMeasuredOptions(cmd: Command): Command {
+/** The measured-profile options (--measured, depth resolution, window, weights, SIMS processing), shared with `cait gsa`. */
+export function addMeasuredDataOptions(cmd: Command): Command {
   return cmd
     .option('--measured <[K:]FILE>', 'a measured profile after stage K (1-based; default the last); repeatable', collect, [])
     .option('--sigma <[K:]NM>', `Gaussian depth resolution σ, nm (default ${DEFAULT_SIGMA_NM}); repeatable per stage`, collect, [])
@@ -159,7 +161,11 @@ function addMeasuredOptions(cmd: Command): Command {
     .option('--shots <[K:]N>', 'SIMS: primary-ion shots per point (Poisson dead-time correction)', collect, [])
     .option('--crater-depth <[K:]NM>', 'SIMS: crater depth, nm (depth = t · crater / total time)', collect, [])
     .option('--sputter-rate <[K:]NM_PER_S>', 'SIMS: constant sputter rate, nm/s', collect, [])
-    .option('--sensitivity <[K:]Li=1,Cs=2.6>', 'SIMS: relative sensitivity factors (default 1)', collect, [])
+    .option('--sensitivity <[K:]Li=1,Cs=2.6>', 'SIMS: relative sensitivity factors (default 1)', collect, []);
+}
+
+function addMeasuredOptions(cmd: Command): Command {
+  return addMeasuredDataOptions(cmd)
     .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
     .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, null', 'auto')
     .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt)
@@ -259,7 +265,8 @@ class FitReporter {
   }
 }
 
-function measuredArgs(o: FitCommonOptions): MeasuredArgs {
+/** The measured-profile options of a command, as src/fit/measured.ts takes them. */
+export function measuredArgs(o: MeasuredArgs): MeasuredArgs {
   return {
     measured: o.measured,
     sigma: o.sigma,
@@ -273,19 +280,20 @@ function measuredArgs(o: FitCommonOptions): MeasuredArgs {
   };
 }
 
-/** The command line of the options, for provenance. */
-function commandLine(name: string, o: Record<string, unknown>): string {
-  const parts = [`cait ${name}`];
+/** The command line of the options, for provenance; `negatable` booleans are written --no-<flag> when false. */
+export function commandLine(name: string, o: Record<string, unknown>, negatable: readonly string[] = ['sens']): string {
+  const parts: string[] = [];
   const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined || k === 'quiet') continue;
     if (Array.isArray(v)) for (const x of v) parts.push(flag(k), String(x));
     else if (typeof v === 'boolean') {
-      if (k === 'sens' && !v) parts.push('--no-sens');
-      else if (v && k !== 'sens') parts.push(flag(k));
+      if (negatable.includes(k)) {
+        if (!v) parts.push(flag(k).replace(/^--/, '--no-'));
+      } else if (v) parts.push(flag(k));
     } else parts.push(flag(k), String(v));
   }
-  return parts.map((p) => (/[\s"'$`\\]/.test(p) ? `'${p.replace(/'/g, `'\\''`)}'` : p)).join(' ');
+  return ['cait', name, ...parts.map((p) => (/[\s"'$`\\]/.test(p) ? `'${p.replace(/'/g, `'\\''`)}'` : p))].join(' ');
 }
 
 /** Every output file of a fit (JSON, CSVs, figures), named inside `dir`. */

@@ -13,6 +13,7 @@ import { registerSims } from './sims.js';
 import { registerFit, registerSensitivity } from './fit.js';
 import { registerHeadless } from './headless.js';
 import { registerServe } from './serve.js';
+import { registerGsa } from './gsa.js';
 
 const COMMANDS: RegisterCommand[] = [
   registerSimulate,
@@ -24,6 +25,7 @@ const COMMANDS: RegisterCommand[] = [
   registerSensitivity,
   registerHeadless,
   registerServe,
+  registerGsa,
 ];
 
 /** The whole program; tests pass a context to capture output and swap the solver. */
