@@ -45,6 +45,7 @@ import {
   type GsaMethod,
   type GsaParameter,
   type TestFunction,
+  tiedPaths,
 } from '../gsa/index.js';
 import { DEFAULT_MIN_SD, depthIndices, depthMapSvg, indicesSvg, parameterLabel, type DepthIndex } from '../plot/gsa.js';
 import { fmtLabel } from '../plot/fit.js';
@@ -119,6 +120,8 @@ What varies (dotted paths as in cait ensemble; stages count from 0 in paths; val
 the field's name, e.g. _m2s = m²/s, _eV = eV):
   --vary PATH=lo:hi          uniform on [lo, hi]
   --vary PATH=lo:hi:log      log-uniform (lo, hi > 0)
+  --vary PATH1+PATH2=lo:hi   one parameter written at several paths (the same value in every run),
+                             e.g. D(Rb+) of both stages: stages.0.D.Rb.D_m2s+stages.1.D.Rb.bulk.D_m2s
 D(Cs+) of stage 2 of the paper preset is stages.1.D.Cs.D_m2s; the Rb+ SED width (populated FWHM)
 in stage 2 stages.1.D.Rb.width.value_eV; its fall-off threshold stages.1.D.Rb.fall.theta.
 
@@ -228,20 +231,28 @@ function parseSeedOption(seed: string | undefined): number {
  * The parameters of a protocol study from its --vary ranges: each a range
  * (no point count, no list), each path a numeric field, no path twice, and
  * lo and hi each a value the protocol accepts (the errors of cait ensemble).
+ * `PATH1+PATH2=lo:hi` ties several paths to one parameter (they take the
+ * same value in every run).
  */
 export function gsaParameters(base: Protocol, vary: readonly string[]): GsaParameter[] {
   if (!vary.length) throw new InputError('--vary PATH=lo:hi is required: the parameters to study (e.g. --vary stages.1.D.Cs.D_m2s=2.4e-23:3.8e-23:log)');
   const seen = new Set<string>();
   return vary.map((text) => {
-    const spec = parseVary(text);
+    const eq = text.indexOf('=');
+    const tied = eq > 0 ? tiedPaths(text.slice(0, eq).trim()) : [text];
+    const specs = tied.map((p) => parseVary(eq > 0 ? `${p.trim()}=${text.slice(eq + 1)}` : p));
+    const source = `--vary ${specs.map((s) => s.path).join('+')}`;
+    const spec = specs[0];
     if (spec.kind === 'list' || spec.n !== undefined)
-      throw new InputError(`${spec.source}: cait gsa samples a range; write PATH=lo:hi or PATH=lo:hi:log (no list, no point count)`);
-    if (seen.has(spec.path)) throw new InputError(`${spec.source}: path ${spec.path} is given twice`);
-    seen.add(spec.path);
-    requireNumericPath(base, spec.path, spec.source);
-    if (spec.lo === spec.hi) throw new InputError(`${spec.source}: lo equals hi (${spec.lo}); nothing would vary`);
-    for (const v of [spec.lo, spec.hi]) makeMember(base, [spec.path], [v], [spec.source]);
-    return { path: spec.path, lo: spec.lo, hi: spec.hi, scale: spec.scale };
+      throw new InputError(`${source}: cait gsa samples a range; write PATH=lo:hi or PATH=lo:hi:log (no list, no point count)`);
+    if (spec.lo === spec.hi) throw new InputError(`${source}: lo equals hi (${spec.lo}); nothing would vary`);
+    for (const s of specs) {
+      if (seen.has(s.path)) throw new InputError(`${source}: path ${s.path} is given twice`);
+      seen.add(s.path);
+      requireNumericPath(base, s.path, source);
+      for (const v of [spec.lo, spec.hi]) makeMember(base, [s.path], [v], [source]);
+    }
+    return { path: specs.map((s) => s.path).join('+'), lo: spec.lo, hi: spec.hi, scale: spec.scale };
   });
 }
 

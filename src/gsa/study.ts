@@ -79,6 +79,17 @@ export function designValues(d: Design, params: readonly GsaParameter[]): number
   return d.unit.map((u) => params.map((p, j) => fromUnit(p, u[j])));
 }
 
+/**
+ * The protocol paths of a study parameter: one, or several joined by `+`
+ * that take the same value (a tied parameter: e.g. D(Rb+) in both stages).
+ *
+ * @example
+ * tiedPaths('stages.0.D.Rb.D_m2s+stages.1.D.Rb.bulk.D_m2s'); // ['stages.0.D.Rb.D_m2s', 'stages.1.D.Rb.bulk.D_m2s']
+ */
+export function tiedPaths(path: string): string[] {
+  return path.split('+');
+}
+
 /** Model or function outputs of every run of a design. */
 export interface Evaluated {
   runs: number;
@@ -115,8 +126,6 @@ export const DEFAULT_BATCH = 4096;
 export interface ModelEvaluation {
   base: Protocol;
   parameters: readonly GsaParameter[];
-  /** how each parameter is named in messages (default `--vary PATH`) */
-  sources?: readonly string[];
   /** one row per run (designValues) */
   values: readonly number[][];
   engine: EnsembleEngine;
@@ -140,10 +149,12 @@ export interface ModelEvaluation {
 export async function evaluateModel(o: ModelEvaluation): Promise<Evaluated> {
   const now = o.now ?? (() => performance.now());
   const t0 = now();
-  const paths = o.parameters.map((p) => p.path);
-  const sources = o.sources ?? paths.map((p) => `--vary ${p}`);
+  // a tied parameter (paths joined by +) writes its value at each of its paths
+  const paths = o.parameters.flatMap((p) => tiedPaths(p.path));
+  const sources = o.parameters.flatMap((p) => tiedPaths(p.path).map(() => `--vary ${p.path}`));
+  const expand = (row: readonly number[]) => o.parameters.flatMap((p, j) => tiedPaths(p.path).map(() => row[j]));
   const observations = o.observations ?? [];
-  for (let i = 0; i < o.values.length; i++) makeMember(o.base, paths, o.values[i], sources, i);
+  for (let i = 0; i < o.values.length; i++) makeMember(o.base, paths, expand(o.values[i]), sources, i);
   const defs = modelOutputs(o.base, observations);
   const runs = o.values.length;
   const outputs = defs.map((def) => ({ def: { name: def.name, unit: def.unit, description: def.description }, values: new Float64Array(runs).fill(NaN) }));
@@ -163,7 +174,7 @@ export async function evaluateModel(o: ModelEvaluation): Promise<Evaluated> {
   let adapter = o.engine.adapter;
   let failedBefore = 0;
   for (let from = 0; from < runs; from += batch) {
-    const rows = o.values.slice(from, from + batch);
+    const rows = o.values.slice(from, from + batch).map(expand);
     const members = rows.map((r, j) => makeMember(o.base, paths, r, sources, from + j));
     const req = { base: o.base, parameters: paths, values: rows.map((r) => [...r]), members, profiles, ...(observations.length ? { observations: [...observations] } : {}) } as const;
     const res = await o.engine.run(req, {

@@ -36,11 +36,17 @@ export const DEFAULT_MIN_SD = 1e-3;
 
 /**
  * A short label of a parameter: `stages.1.D.Cs.D_m2s` → `s2 Cs.D_m2s`
- * (stage counted from 1, the species' model path); other paths unchanged.
+ * (stage counted from 1, the species' model path), tied paths joined by +;
+ * other paths unchanged.
  */
 export function parameterLabel(path: string): string {
-  const m = /^stages\.(\d+)\.(?:D\.)?(.*)$/.exec(path);
-  return m ? `s${Number(m[1]) + 1} ${m[2]}` : path;
+  return path
+    .split('+')
+    .map((p) => {
+      const m = /^stages\.(\d+)\.(?:D\.)?(.*)$/.exec(p);
+      return m ? `s${Number(m[1]) + 1} ${m[2]}` : p;
+    })
+    .join('+');
 }
 
 /** The index shown by a depth map. */
