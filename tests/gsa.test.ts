@@ -383,6 +383,44 @@ describe('cait gsa on the quick preset with the f64 solver (in-process, serial e
     for (const f of ['depth_S1.svg', 'depth_ST.svg', 'depth_interactions.svg']) expect(readFileSync(join(out, f), 'utf8')).toMatch(/^<svg .*data-index=/);
   });
 
+  it("with --measured: the residual of each run is the fit's (src/fit/observe.ts) against the data; D(Rb+) controls it", async () => {
+    // "measured": the base protocol's own profile through a 2 nm resolution, on 0.5 nm points
+    const base = getPreset('quick');
+    const st = simulate(base).stages[0];
+    const depth = Array.from({ length: 30 }, (_, i) => 0.5 + 0.5 * i);
+    const faces = facesFromCentres(st.depth_nm);
+    const li = blurProfile(faces, st.density.Li, 2, depth);
+    const rb = blurProfile(faces, st.density.Rb, 2, depth);
+    const file = join(dir, 'measured.csv');
+    writeFileSync(file, 'depth_nm,Li,Rb\n' + depth.map((x, i) => `${x},${li[i]},${rb[i]}`).join('\n') + '\n');
+    const out3 = join(dir, 'quick-measured');
+    const r = await cli(['gsa', '--preset', 'quick', '--vary', `${D_RB}=1e-22:1e-21:log`, '--vary', 'sample.epsr=4:16', '--samples', '4', '--no-depth', '--measured', file, '--window', '1:15', '--out', out3]);
+    expect(r.err).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    const f = readJson(join(out3, 'gsa.json'));
+    expect(f.model.kind === 'protocol' && f.model.observations).toEqual([{ label: file, stage: 1, species: ['Li', 'Rb'], points: 29 }]);
+    const res = f.outputs.residual as SobolOutput;
+    expect(res.unit).toBe('(n/n0)²');
+    // εr changes nothing (its ST ~ 0 at any N); D(Rb+) all of it (1 up to the sampling noise of N = 4)
+    expect(res.ST[0]!).toBeGreaterThan(0.5);
+    expect(Math.abs(res.ST[1]!)).toBeLessThan(0.01);
+    // run 2 by hand: its profile through the observation operator of the fit
+    const samples = readCsv(join(out3, 'samples.csv'));
+    const outputs = readCsv(join(out3, 'outputs.csv'));
+    const p = structuredClone(base);
+    p.stages[0].D.Rb = { model: 'constant', D_m2s: Number(samples[2][D_RB]) };
+    p.sample.epsr = Number(samples[2]['sample.epsr']);
+    const s2 = simulate(p).stages[0];
+    const inWindow = depth.map((x, i) => i).filter((i) => depth[i] >= 1 && depth[i] <= 15);
+    const f2 = facesFromCentres(s2.depth_nm);
+    const at = inWindow.map((i) => depth[i]);
+    const mLi = blurProfile(f2, s2.density.Li, 2, at);
+    const mRb = blurProfile(f2, s2.density.Rb, 2, at);
+    // the measured file is normalized per point on reading (species sum to 1, README: cait sims)
+    const ssr = inWindow.reduce((acc, i, q) => acc + (mLi[q] - li[i] / (li[i] + rb[i])) ** 2 + (mRb[q] - rb[i] / (li[i] + rb[i])) ** 2, 0);
+    expect(Number(outputs[2].residual)).toBeCloseTo(ssr, 9);
+  });
+
   it('a failed member leaves its base sample out (warned, counted); a failing engine leaves existing outputs untouched', async () => {
     const failing = (p: Protocol, o?: RunOptions) => {
       if ((p.stages[0].D.Rb as { D_m2s: number }).D_m2s > 6e-22) throw Object.assign(new Error('step control gave up'), { name: 'SolverError' });
