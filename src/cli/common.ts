@@ -83,6 +83,19 @@ export function positiveInt(v: string): number {
   return x;
 }
 
+/** Commander parser of a non-negative integer option. */
+export function nonNegativeInt(v: string): number {
+  const t = v.trim();
+  const x = /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isInteger(x)) throw new InvalidArgumentError('must be an integer >= 0');
+  return x;
+}
+
+/** Commander accumulator of a repeatable option. */
+export function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
 export function addProtocolOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('-p, --preset <name>', `a built-in protocol (${presetNames().join(', ')}; see \`cait presets\`)`).conflicts('config'))

@@ -25,7 +25,7 @@ import { mapPairs, residualMap, type MapMode } from '../fit/map.js';
 import type { FitFile } from '../fit/schema.js';
 import { bestFitSvg, plusMinus20Svg, residualMapSvg, sensitivitySvg, fmtLabel } from '../plot/fit.js';
 import { ENGINES, makeEngine } from './engines.js';
-import { addProtocolOptions, loadProtocol, positiveInt, checkParent, type CliContext } from './common.js';
+import { addProtocolOptions, collect, loadProtocol, nonNegativeInt, positiveInt, checkParent, type CliContext } from './common.js';
 import { InvalidArgumentError } from 'commander';
 
 /** Options shared by `cait fit` and `cait sensitivity`. */
@@ -53,17 +53,6 @@ export interface FitCliOptions extends FitCommonOptions {
 
 export interface SensitivityCliOptions extends FitCommonOptions {
   at: string[];
-}
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
-}
-
-function nonNegativeInt(v: string): number {
-  const t = v.trim();
-  const x = /^\d+$/.test(t) ? Number(t) : NaN;
-  if (!Number.isInteger(x)) throw new InvalidArgumentError('must be an integer >= 0');
-  return x;
 }
 
 function relativeStep(v: string): number {

@@ -34,6 +34,7 @@ import {
   GSA_METHODS,
   indicesCsv,
   makeDesign,
+  nextPow2,
   outputsCsv,
   s2Csv,
   samplesCsv,
@@ -52,7 +53,7 @@ import { fmtLabel } from '../plot/fit.js';
 import { addEngineOptions, makeEngine } from './engines.js';
 import { EnsembleReporter } from './ensemble.js';
 import { addMeasuredDataOptions, commandLine, MEASURED_HELP, measuredArgs } from './fit.js';
-import { addProtocolOptions, checkParent, loadProtocol, positiveInt, positiveNumber, type CliContext } from './common.js';
+import { addProtocolOptions, checkParent, collect, loadProtocol, nonNegativeInt, positiveInt, positiveNumber, type CliContext } from './common.js';
 
 export interface GsaCliOptions extends MeasuredArgs {
   preset?: string;
@@ -80,17 +81,6 @@ export interface GsaCliOptions extends MeasuredArgs {
   batch: number;
   out: string;
   quiet?: boolean;
-}
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
-}
-
-function nonNegativeInt(v: string): number {
-  const t = v.trim();
-  const x = /^\d+$/.test(t) ? Number(t) : NaN;
-  if (!Number.isInteger(x)) throw new InvalidArgumentError('must be an integer >= 0');
-  return x;
 }
 
 function fraction(v: string): number {
@@ -349,9 +339,8 @@ export async function runGsaCommand(opts: GsaCliOptions, ctx: CliContext, given?
     level: opts.confLevel,
   });
   const warnings: string[] = [];
-  if (method === 'sobol' && (s.samples & (s.samples - 1)) !== 0) {
-    let p = 1;
-    while (p < s.samples) p *= 2;
+  if (method === 'sobol' && nextPow2(s.samples) !== s.samples) {
+    const p = nextPow2(s.samples);
     warnings.push(`N = ${s.samples} is not a power of 2: the Sobol' points are balanced only for powers of 2 (e.g. ${p / 2 >= 2 ? `${p / 2} or ` : ''}${p})`);
   }
   const now = ctx.now();

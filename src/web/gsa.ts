@@ -11,7 +11,7 @@
 import { indicesCsv, depthIndicesCsv } from '../gsa/output.js';
 import type { GsaFile } from '../gsa/schema.js';
 import { depthIndices, depthIndexValues, depthMapSvg, DEPTH_INDEX_LABEL, indicesSvg, parameterLabel, type DepthIndex } from '../plot/gsa.js';
-import { fmtNum } from './plots.js';
+import { fillSelect, fmtNum } from './plots.js';
 
 export interface GsaElements {
   bars: HTMLElement;
@@ -28,18 +28,6 @@ export interface GsaViews {
   /** the figures' SVG elements and CSV text, for the page's export buttons */
   indices: { svg: () => SVGSVGElement | null; csv: () => string };
   depth?: { svg: () => SVGSVGElement | null; csv: () => string };
-}
-
-function fill(sel: HTMLSelectElement, options: { value: string; label: string }[], value: string): void {
-  sel.replaceChildren(
-    ...options.map((o) => {
-      const e = document.createElement('option');
-      e.value = o.value;
-      e.textContent = o.label;
-      return e;
-    }),
-  );
-  sel.value = options.some((o) => o.value === value) ? value : (options[0]?.value ?? '');
 }
 
 const pm = (v: number | null | undefined, c: number | null | undefined) => (v === null || v === undefined ? 'undefined' : `${fmtNum(v)}${c !== null && c !== undefined ? ` ± ${fmtNum(c)}` : ''}`);
@@ -124,7 +112,7 @@ function caption(file: GsaFile): string {
  */
 export function renderGsa(file: GsaFile, el: GsaElements, onChange: () => void): GsaViews {
   const names = Object.keys(file.outputs);
-  fill(el.output, [{ value: '', label: `all outputs (${names.length})` }, ...names.map((n) => ({ value: n, label: n }))], el.output.value);
+  fillSelect(el.output, [{ value: '', label: `all outputs (${names.length})` }, ...names.map((n) => ({ value: n, label: n }))], el.output.value);
   const chosen = el.output.value ? [el.output.value] : names;
   el.bars.innerHTML = indicesSvg(file, { outputs: chosen });
   barHover(file, el.bars, el.tooltip);
@@ -134,7 +122,7 @@ export function renderGsa(file: GsaFile, el: GsaElements, onChange: () => void):
   el.depthSection.hidden = !file.depth;
   if (!file.depth) return views;
   const ixs = depthIndices(file);
-  fill(el.index, ixs.map((ix) => ({ value: ix, label: DEPTH_INDEX_LABEL[ix] })), el.index.value || (ixs.includes('ST') ? 'ST' : ixs[0]));
+  fillSelect(el.index, ixs.map((ix) => ({ value: ix, label: DEPTH_INDEX_LABEL[ix] })), el.index.value || (ixs.includes('ST') ? 'ST' : ixs[0]));
   const index = el.index.value as DepthIndex;
   el.depth.innerHTML = depthMapSvg(file, index);
   depthHover(file, index, el.depth, el.tooltip);

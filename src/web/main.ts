@@ -21,7 +21,7 @@ import { loadedFromObject, parseLoaded, type Loaded, type SimsInputs } from './d
 import { download, svgText, svgToPng } from './export.js';
 import { drawHeatmap, heatmapCsv, nextTask, regionThreshold } from './heatmap.js';
 import { indexOfValues, residualMap, type ResidualMap } from './map.js';
-import { csvCell, drawPanels, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
+import { csvCell, drawPanels, fillSelect, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
 import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
 import type { MemberDetail, ParseSource, WorkerReply, WorkerRequest } from './parse.worker.js';
 import { renderGsa } from './gsa.js';
@@ -303,18 +303,6 @@ function statusLine(): string {
   }
   const m = loaded.measured;
   return `${loaded.name}: ${m.format} SIMS profile, ${m.depth_nm.length} points, elements ${m.elements.join(', ')}${m.warnings.length ? `; ${m.warnings.length} warning(s): ${m.warnings.join('; ')}` : ''}`;
-}
-
-function fillSelect(sel: HTMLSelectElement, options: { value: string; label: string }[], value: string): void {
-  sel.replaceChildren(
-    ...options.map((o) => {
-      const e = document.createElement('option');
-      e.value = o.value;
-      e.textContent = o.label;
-      return e;
-    }),
-  );
-  sel.value = value;
 }
 
 function axisIndices(fit: FitFile): { x: number; y: number } {
