@@ -169,9 +169,9 @@ export function registerGsa(program: Command, ctx: CliContext): void {
       .command('gsa')
       .summary('global sensitivity analysis: Sobol indices or Morris screening over many parameters')
       .description(
-        'Which parameters control which output: Sobol indices (first order, total, second order) on a\n' +
-          "Saltelli design of a Sobol' sequence, or Morris elementary effects, with bootstrap intervals;\n" +
-          'of named scalars per stage (fronts, the Rb+ maximum, composition, duration, current, residual)\n' +
+        "Which parameters control which output: Sobol' indices (first order, total, second order) on a " +
+          "Saltelli design of a Sobol' sequence, or Morris elementary effects, with bootstrap intervals; " +
+          'of named scalars per stage (fronts, the Rb+ maximum, composition, duration, current, residual) ' +
           'and of the blurred profiles at every depth. Units: depth nm, density n/n0, time s, current A.',
       ),
   )
