@@ -24,7 +24,6 @@ import { indexOfValues, residualMap, type ResidualMap } from './map.js';
 import { csvCell, drawPanels, fillSelect, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
 import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
 import type { MemberDetail, ParseSource, WorkerReply, WorkerRequest } from './parse.worker.js';
-import { renderGsa } from './gsa.js';
 import { derivativePanels, drawSensitivityBars, ensemblePanels, memberPanels, plusMinusPanels, sensitivityCsv, simsPanels } from './views.js';
 
 interface ViewEntry {
@@ -279,7 +278,7 @@ async function renderAll(): Promise<void> {
   if (!loaded) return;
   if (loaded.kind === 'fit') await renderFit(loaded.fit);
   else if (loaded.kind === 'ensemble') await renderEnsemble(loaded.ens);
-  else if (loaded.kind === 'gsa') renderGsaViews();
+  else if (loaded.kind === 'gsa') await renderGsaViews();
   else renderSims();
   lastRender = performance.now() - t0;
   setStatus(statusLine());
@@ -488,8 +487,10 @@ function renderSensitivity(fit: FitFile): void {
   views.set('derivative', { svg: () => $('derivative-plot').querySelector('svg'), csv: () => panelsCsv(dp, 'depth_nm', 'dmodel_dlnp') });
 }
 
-/** The sensitivity-study views (src/web/gsa.ts); a change of output or index redraws them. */
-function renderGsaViews(): void {
+/** The sensitivity-study views (src/web/gsa.ts, loaded when first needed); a change of output or index redraws them. */
+async function renderGsaViews(): Promise<void> {
+  if (loaded?.kind !== 'gsa') return;
+  const { renderGsa } = await import('./gsa.js');
   if (loaded?.kind !== 'gsa') return;
   const v = renderGsa(
     loaded.gsa,
@@ -502,10 +503,10 @@ function renderGsaViews(): void {
       tooltip: $('tooltip'),
       caption: $('gsa-caption'),
     },
-    () => {
-      renderGsaViews();
-      document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
-    },
+    () =>
+      void renderGsaViews().then(() => {
+        document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
+      }),
   );
   views.set('gsa-indices', v.indices);
   if (v.depth) views.set('gsa-depth', v.depth);
