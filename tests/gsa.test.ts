@@ -97,6 +97,19 @@ describe("Sobol' sequence", () => {
     expect(empty(a, 0, 1)).toBe(0);
   });
 
+  it("Saltelli's design: A and B are the first and last k coordinates of the points, AB_i takes column i from B (unscrambled: points N..2N−1, as SALib)", () => {
+    const d = saltelliDesign(3, 16, { scramble: false, secondOrder: true });
+    expect(d.blocks).toBe(8);
+    for (let j = 0; j < 16; j++) {
+      const p: number[] = fx.d40_n64[16 + j];
+      const rows = d.unit.slice(j * 8, j * 8 + 8).map((r) => Array.from(r));
+      expect(rows[0]).toEqual(p.slice(0, 3));
+      expect(rows[7]).toEqual(p.slice(3, 6));
+      expect(rows[2]).toEqual([p[0], p[4], p[2]]); // AB_2
+      expect(rows[6]).toEqual([p[3], p[4], p[2]]); // BA_3
+    }
+  });
+
   it('refuses more dimensions than the direction numbers cover', () => {
     expect(() => sobolPoints(4, 257)).toThrow(/257 dimensions; the direction numbers cover 1 to 256/);
   });
