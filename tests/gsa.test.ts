@@ -35,6 +35,7 @@ import { resolveContext } from '../src/cli/common.js';
 import {
   gsaFileSchema,
   ishigami,
+  modelOutputs,
   morrisDesign,
   morrisIndices,
   saltelliDesign,
@@ -219,6 +220,29 @@ describe('estimators on functions with known indices', () => {
   });
 });
 
+describe('model outputs', () => {
+  it("after stage 2 of the paper preset (the reference solution) a foreign species' zone edge lies at the end of its zone, where its 0.5 n0 crossing does not", () => {
+    const o = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'paper-oracle.json'), 'utf8'));
+    const p = getPreset('paper');
+    const stages = o.stages.map((st: any, k: number) => ({ ...summarizeStage({ ...st, potential_V: [], snapshots: [], balance: {}, stats: {} }, p, k), depth_nm: st.depth_nm, density: st.density }));
+    const m = { index: 0, values: [], status: 'ok' as const, cells: 0, stages, wall_s: 0 };
+    const v = Object.fromEntries(modelOutputs(p).map((d) => [d.name, d.get(m)]));
+    // Cs+ in the zone is ~0.47 n0: "falls through 0.5" happens inside the zone (~30 nm), the edge at its end
+    expect(v.s2_mean_Cs).toBeCloseTo(0.474, 3);
+    expect(v.s2_front_Cs_nm).toBeLessThan(40);
+    expect(v.s2_edge_Cs_nm).toBeGreaterThan(70);
+    // the order of the study: Cs+ edge, the Rb+ maximum, the Li+ front, the Rb+ edge within a nanometre of it
+    expect(v.s2_edge_Cs_nm).toBeLessThan(v.s2_max_Rb_depth_nm);
+    expect(v.s2_max_Rb_depth_nm).toBeLessThan(v.s2_front_Li_nm);
+    expect(Math.abs(v.s2_edge_Rb_nm - v.s2_front_Li_nm)).toBeLessThan(1);
+    // after stage 1 (Rb+ ~0.89 n0 in the zone) edge and front agree to half a nanometre
+    expect(Math.abs(v.s1_edge_Rb_nm - v.s1_front_Rb_nm)).toBeLessThan(0.5);
+    // by hand: the blurred Rb+ profile at the edge is half the zone mean
+    const faces = facesFromCentres(o.stages[1].depth_nm);
+    expect(blurProfile(faces, o.stages[1].density.Rb, 1, [v.s2_edge_Rb_nm])[0]).toBeCloseTo(v.s2_mean_Rb / 2, 2);
+  });
+});
+
 // ---------------------------------------------------------------- the command
 
 async function cli(argv: string[], simulateFn?: (p: Protocol, o?: RunOptions) => ProtocolResult) {
@@ -352,6 +376,7 @@ describe('cait gsa on the quick preset with the f64 solver (in-process, serial e
       's1_max_Rb_depth_nm',
       's1_mean_Li',
       's1_mean_Rb',
+      's1_edge_Rb_nm',
     ]);
     const front = file.outputs.s1_front_Li_nm as SobolOutput;
     expect(front.ST[0]!).toBeGreaterThan(0.9);

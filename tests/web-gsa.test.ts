@@ -74,7 +74,7 @@ describe.skipIf(!hasChromium())('explorer page: a cait-gsa/1 study', () => {
   it('loads gsa.json from ?file=: one S1 and one ST bar per parameter and output, with the values of the file; hover shows them', async () => {
     const page = await open('?file=sobol/gsa.json');
     expect(await page.$eval('body', (b) => b.dataset.loaded)).toBe('gsa');
-    expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^gsa\.json: cait-gsa\/1, Sobol' indices, N = 8, 2 parameters, 8 outputs and depth maps; cpu on /);
+    expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^gsa\.json: cait-gsa\/1, Sobol' indices, N = 8, 2 parameters, 9 outputs and depth maps; cpu on /);
     const bars = await page.$$eval('#gsa-indices-plot rect.bar', (rs) => rs.map((r) => ({ output: r.getAttribute('data-output')!, param: Number(r.getAttribute('data-param')), index: r.getAttribute('data-index')!, value: Number(r.getAttribute('data-value')) })));
     const expected = Object.entries(sobol.outputs).flatMap(([name, o]) =>
       sobol.parameters.flatMap((_, i) =>

@@ -129,7 +129,8 @@ designs make the bootstrap, which treats the samples as independent, conservativ
 Outputs (of each stage k): s<k>_duration_s, s<k>_final_current_A, s<k>_front_<sp>_nm (native species
 rising, foreign species falling through 0.5 n0), s<k>_max_<sp> and s<k>_max_<sp>_depth_nm (a foreign
 species' maximum of the 1 nm-blurred profile: the Rb+ maximum after stage 2), s<k>_mean_<sp> (zone
-composition); with --measured the residual; and, unless --no-depth, the blurred profile of every
+composition), s<k>_edge_<sp>_nm (a foreign species' zone edge: the deepest depth where its blurred
+profile falls through half its zone mean); with --measured the residual; and, unless --no-depth, the blurred profile of every
 species at every depth of 0, --depth-step, …, --max-depth nm. A run that fails (or an output that does
 not exist for it) leaves its base sample (Sobol) or step (Morris) out of that output's indices.
 ${MEASURED_HELP}
@@ -186,7 +187,7 @@ export function registerGsa(program: Command, ctx: CliContext): void {
     .option('--no-scramble', "sobol: the plain Sobol' sequence (skipping its first points) instead of a scrambled one")
     .option('--bootstrap <B>', 'bootstrap resamples of the intervals (0: none)', nonNegativeInt, DEFAULT_BOOTSTRAP)
     .option('--conf-level <c>', 'confidence level of the intervals', fraction, DEFAULT_CONF_LEVEL)
-    .option('--no-depth', 'no depth-resolved indices (scalar outputs only; the engine keeps no profiles)')
+    .option('--no-depth', 'no depth-resolved indices (scalar outputs only)')
     .option('--depth-step <nm>', 'depth step of the depth-resolved indices, nm', positiveNumber, DEPTH_DEFAULTS.step_nm)
     .option('--max-depth <nm>', 'deepest depth of the depth-resolved indices, nm', positiveNumber, DEPTH_DEFAULTS.max_nm)
     .option('--blur <nm>', 'σ of the Gaussian blur of the depth-resolved profiles, nm', positiveNumber, DEPTH_DEFAULTS.blur_nm)

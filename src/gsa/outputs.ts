@@ -13,6 +13,12 @@
  *                                                  after stage 2 of the paper preset the Rb+ maximum
  *   s<k>_mean_<sp>                                 zone composition: mean n/n0 between 2 nm and the
  *                                                  native front − 5 nm
+ *   s<k>_edge_<sp>_nm                              a foreign species' edge: the deepest depth where its
+ *                                                  1 nm-blurred profile falls through half of s<k>_mean_<sp>
+ *                                                  (nm). Unlike s<k>_front_<sp>_nm it stays at the end of the
+ *                                                  zone when the zone holds about 0.5 n0 or less (after stage 2
+ *                                                  of the paper preset Cs+ ~0.47, Rb+ ~0.49: the 0.5 crossing
+ *                                                  then jumps about inside the zone)
  *   residual (and residual_<j> with several)       Σ w (model − measured)² against measured profiles
  *                                                  (src/fit/observe.ts), where they are given
  * A value that does not exist for a member (no front, a failed member) is NaN.
@@ -23,7 +29,7 @@
  * a fixed depth grid 0, step, …, max. Platform-neutral.
  */
 import type { Protocol } from '../config/schema.js';
-import { blurProfile, facesFromCentres } from '../analysis/profiles.js';
+import { blurProfile, facesFromCentres, lastFallingFront } from '../analysis/profiles.js';
 import { enteredSpecies } from '../ensemble/summary.js';
 import type { MemberResult } from '../ensemble/types.js';
 import type { Observation } from '../fit/observe.js';
@@ -74,6 +80,8 @@ export function modelOutputs(base: Protocol, observations: readonly Observation[
     }
     for (const sp of present)
       out.push({ name: `${s}_mean_${sp}`, unit: 'n/n0', description: `mean ${sp}+ in the exchanged zone (2 nm to the native front − 5 nm) after ${stageName}`, get: (m) => num(at(m)?.mean?.density[sp]) });
+    for (const sp of present.filter((x) => !(base.species[x].initial > 0)))
+      out.push({ name: `${s}_edge_${sp}_nm`, unit: 'nm', description: `deepest depth where the 1 nm-blurred ${sp}+ profile falls through half its zone mean after ${stageName}`, get: (m) => zoneEdge(at(m), sp) });
   });
   if (observations.length) {
     const total = (m: MemberResult) => (m.status === 'ok' && m.residuals?.length === observations.length ? m.residuals.reduce((a, r) => a + r.ssr, 0) : NaN);
@@ -84,6 +92,18 @@ export function modelOutputs(base: Protocol, observations: readonly Observation[
       );
   }
   return out;
+}
+
+/** The depths (nm) on which a zone edge is searched: 0, 0.25, …, 150 (the blurred maxima of summary.ts use the same step). */
+const EDGE_DEPTHS = Array.from({ length: 601 }, (_, j) => j * 0.25);
+
+/** s<k>_edge_<sp>_nm of a stage (needs its final profiles and zone mean; NaN otherwise). */
+function zoneEdge(st: MemberResult['stages'][number] | undefined, sp: string): number {
+  const n = st?.density?.[sp];
+  const mean = st?.mean?.density[sp];
+  if (!st?.depth_nm || !n || !(typeof mean === 'number' && mean > 0)) return NaN;
+  const b = blurProfile(facesFromCentres(st.depth_nm), n, DEPTH_DEFAULTS.blur_nm, EDGE_DEPTHS);
+  return lastFallingFront(EDGE_DEPTHS, b, mean / 2);
 }
 
 /** The depth-resolved outputs: which profiles, on which depths, through which blur. */

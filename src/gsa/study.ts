@@ -169,7 +169,8 @@ export async function evaluateModel(o: ModelEvaluation): Promise<Evaluated> {
   const status: ('ok' | 'failed')[] = new Array(runs).fill('failed');
   const reasons: (string | undefined)[] = new Array(runs).fill(undefined);
   const batch = Math.max(1, o.batch ?? DEFAULT_BATCH);
-  const profiles = depth || observations.length ? 'final' : 'none';
+  // the zone edges (outputs.ts) and the depth maps need each member's final profiles; a batch's are dropped after it
+  const profiles = 'final';
   let engine = o.engine.name;
   let adapter = o.engine.adapter;
   let failedBefore = 0;

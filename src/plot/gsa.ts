@@ -94,7 +94,9 @@ export function indicesSvg(file: GsaFile, opts: { outputs?: string[]; cols?: num
   const k = file.parameters.length;
   const pw = Math.max(180, Math.min(420, 44 * k));
   const ph = 150;
-  const M = { left: 56, right: 70, top: 40, bottom: 74 };
+  // the parameter labels run down-right at 35°: room below and to the right of the last one
+  const labelW = Math.max(...file.parameters.map((p) => parameterLabel(p.path).length)) * 6.2;
+  const M = { left: 56, right: Math.max(20, Math.ceil(labelW * Math.cos(0.61) - pw / k / 2) + 10), top: 40, bottom: Math.ceil(labelW * Math.sin(0.61)) + 24 };
   const cols = Math.max(1, Math.min(opts.cols ?? 3, names.length));
   const rows = Math.max(1, Math.ceil(names.length / cols));
   const cellW = M.left + pw + M.right;
@@ -250,7 +252,9 @@ export function depthMapSvg(file: GsaFile, index: DepthIndex, opts: DepthMapOpti
   const stripH = 70;
   const rowH = Math.max(12, Math.min(22, Math.floor(180 / k)));
   const mapH = k * rowH;
-  const M = { left: 118, right: 14, top: 28, bottom: 46 };
+  // room for the longest parameter label (10 px text: ~5.6 px per character)
+  const labelW = Math.max(...file.parameters.map((p) => parameterLabel(p.path).length)) * 6.2;
+  const M = { left: Math.max(70, Math.ceil(labelW) + 12), right: 14, top: 28, bottom: 46 };
   const gap = 10;
   const cellW = M.left + pw + M.right;
   const cellH = M.top + stripH + gap + mapH + M.bottom;
@@ -280,8 +284,8 @@ export function depthMapSvg(file: GsaFile, index: DepthIndex, opts: DepthMapOpti
       out.push(
         `<g class="depth-panel"${attrs({ transform: `translate(${r(ox)},${r(oy)})`, 'data-stage': m.stage, 'data-species': m.species, 'data-xdomain': `${d[0]},${d[d.length - 1]}`, 'data-xrange': `0,${pw}`, 'data-map-top': mapTop, 'data-row-height': rowH })}>`,
       );
-      const stageName = file.model.kind === 'protocol' ? file.model.base.stages[m.stage - 1]?.name : undefined;
-      out.push(`<text class="panel-title"${attrs({ x: pw / 2, y: -10, 'text-anchor': 'middle', 'font-size': 12, 'font-weight': 'bold' })}>${esc(`${m.species}+ after stage ${m.stage}${stageName ? ` (${stageName})` : ''}`)}</text>`);
+      const beam = file.model.kind === 'protocol' ? file.model.base.stages[m.stage - 1]?.beam : undefined;
+      out.push(`<text class="panel-title"${attrs({ x: pw / 2, y: -10, 'text-anchor': 'middle', 'font-size': 12, 'font-weight': 'bold' })}>${esc(`${m.species}+ after stage ${m.stage}${beam ? ` (${beam}+ beam)` : ''}`)}</text>`);
       // the mean profile ± SD
       const ys = m.mean.map((v, j) => (v ?? 0) + (m.sd[j] ?? 0));
       const y = scaleLinear().domain([0, Math.max(1.05, ...ys)]).range([stripH, 0]);
