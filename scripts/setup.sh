@@ -11,8 +11,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # chromium + libvulkan1: headless browser and SwiftShader (WebGPU without a GPU);
-# libegl1 libegl-mesa0 libgles2: Mesa llvmpipe through Dawn's OpenGL ES backend
-PACKAGES=(chromium libvulkan1 libegl1 libegl-mesa0 libgles2)
+# libegl1 libegl-mesa0 libgles2: Mesa llvmpipe through Dawn's OpenGL ES backend;
+# slurmctld slurmd slurm-client munge: the one-node Slurm cluster of the tests
+# (scripts/slurm/local-cluster.sh; `cait … --executor slurm`)
+PACKAGES=(chromium libvulkan1 libegl1 libegl-mesa0 libgles2 slurmctld slurmd slurm-client munge)
 
 say() { printf 'setup: %s\n' "$*"; }
 run() {

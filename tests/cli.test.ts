@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runCli, makeProgram } from '../src/cli/main.js';
+import { makeProgram } from '../src/cli/main.js';
+import { runCaptured } from './helpers/cli.js';
 import { getPreset, presets } from '../src/config/presets.js';
 import { parseProtocol } from '../src/config/validate.js';
 import type { Protocol } from '../src/config/schema.js';
@@ -67,18 +68,8 @@ interface Run {
   err: string;
 }
 
-async function cli(argv: string[], extra: { simulate?: ReturnType<typeof fakeSolver>; env?: Record<string, string> } = {}): Promise<Run> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-    stderrIsTTY: false,
-    env: extra.env ?? {},
-    simulate: extra.simulate ?? fakeSolver(),
-    now: () => new Date('2026-11-26T12:00:00Z'),
-  });
-  return { code, out, err };
+function cli(argv: string[], extra: { simulate?: ReturnType<typeof fakeSolver>; env?: Record<string, string> } = {}): Promise<Run> {
+  return runCaptured(argv, { env: extra.env ?? {}, simulate: extra.simulate ?? fakeSolver() });
 }
 
 let dir: string;

@@ -32,7 +32,7 @@ import {
   type EnsembleResult,
 } from '../src/ensemble/index.js';
 import { ensembleProvenance } from '../src/ensemble/write.js';
-import { runCli } from '../src/cli/main.js';
+import { runCaptured } from './helpers/cli.js';
 import { compareProfiles } from '../src/analysis/profiles.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -295,18 +295,8 @@ describe('failed members are flagged, the others complete', () => {
 
 // ---- the command ----------------------------------------------------------------------------------
 
-async function cli(argv: string[], simulateFn?: (p: Protocol, o?: RunOptions) => ProtocolResult) {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-    stderrIsTTY: false,
-    env: {},
-    simulate: simulateFn ?? simulate,
-    now: () => new Date('2026-11-26T12:00:00Z'),
-  });
-  return { code, out, err };
+function cli(argv: string[], simulateFn?: (p: Protocol, o?: RunOptions) => ProtocolResult) {
+  return runCaptured(argv, { simulate: simulateFn ?? simulate });
 }
 
 describe('cait ensemble (in-process, serial engine)', () => {

@@ -16,11 +16,13 @@ import { InputError } from '../config/validate.js';
 import { buildGrid, parseSweepArgs, parseSweepFile, type SampleSpec, type VarySpec } from '../sweep/index.js';
 import { isDirectory, type OutputFile } from '../io/atomic.js';
 import { PROFILES_LEVELS, requestFromGrid, type EnsembleEngine, type EnsembleProgress, type ProfilesLevel } from '../ensemble/types.js';
-import { buildEnsembleFile, ENSEMBLE_SCHEMA, type EnsembleFile } from '../ensemble/output.js';
+import { ENSEMBLE_SCHEMA, memberIndex, type EnsembleFile } from '../ensemble/output.js';
 import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
 import { enteredSpecies, frontSpecies } from '../ensemble/summary.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
-import { ENGINES, makeEngine } from './engines.js';
+import { parseShard, runToFile, type Design } from '../cluster/shard.js';
+import { ENGINES } from './engines.js';
+import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, executorProvenance, openEngine, type ExecutorCliOptions, type ExecutorEngine } from './executor.js';
 import { addProtocolOptions, loadProtocol, positiveInt, positiveNumber, type CliContext, checkParent } from './common.js';
 
 export interface EnsembleCliOptions {
@@ -41,6 +43,7 @@ export interface EnsembleCliOptions {
   plotStage?: number;
   maxDepth: number;
   quiet?: boolean;
+  shard?: string;
 }
 
 
@@ -102,9 +105,21 @@ Examples:
       --vary stages.0.D.Rb.D_m2s=2e-22,2.67e-22 --profiles none --out results/grid.json --csv results/grid.csv
   cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:log --vary sample.epsr=4:16 \\
       --sample lhs:200 --seed 7 --profiles none --threads 8 --out results/lhs.json
-  cait ensemble --sweep my-sweep.json --out results/sweep.json`;
+  cait ensemble --sweep my-sweep.json --out results/sweep.json
+  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:64:log --shard 0/4 --out results/part0.json
+      (then shards 1/4..3/4 anywhere, and: cait merge results/part*.json --out results/dcs.json)
+  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:64:log --profiles none \
+      --executor slurm --slurm-array 16 --slurm-opt "--partition=gpu --gres=gpu:1 --time=01:00:00" \
+      --engine webgpu --out results/dcs.json      (add --dry-run to see the job script)`;
 
-const HELP_AFTER = VARY_HELP + ENGINES_HELP + OUTPUTS_HELP + EXAMPLES_HELP;
+const SHARD_HELP = `
+Shards: --shard K/N (K = 0..N-1) runs only the members i with i mod N = K and writes them, in member
+order, with a "shard" block naming the whole ensemble (base protocol sha256, parameters, member
+count, design, seed, values sha256, profiles level, version); \`cait merge\` joins the N shard files
+into the file the whole run writes. --shard $SLURM_ARRAY_TASK_ID/N works as it is in a job script.
+`;
+
+const HELP_AFTER = VARY_HELP + ENGINES_HELP + SHARD_HELP + EXECUTOR_HELP + OUTPUTS_HELP + EXAMPLES_HELP;
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -153,7 +168,9 @@ export function registerEnsemble(program: Command, ctx: CliContext): void {
   )
     .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
     .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, llvmpipe (refused by the engine), null', 'auto')
-    .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt);
+    .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt)
+    .option('--shard <K/N>', 'run only shard K of N (members i with i mod N = K; K = 0..N-1); join shards with cait merge');
+  addExecutorOptions(cmd).option('--dry-run', '--executor slurm: print the job script it would submit, run nothing');
   addSweepOutputOptions(cmd)
     .addHelpText('after', HELP_AFTER)
     .action(async (opts: EnsembleCliOptions) => {
@@ -235,7 +252,7 @@ function checkOutputs(opts: SweepCliOptions, base: Protocol, profiles: ProfilesL
     throw new InputError(`--plot-species ${sp}: not a species of the protocol (${Object.keys(base.species).join(', ')})`);
 }
 
-/** Progress on stderr: a bar on a terminal; otherwise a line per 10 % of members and per failed member (the first 10). Shared with `cait gsa`. */
+/** Progress on stderr: a bar on a terminal; otherwise a line per 10 % of members and per failed member (the first 10). */
 export class EnsembleReporter {
   private bar?: cliProgress.SingleBar;
   private lastDecile = 0;
@@ -314,8 +331,9 @@ export function ensembleSummaryText(file: EnsembleFile, written: string[]): stri
   const wall = file.provenance.wall_s;
   const rate = wall > 0 ? counts.members / wall : 0;
   const out: string[] = [];
+  const sh = file.shard;
   out.push(
-    `ensemble: ${counts.members} member${counts.members === 1 ? '' : 's'}, ${counts.ok} ok, ${counts.failed} failed; wall time ${wall.toFixed(1)} s (${rate.toPrecision(3)} members/s); engine ${file.engine} (${file.adapter})\n`,
+    `ensemble${sh ? ` shard ${sh.index}/${sh.count} (of ${sh.ensemble.members} members)` : ''}: ${counts.members} member${counts.members === 1 ? '' : 's'}, ${counts.ok} ok, ${counts.failed} failed; wall time ${wall.toFixed(1)} s (${rate.toPrecision(3)} members/s); engine ${file.engine} (${file.adapter})\n`,
   );
   const base = file.base;
   const native = frontSpecies(base);
@@ -330,7 +348,7 @@ export function ensembleSummaryText(file: EnsembleFile, written: string[]): stri
     for (const s of lastForeign) head.push(`s${nStages} ${s} max at (nm)`);
     const rows = [head];
     file.members.forEach((m, i) => {
-      const row = [String(i), ...m.values.map(formatValue), m.status];
+      const row = [String(memberIndex(file, i)), ...m.values.map(formatValue), m.status];
       for (let k = 0; k < nStages; k++) {
         const st = m.stages[k];
         row.push(fmtFixed(st ? st.duration_s / 3600 : undefined, 2));
@@ -345,7 +363,7 @@ export function ensembleSummaryText(file: EnsembleFile, written: string[]): stri
   const failed = file.members.map((m, i) => ({ m, i })).filter(({ m }) => m.status === 'failed');
   failed.slice(0, 10).forEach(({ m, i }) => {
     const vals = file.parameters.map((p, j) => `${p}=${formatValue(m.values[j])}`).join(', ');
-    out.push(`member ${i}${vals ? ` (${vals})` : ''} failed: ${m.reason ?? 'no reason given'}\n`);
+    out.push(`member ${memberIndex(file, i)}${vals ? ` (${vals})` : ''} failed: ${m.reason ?? 'no reason given'}\n`);
   });
   if (failed.length > 10) out.push(`... and ${failed.length - 10} more failed members\n`);
   out.push(...written.map((w) => `wrote ${w}\n`));
@@ -359,7 +377,9 @@ export interface OpenedEngine {
 }
 
 /** The sweep options of runEnsemble; the engine options only when it makes the engine itself. */
-export type SweepCliOptions = Omit<EnsembleCliOptions, 'engine' | 'adapter' | 'threads'> & Partial<Pick<EnsembleCliOptions, 'engine' | 'adapter' | 'threads'>>;
+export type SweepCliOptions = Omit<EnsembleCliOptions, 'engine' | 'adapter' | 'threads'> &
+  Partial<Pick<EnsembleCliOptions, 'engine' | 'adapter' | 'threads'>> &
+  Partial<ExecutorCliOptions>;
 
 /**
  * `cait ensemble`'s run: check the inputs, build the grid, run it, write the
@@ -373,22 +393,35 @@ export async function runEnsemble(opts: SweepCliOptions, ctx: CliContext, open?:
   const profiles = opts.profiles as ProfilesLevel;
   const def = loadDefinition(opts);
   checkOutputs(opts, def.base, profiles);
+  const shard = opts.shard !== undefined ? parseShard(opts.shard) : undefined;
+  if (shard && opts.executor === 'slurm') throw new InputError('--shard runs one shard here; --executor slurm runs every shard as a job array: use one of them');
   const grid = buildGrid(def.base, def.specs, def.sample);
   const req = requestFromGrid(grid, def.base, profiles);
-  const { engine, close } = open
+  const design: Design = grid.seed !== undefined ? { design: grid.design, seed: grid.seed } : { design: grid.design };
+  const opened: ExecutorEngine = open
     ? await open()
-    : await makeEngine({ engine: opts.engine ?? 'cpu', adapter: opts.adapter ?? 'auto', threads: opts.threads }, ctx);
-
-  const reporter = new EnsembleReporter(ctx, !!opts.quiet);
-  let result;
-  try {
-    result = await engine.run(req, { onProgress: (p) => reporter.update(p) });
-  } finally {
-    reporter.stop();
-    await close();
+    : await openEngine(
+        { ...opts, engine: opts.engine ?? 'cpu', adapter: opts.adapter ?? 'auto', executor: opts.executor ?? 'local', slurmOpt: opts.slurmOpt ?? [] },
+        ctx,
+        { dir: defaultSlurmDir(opts.out), design },
+      );
+  if (opts.dryRun) {
+    await opened.close();
+    ctx.stdout(opened.script!(req.values.length));
+    ctx.stderr(`cait: dry run: the job script of ${req.values.length} members (nothing submitted, nothing written)\n`);
+    return;
   }
 
-  const file = buildEnsembleFile(req, result, ensembleProvenance(def.base, ctx.now()), { design: grid.design, seed: grid.seed });
+  const reporter = new EnsembleReporter(ctx, !!opts.quiet);
+  let file: EnsembleFile;
+  try {
+    const provenance = () => ({ ...ensembleProvenance(def.base, ctx.now()), ...executorProvenance(opened, ctx.env) });
+    file = await runToFile(req, design, opened.engine, provenance, { shard, onProgress: (p) => reporter.update(p) });
+  } finally {
+    reporter.stop();
+    await opened.close();
+  }
+
   const written = [`${opts.out} (${ENSEMBLE_SCHEMA}, profiles ${profiles})`];
   const extra: OutputFile[] = [];
   if (opts.plot !== undefined) {

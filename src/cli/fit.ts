@@ -24,12 +24,14 @@ import { buildFitFile, membersCsv, bestFitCsv, sensitivityCsv, mapCsv } from '..
 import { mapPairs, residualMap, type MapMode } from '../fit/map.js';
 import type { FitFile } from '../fit/schema.js';
 import { bestFitSvg, plusMinus20Svg, residualMapSvg, sensitivitySvg, fmtLabel } from '../plot/fit.js';
-import { ENGINES, makeEngine } from './engines.js';
+import type { ExecutorRecord } from '../ensemble/output.js';
+import { ENGINES } from './engines.js';
+import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, openEngine, type ExecutorCliOptions } from './executor.js';
 import { addProtocolOptions, collect, loadProtocol, nonNegativeInt, positiveInt, checkParent, type CliContext } from './common.js';
 import { InvalidArgumentError } from 'commander';
 
 /** Options shared by `cait fit` and `cait sensitivity`. */
-export interface FitCommonOptions extends Omit<MeasuredArgs, 'measured'> {
+export interface FitCommonOptions extends Omit<MeasuredArgs, 'measured'>, Partial<ExecutorCliOptions> {
   preset?: string;
   config?: string;
   measured: string[];
@@ -116,6 +118,7 @@ Outputs in --out DIR (written together at the end; existing files are replaced a
   best_fit.svg, sensitivity.svg, pm20.svg    figures
 
 Engines (--engine): ${ENGINES.join(', ')}; cpu uses --threads workers, webgpu --adapter auto|vulkan|swiftshader.
+${EXECUTOR_HELP}
 Exit status: 0 ok, 2 bad input, 3 the engine failed.
 
 Examples:
@@ -154,7 +157,7 @@ export function addMeasuredDataOptions(cmd: Command): Command {
 }
 
 function addMeasuredOptions(cmd: Command): Command {
-  return addMeasuredDataOptions(cmd)
+  return addMeasuredDataOptions(addExecutorOptions(cmd))
     .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
     .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, null', 'auto')
     .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt)
@@ -359,13 +362,24 @@ export function fitSummaryText(file: FitFile, written: string[], top = 10, comma
   return out.join('');
 }
 
-async function withEngine<T>(opts: FitCommonOptions, ctx: CliContext, given: EnsembleEngine | undefined, f: (e: EnsembleEngine) => Promise<T>): Promise<T> {
-  if (given) return f(given);
-  const { engine, close } = await makeEngine(opts, ctx);
+/** Run `f` with the given engine, or the one of --engine/--executor; `record` receives the Slurm jobs that ran. */
+async function withEngine<T>(
+  opts: FitCommonOptions,
+  ctx: CliContext,
+  given: EnsembleEngine | undefined,
+  f: (e: EnsembleEngine) => Promise<T>,
+  record: (r: ExecutorRecord) => void,
+): Promise<T> {
+  if (given) {
+    if (opts.executor !== undefined && opts.executor !== 'local') throw new InputError(`--executor ${opts.executor}: not with an engine of its own (cait headless --fit)`);
+    return f(given);
+  }
+  const opened = await openEngine({ ...opts, slurmOpt: opts.slurmOpt ?? [] }, ctx, { dir: defaultSlurmDir(opts.out) });
   try {
-    return await f(engine);
+    return await f(opened.engine);
   } finally {
-    close();
+    if (opened.executor) record(opened.executor());
+    await opened.close();
   }
 }
 
@@ -396,6 +410,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));
   const reporter = new FitReporter(ctx, !!opts.quiet);
   let outcome: FitOutcome;
+  let executor: ExecutorRecord | undefined;
   try {
     outcome = await withEngine(opts, ctx, engine, (e) =>
       runFit({
@@ -411,6 +426,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
         memberModels: opts.memberProfiles === 'all',
         onProgress: (p) => reporter.update(p),
       }),
+      (r) => (executor = r),
     );
   } finally {
     reporter.stop();
@@ -419,6 +435,7 @@ export async function runFitCommand(opts: FitCliOptions, ctx: CliContext, engine
   // with an engine passed in (cait headless --fit) the engine options of `cait fit` did not choose it
   const { engine: _e, adapter: _a, threads: _t, ...rest } = opts as unknown as Record<string, unknown>;
   const file = buildFitFile(outcome, prov, commandLine(command, engine ? rest : (opts as unknown as Record<string, unknown>)));
+  if (executor) file.provenance.executor = executor;
   const written = writeOutputs(file, opts.out, opts.mapMode as MapMode);
   ctx.stdout(fitSummaryText(file, written, opts.top));
   return file;
@@ -446,6 +463,7 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
   const loaded = loadObservations(measured, base, (f) => readFileSync(f, 'utf8'));
   const reporter = new FitReporter(ctx, !!opts.quiet);
   let outcome: FitOutcome;
+  let executor: ExecutorRecord | undefined;
   try {
     outcome = await withEngine(opts, ctx, engine, (e) =>
       runSensitivity({
@@ -457,11 +475,13 @@ export async function runSensitivityCommand(opts: SensitivityCliOptions, ctx: Cl
         step: opts.sensStep,
         onProgress: (p) => reporter.update(p),
       }),
+      (r) => (executor = r),
     );
   } finally {
     reporter.stop();
   }
   const file = buildFitFile(outcome, makeProvenance(base, ctx.now()), commandLine('sensitivity', opts as unknown as Record<string, unknown>));
+  if (executor) file.provenance.executor = executor;
   const written = writeOutputs(file, opts.out, 'min');
   ctx.stdout(fitSummaryText(file, written, 1, 'sensitivity'));
   return file;

@@ -13,6 +13,8 @@ import { registerSims } from './sims.js';
 import { registerFit, registerSensitivity } from './fit.js';
 import { registerHeadless } from './headless.js';
 import { registerServe } from './serve.js';
+import { registerMerge } from './merge.js';
+import { registerRunShard } from './run-shard.js';
 import { registerGsa } from './gsa.js';
 
 const COMMANDS: RegisterCommand[] = [
@@ -25,6 +27,8 @@ const COMMANDS: RegisterCommand[] = [
   registerSensitivity,
   registerHeadless,
   registerServe,
+  registerMerge,
+  registerRunShard,
   registerGsa,
 ];
 

@@ -16,6 +16,12 @@
  * all: + current, snapshots) and the scalar summary (front_nm, max, mean;
  * see summary.ts). NaN and ±Infinity are written as null.
  *
+ * A shard (`cait ensemble --shard K/N`, or one task of a Slurm array) holds
+ * only its share of the members, those with index i ≡ K (mod N), in member
+ * order, and a top-level `shard` block: K, N and the identity of the whole
+ * ensemble (src/cluster/shard.ts; `cait merge` joins shards). Files of a
+ * fit's batches also keep each member's `residuals`.
+ *
  * CSV: one row per member; columns `member`, the parameter paths, `status`,
  * `reason`, `cells`, `wall_s`, then per stage k = 1..N the summary as
  * `s<k>_<field>` (see {@link csvColumns}); `#` comment lines first.
@@ -23,16 +29,79 @@
 import type { Protocol } from '../config/schema.js';
 import type { Provenance } from '../io/result.js';
 import type { EnsembleRequest, EnsembleResult, MemberStage, MemberStatus, ProfilesLevel } from './types.js';
+import type { ObservationResidual } from '../fit/observe.js';
 
 export const ENSEMBLE_SCHEMA = 'cait-ensemble/1';
 export const ENSEMBLE_CSV_SCHEMA = 'cait-ensemble-csv/1';
+
+/** The Slurm job arrays that ran an ensemble or a fit's batches (`--executor slurm`). */
+export interface ExecutorRecord {
+  kind: 'slurm';
+  /** one per engine batch (an ensemble: one; a fit: grid, refinement rounds, intervals, sensitivity) */
+  jobs: { job_id: string; tasks: number; members: number; failed_tasks: number[]; dir: string }[];
+  /** the sbatch options of --slurm-opt, as given */
+  sbatch_options: string[];
+  /** the job template: `default` or the file of --slurm-template */
+  template: string;
+}
+
+/** Where a shard ran, as its merged file records it. */
+export interface ShardRecord {
+  index: number;
+  date: string;
+  wall_s: number;
+  adapter: string;
+  node: string;
+  platform: string;
+  /** the Slurm array job and task that ran it, if any */
+  slurm?: { job_id: string; task_id: string };
+}
 
 /** The provenance of a result file plus what ran the ensemble. */
 export interface EnsembleProvenance extends Provenance {
   engine: string;
   adapter: string;
-  /** wall time of the whole ensemble, s */
+  /** wall time of the whole ensemble, s (of a merged file: the sum of its shards' wall times) */
   wall_s: number;
+  /** --executor slurm: the job array that ran it */
+  executor?: ExecutorRecord;
+  /** a merged file (`cait merge`): where each shard ran */
+  shards?: ShardRecord[];
+  /** a shard run by a Slurm array task: its job and task */
+  slurm?: { job_id: string; task_id: string };
+}
+
+/**
+ * What makes two shards parts of the same ensemble: the whole ensemble's
+ * design (src/cluster/shard.ts computes it; `cait merge` compares it).
+ */
+export interface EnsembleIdentity {
+  /** package version that ran it */
+  version: string;
+  /** sha256 of the base protocol's canonical JSON */
+  config_sha256: string;
+  parameters: string[];
+  /** members of the whole ensemble */
+  members: number;
+  design: 'grid' | 'lhs';
+  seed?: number;
+  /** sha256 of the canonical JSON of the whole member × parameter value table */
+  values_sha256: string;
+  profiles: ProfilesLevel;
+  /** a fit's batch: sha256 of the canonical JSON of the measured observations */
+  observations_sha256?: string;
+}
+
+/** The `shard` block of a shard file: member i of the ensemble is in shard i mod count. */
+export interface ShardInfo {
+  /** K, 0-based */
+  index: number;
+  /** N */
+  count: number;
+  /** members in this shard */
+  members: number;
+  rule: 'i mod N';
+  ensemble: EnsembleIdentity;
 }
 
 export interface MemberEntry {
@@ -46,6 +115,8 @@ export interface MemberEntry {
   wall_s: number;
   /** one per stage for an ok member, empty for a failed one */
   stages: MemberStage[];
+  /** a fit's batch (request with observations): the member's residual per observation */
+  residuals?: ObservationResidual[];
 }
 
 export interface EnsembleFile {
@@ -65,6 +136,13 @@ export interface EnsembleFile {
   species: string[];
   counts: { members: number; ok: number; failed: number };
   members: MemberEntry[];
+  /** a shard: which share of which ensemble (absent in a whole or merged ensemble) */
+  shard?: ShardInfo;
+}
+
+/** The index in the whole ensemble of a file's i-th member (a shard holds every count-th member from its index). */
+export function memberIndex(file: Pick<EnsembleFile, 'shard'>, i: number): number {
+  return file.shard ? file.shard.index + i * file.shard.count : i;
 }
 
 const PROFILE_KEYS: Record<ProfilesLevel, readonly (keyof MemberStage)[]> = {
@@ -101,6 +179,7 @@ export function buildEnsembleFile(
     e.cells = m.cells;
     e.wall_s = m.wall_s;
     e.stages = m.status === 'ok' ? m.stages.map((s) => stageAtLevel(s, req.profiles)) : [];
+    if (m.residuals !== undefined) e.residuals = m.residuals;
     return e;
   });
   const ok = members.filter((m) => m.status === 'ok').length;
@@ -234,6 +313,7 @@ export function ensembleCsv(file: EnsembleFile): string {
     `# base protocol ${JSON.stringify(file.base.name)}, config sha256 ${p.config_sha256}`,
     `# engine ${file.engine}: ${file.adapter}; wall time ${p.wall_s.toFixed(3)} s; node ${p.node}, ${p.platform}`,
     `# members ${file.counts.members}: ${file.counts.ok} ok, ${file.counts.failed} failed`,
+    ...(file.shard ? [`# shard ${file.shard.index}/${file.shard.count} of ${file.shard.ensemble.members} members (member i is in shard i mod ${file.shard.count}; the member column is i)`] : []),
     `# stages: ${file.base.stages.map((s, k) => `s${k + 1} = ${JSON.stringify(s.name)} (beam ${s.beam})`).join('; ')}`,
     '# units: parameter columns in the units of their path (see the protocol schema); cells = grid cells; wall_s = wall time of the member in s;',
     '#   s<k>_duration_s in s; s<k>_charge_C = delivered charge in C; s<k>_final_current_A = current through the surface at the end in A; s<k>_steps = accepted time steps;',
@@ -243,7 +323,7 @@ export function ensembleCsv(file: EnsembleFile): string {
     csvColumns(file.parameters, species, nStages).join(','),
   ];
   file.members.forEach((m, i) => {
-    const row: unknown[] = [i, ...m.values, m.status, m.reason, m.cells, m.wall_s];
+    const row: unknown[] = [memberIndex(file, i), ...m.values, m.status, m.reason, m.cells, m.wall_s];
     for (let k = 0; k < nStages; k++) row.push(...stageCells(m.stages[k], species));
     lines.push(row.map(field).join(','));
   });

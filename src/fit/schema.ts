@@ -11,6 +11,7 @@
  */
 import type { Protocol } from '../config/schema.js';
 import type { DepthResolution } from './observe.js';
+import type { ExecutorRecord } from '../ensemble/output.js';
 
 export const FIT_SCHEMA = 'cait-fit/1';
 
@@ -29,6 +30,8 @@ export interface FitProvenance {
   /** the command line that made the file */
   command?: string;
   wall_s: number;
+  /** --executor slurm: the job arrays that ran the fit's batches */
+  executor?: ExecutorRecord;
 }
 
 export interface FitObservation {
