@@ -337,6 +337,9 @@ describe('cait gsa --function', () => {
       [['--preset', 'paper', '--samples', '8', '--vary', 'stages.1.D.Rb.f=0.8:0.9'], '--vary stages.1.D.Rb.f: value 0.9 is invalid: fwhmPopulated needs f < 0.8805 (the Fermi level must lie below the half-maximum)'],
       [['--preset', 'paper', '--samples', '8', '--vary', 'sample.epsr=4:16', '--sigma', '3'], '--sigma: only used with --measured FILE'],
       [['--preset', 'quick', '--samples', '8', '--vary', 'sample.epsr=4:16', '--measured', '2:x.csv'], '--measured 2:x.csv: stage 2 does not exist (the protocol has 1 stage, 1..1)'],
+      [['--preset', 'quick', '--samples', '8', '--vary', 'sample.epsr=4:16', '--slurm-array', '4'], '--slurm-array: only with --executor slurm'],
+      [['--preset', 'quick', '--samples', '8', '--vary', 'sample.epsr=4:16', '--executor', 'pbs'], '--executor pbs: expected one of local, slurm'],
+      [['--function', 'ishigami', '--samples', '8', '--executor', 'slurm'], '--executor slurm: a test function runs here, not with --function'],
     ];
     let runs = 0;
     const counting = (p: Protocol, o?: RunOptions) => {

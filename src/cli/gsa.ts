@@ -14,6 +14,7 @@ import type { Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
 import { compactJson } from '../ensemble/output.js';
 import type { EnsembleEngine } from '../ensemble/types.js';
+import type { ExecutorRecord } from '../ensemble/output.js';
 import type { Observation } from '../fit/observe.js';
 import { loadObservations, parseMeasuredArgs, type MeasuredArgs } from '../fit/measured.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
@@ -50,12 +51,13 @@ import {
 } from '../gsa/index.js';
 import { DEFAULT_MIN_SD, depthIndices, depthMapSvg, indicesSvg, parameterLabel, type DepthIndex } from '../plot/gsa.js';
 import { fmtLabel } from '../plot/fit.js';
-import { addEngineOptions, makeEngine } from './engines.js';
+import { addEngineOptions } from './engines.js';
+import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, executorProvenance, openEngine, type ExecutorCliOptions, type ExecutorEngine } from './executor.js';
 import { EnsembleReporter } from './ensemble.js';
 import { addMeasuredDataOptions, commandLine, MEASURED_HELP, measuredArgs } from './fit.js';
 import { addProtocolOptions, checkParent, collect, loadProtocol, nonNegativeInt, positiveInt, positiveNumber, type CliContext } from './common.js';
 
-export interface GsaCliOptions extends MeasuredArgs {
+export interface GsaCliOptions extends MeasuredArgs, ExecutorCliOptions {
   preset?: string;
   config?: string;
   function?: string;
@@ -153,7 +155,9 @@ Outputs in --out DIR (written together at the end; existing files are replaced a
   depth_S1.svg, depth_ST.svg, depth_interactions.svg (ST − S1) / depth_mu_star.svg
                          depth × parameter maps under the mean profile ± SD, per stage and species
 
-Engines (--engine cpu|webgpu|gpujs): the runs go through the engine in batches of --batch runs.
+Engines (--engine cpu|webgpu|gpujs): the runs go through the engine in batches of --batch runs;
+with --executor slurm each batch is one Slurm job array (below).
+${EXECUTOR_HELP}
 Exit status: 0 ok (also with failed runs), 2 bad input, 3 the engine failed.
 
 Examples:
@@ -193,6 +197,7 @@ export function registerGsa(program: Command, ctx: CliContext): void {
     .option('--blur <nm>', 'σ of the Gaussian blur of the depth-resolved profiles, nm', positiveNumber, DEPTH_DEFAULTS.blur_nm)
     .option('--min-sd <n/n0>', 'depth maps: grey where the profile varies by less than this over the runs', positiveNumber, DEFAULT_MIN_SD);
   addMeasuredDataOptions(cmd);
+  addExecutorOptions(cmd);
   addEngineOptions(cmd)
     .option('--batch <N>', 'runs per engine batch (profiles are reduced after each)', positiveInt, DEFAULT_BATCH)
     .requiredOption('-o, --out <dir>', 'output directory (created if missing)')
@@ -353,6 +358,7 @@ export async function runGsaCommand(opts: GsaCliOptions, ctx: CliContext, given?
   if (opts.function !== undefined) {
     if (opts.vary.length) throw new InputError('--vary: a test function has its own inputs; drop --vary (or --function)');
     if (opts.measured.length) throw new InputError('--measured: only with a protocol (--preset or --config), not with --function');
+    if (opts.executor !== undefined && opts.executor !== 'local') throw new InputError(`--executor ${opts.executor}: a test function runs here, not with --function`);
     fn = testFunction(opts.function, { a: parseGA(opts.gA) });
     parameters = fn.inputs.map((x) => ({ path: x.name, lo: x.lo, hi: x.hi, scale: 'linear' }));
   } else {
@@ -366,6 +372,7 @@ export async function runGsaCommand(opts: GsaCliOptions, ctx: CliContext, given?
 
   let ev: Evaluated;
   let model: GsaFile['model'];
+  let executor: ExecutorRecord | undefined;
   if (fn) {
     ev = evaluateFunction(fn, values);
     model = { kind: 'function', name: fn.name, constants: fn.constants };
@@ -379,12 +386,14 @@ export async function runGsaCommand(opts: GsaCliOptions, ctx: CliContext, given?
       evaluateModel({ base: b, parameters, values, engine, observations, depth, batch: opts.batch, onProgress: (p) => reporter.update(p) });
     try {
       // evaluateModel checks every design point against the protocol before the first run
-      const { engine, close } = given ? { engine: given, close: () => {} } : await makeEngine(opts, ctx);
+      if (given && opts.executor !== undefined && opts.executor !== 'local') throw new InputError(`--executor ${opts.executor}: not with an engine of its own`);
+      const opened: ExecutorEngine = given ? { engine: given, close: () => {} } : await openEngine({ ...opts, slurmOpt: opts.slurmOpt ?? [] }, ctx, { dir: defaultSlurmDir(opts.out) });
       try {
-        ev = await run(engine);
+        ev = await run(opened.engine);
       } finally {
-        close();
+        await opened.close();
       }
+      executor = executorProvenance(opened, ctx.env).executor;
     } finally {
       reporter.stop();
     }
@@ -402,7 +411,7 @@ export async function runGsaCommand(opts: GsaCliOptions, ctx: CliContext, given?
     evaluated: ev,
     analysis,
     model,
-    provenance: { ...base0, command },
+    provenance: { ...base0, command, ...(executor ? { executor } : {}) },
     ...(fn ? { analytic: fn.analytic } : {}),
     warnings,
   });

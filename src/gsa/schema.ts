@@ -5,7 +5,7 @@
  *
  * ```
  * { schema: "cait-gsa/1", version,
- *   provenance: { version, date, config_sha256?, node?, platform?, engine, adapter, wall_s, command? },
+ *   provenance: { version, date, config_sha256?, node?, platform?, engine, adapter, wall_s, command?, executor? },
  *   model: { kind: "protocol", base: <protocol>, observations: [{label, stage, species, points}] }
  *        | { kind: "function", name: "ishigami" | "sobol-g", constants },
  *   method: "sobol" | "morris",
@@ -89,6 +89,15 @@ export const gsaFileSchema = z
       adapter: z.string(),
       wall_s: num,
       command: z.string().optional(),
+      /** --executor slurm: the job arrays that ran the batches (src/ensemble/output.ts ExecutorRecord) */
+      executor: z
+        .object({
+          kind: z.literal('slurm'),
+          jobs: z.array(z.object({ job_id: z.string(), tasks: count, members: count, failed_tasks: z.array(count), dir: z.string() })),
+          sbatch_options: z.array(z.string()),
+          template: z.string(),
+        })
+        .optional(),
     }),
     model: z.discriminatedUnion('kind', [
       z.object({

@@ -287,7 +287,7 @@ export interface GsaFileParts {
   evaluated: Evaluated;
   analysis: { outputs: GsaFile['outputs']; depth?: GsaFile['depth'] };
   model: GsaFile['model'];
-  provenance: { version: string; date: string; config_sha256?: string; node?: string; platform?: string; command?: string };
+  provenance: Omit<GsaFile['provenance'], 'engine' | 'adapter' | 'wall_s'>;
   analytic?: GsaFile['analytic'];
   warnings?: string[];
 }
