@@ -3,7 +3,7 @@
 # a Morris screening of the Double-CAIT parameters the study varied by hand, then Sobol' indices of
 # the four that matter. Run from the repository root after `npm run build`; each command writes its
 # directory at the end (atomically). On the shared 2-core build machine (2 worker threads, nice 10,
-# other jobs running): Morris 160 runs in 46 min, Sobol' 384 runs (see the README for the time).
+# other jobs running, load 7-9): Morris 160 runs in 2771 s (46 min), Sobol' 384 runs in 4060 s (68 min).
 # Redraw the figures from gsa.json with: node dist/scripts/gsa/replot.js scripts/gsa/paper-morris
 set -e
 
