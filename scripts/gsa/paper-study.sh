@@ -3,7 +3,7 @@
 # a Morris screening of the Double-CAIT parameters the study varied by hand, then Sobol' indices of
 # the four that matter. Run from the repository root after `npm run build`; each command writes its
 # directory at the end (atomically). On the shared 2-core build machine (2 worker threads, nice 10,
-# other jobs running, load 7-9): Morris 160 runs in 2771 s (46 min), Sobol' 384 runs in 4060 s (68 min).
+# other jobs running, load 4-9): Morris 160 runs in 1784 s (30 min; 46 min in a first, identical run under more load), Sobol' 384 runs in 4060 s (68 min).
 # Redraw the figures from gsa.json with: node dist/scripts/gsa/replot.js scripts/gsa/paper-morris
 set -e
 
@@ -22,7 +22,7 @@ nice -n 10 node dist/src/cli/main.js gsa --preset paper --method morris --sample
   --vary stages.0.D.Li.f+stages.1.D.Li.f+stages.1.D.Rb.f=0.8:0.88 \
   --max-depth 120 --out scripts/gsa/paper-morris
 node dist/scripts/gsa/replot.js scripts/gsa/paper-morris \
-  --outputs s2_front_Li_nm,s2_max_Rb,s2_max_Rb_depth_nm,s2_mean_Cs,s2_mean_Rb,s2_mean_Li --name stage2.svg
+  --outputs s2_front_Li_nm,s2_edge_Cs_nm,s2_max_Rb,s2_max_Rb_depth_nm,s2_mean_Cs,s2_mean_Li --name stage2.svg
 
 # the four parameters with effects on stage 2 (the fall-off thresholds have next to none there)
 nice -n 10 node dist/src/cli/main.js gsa --preset paper --method sobol --samples 64 --seed 1 --threads 2 \
