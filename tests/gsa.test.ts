@@ -28,7 +28,7 @@ import { simulate } from '../src/solver/simulate.js';
 import type { ProtocolResult, RunOptions } from '../src/solver/types.js';
 import { summarizeStage } from '../src/ensemble/summary.js';
 import { blurProfile, facesFromCentres } from '../src/analysis/profiles.js';
-import { runCli } from '../src/cli/main.js';
+import { runCaptured } from './helpers/cli.js';
 import { runGsaCommand, type GsaCliOptions } from '../src/cli/gsa.js';
 import type { EnsembleEngine } from '../src/ensemble/types.js';
 import { resolveContext } from '../src/cli/common.js';
@@ -245,18 +245,8 @@ describe('model outputs', () => {
 
 // ---------------------------------------------------------------- the command
 
-async function cli(argv: string[], simulateFn?: (p: Protocol, o?: RunOptions) => ProtocolResult) {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: (s) => (out += s),
-    stderr: (s) => (err += s),
-    stderrIsTTY: false,
-    env: {},
-    simulate: simulateFn ?? simulate,
-    now: () => new Date('2026-12-03T12:00:00Z'),
-  });
-  return { code, out, err };
+function cli(argv: string[], simulateFn?: (p: Protocol, o?: RunOptions) => ProtocolResult) {
+  return runCaptured(argv, { simulate: simulateFn ?? simulate }, '2026-12-03T12:00:00Z');
 }
 
 const readJson = (p: string): GsaFile => gsaFileSchema.parse(JSON.parse(readFileSync(p, 'utf8')));
