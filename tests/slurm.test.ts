@@ -3,7 +3,7 @@
  * Debian's slurmctld, slurmd and munge, started in beforeAll, stopped at the end):
  * an array run equals the local run member for member and records its job; a task
  * that fails is reported with its id and the end of its log and only its members are
- * flagged failed; a small fit writes what the local fit writes; Ctrl-C cancels the job;
+ * flagged failed; a small fit and a small `cait gsa` write what the local runs write; Ctrl-C cancels the job;
  * `stop` ends exactly the daemons the script started, by their pid files.
  *
  * Needs root and the Slurm packages (scripts/setup.sh installs them; CI runs as root).
@@ -196,6 +196,24 @@ describe.skipIf(!!why && process.env.CAIT_REQUIRE_SLURM !== '1')('--executor slu
     for (const j of jobs) expect(taskStates(j.job_id).every((s) => s.endsWith('COMPLETED'))).toBe(true);
     const body = (p: string) => readFileSync(join(dir, p), 'utf8').split('\n').filter((l) => !l.startsWith('#'));
     expect(body('fit-slurm/members.csv')).toEqual(body('fit-local/members.csv'));
+  });
+
+  it('cait gsa: a small Sobol study writes what the local study writes, one job array per batch', () => {
+    const gsa = ['gsa', '--preset', 'quick', '--vary', 'stages.0.U_V=10:18', '--samples', '4', '--max-depth', '20', '--threads', '1', '--batch', '6', '--quiet'];
+    const local = cait([...gsa, '--out', 'gsa-local']);
+    expect(local.code, local.err).toBe(0);
+    const onSlurm = cait([...gsa, ...SLURM, '--out', 'gsa-slurm']);
+    expect(onSlurm.code, onSlurm.err).toBe(0);
+    const a = read<any>('gsa-local/gsa.json');
+    const b = read<any>('gsa-slurm/gsa.json');
+    expect(b.outputs).toEqual(a.outputs);
+    expect(b.depth).toEqual(a.depth);
+    // 12 runs in batches of 6: two job arrays
+    const jobs = b.provenance.executor.jobs;
+    expect(jobs.map((j: { members: number }) => j.members)).toEqual([6, 6]);
+    for (const j of jobs) expect(taskStates(j.job_id).every((s) => s.endsWith('COMPLETED'))).toBe(true);
+    const body = (p: string) => readFileSync(join(dir, p), 'utf8').split('\n').filter((l) => !l.startsWith('#'));
+    expect(body('gsa-slurm/outputs.csv')).toEqual(body('gsa-local/outputs.csv'));
   });
 
   it('Ctrl-C cancels the job array (scancel), exits 130 and writes nothing', async () => {

@@ -595,7 +595,7 @@ describe.skipIf(!hasChromium())('explorer page in headless Chromium', () => {
       true,
     ]);
     expect(await status(JSON.stringify({ ...fit, schema: 'cait-result/1' }), 'other.json')).toEqual([
-      'other.json: schema "cait-result/1" is neither cait-fit/1 nor cait-ensemble/1',
+      'other.json: schema "cait-result/1" is none of cait-fit/1, cait-ensemble/1, cait-gsa/1',
       true,
     ]);
     await page.close();

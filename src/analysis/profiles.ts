@@ -61,6 +61,16 @@ export function fallingFront(depth: ArrayLike<number>, values: ArrayLike<number>
   return NaN;
 }
 
+/** Depth (nm) where a profile falls through `level` for the last time going into the sample (the deepest such crossing); NaN if never. */
+export function lastFallingFront(depth: ArrayLike<number>, values: ArrayLike<number>, level: number): number {
+  for (let i = values.length - 1; i >= 1; i--) {
+    const a = values[i - 1];
+    const b = values[i];
+    if (a >= level && b < level) return depth[i - 1] + ((a - level) / (a - b)) * (depth[i] - depth[i - 1]);
+  }
+  return NaN;
+}
+
 export interface ProfileSet {
   depth_nm: ArrayLike<number>;
   density: Record<string, ArrayLike<number>>;

@@ -149,6 +149,19 @@ export function positiveInt(v: string): number {
   return x;
 }
 
+/** Commander parser of a non-negative integer option. */
+export function nonNegativeInt(v: string): number {
+  const t = v.trim();
+  const x = /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isInteger(x)) throw new InvalidArgumentError('must be an integer >= 0');
+  return x;
+}
+
+/** Commander accumulator of a repeatable option. */
+export function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
 export function addProtocolOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('-p, --preset <name>', `a built-in protocol (${presetNames().join(', ')}; see \`cait presets\`)`).conflicts('config'))
@@ -311,15 +324,17 @@ export function checkOutputDir(dir: string, option: string): void {
 }
 
 /** The command line of a command's parsed options (shell-quoted where needed), for provenance. */
-export function commandLine(name: string, o: Record<string, unknown>): string {
+export function commandLine(name: string, o: Record<string, unknown>, negatable: readonly string[] = ['sens']): string {
   const parts = ['cait', ...name.split(' ')];
   const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined || k === 'quiet') continue;
     if (Array.isArray(v)) for (const x of v) parts.push(flag(k), String(x));
     else if (typeof v === 'boolean') {
-      if (k === 'sens' && !v) parts.push('--no-sens');
-      else if (v && k !== 'sens') parts.push(flag(k));
+      // `negatable` booleans (on by default) are written --no-<flag> when false
+      if (negatable.includes(k)) {
+        if (!v) parts.push(flag(k).replace(/^--/, '--no-'));
+      } else if (v) parts.push(flag(k));
     } else parts.push(flag(k), String(v));
   }
   return parts.map((p) => (/[\s"'$`\\]/.test(p) ? `'${p.replace(/'/g, `'\\''`)}'` : p)).join(' ');

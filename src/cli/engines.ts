@@ -10,9 +10,11 @@
  * --engine gpujs takes --adapter auto (gpu.js picks its backend) or a gpu.js
  * mode (webasm, cpu, …).
  */
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
 import type { EnsembleEngine } from '../ensemble/types.js';
 import { InputError } from '../config/validate.js';
-import type { CliContext } from './common.js';
+import { positiveInt, type CliContext } from './common.js';
 
 /** Engines `--engine` accepts now. */
 export const ENGINES = ['cpu', 'webgpu', 'gpujs'] as const;
@@ -22,6 +24,14 @@ export interface EngineOptions {
   engine: string;
   adapter: string;
   threads?: number;
+}
+
+/** The options --engine, --adapter and --threads (EngineOptions), as `cait gsa` declares them. */
+export function addEngineOptions(cmd: Command): Command {
+  return cmd
+    .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
+    .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, null; a gpu.js mode with --engine gpujs', 'auto')
+    .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt);
 }
 
 /** The engine of --engine; the CPU engine (and with it the solver) is loaded only when a run needs it. */

@@ -29,7 +29,7 @@ import type { ExecutorRecord } from '../ensemble/output.js';
 import { ENGINES } from './engines.js';
 import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, openEngine, type ExecutorCliOptions } from './executor.js';
 import { progressEvery, ProgressLines } from './progress.js';
-import { addProtocolOptions, commandLine, loadProtocol, positiveInt, checkOutputDir, checkOutputFile, type CliContext, type NamedPath } from './common.js';
+import { addProtocolOptions, collect, commandLine, loadProtocol, nonNegativeInt, positiveInt, checkParent, checkOutputDir, checkOutputFile, type CliContext, type NamedPath } from './common.js';
 import { InvalidArgumentError } from 'commander';
 
 /** Options shared by `cait fit` and `cait sensitivity`. */
@@ -61,24 +61,14 @@ export interface SensitivityCliOptions extends FitCommonOptions {
   at: string[];
 }
 
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
-}
-
-function nonNegativeInt(v: string): number {
-  const t = v.trim();
-  const x = /^\d+$/.test(t) ? Number(t) : NaN;
-  if (!Number.isInteger(x)) throw new InvalidArgumentError('must be an integer >= 0');
-  return x;
-}
-
 function relativeStep(v: string): number {
   const x = Number(v);
   if (!(Number.isFinite(x) && x > 0 && x < 0.5)) throw new InvalidArgumentError('must be a relative step between 0 and 0.5 (0.05 = ±5 %)');
   return x;
 }
 
-const MEASURED_HELP = `
+/** The help on measured profiles (shared with `cait gsa`). */
+export const MEASURED_HELP = `
 Measured profiles (repeatable; stages count from 1 as in the protocol: 1 = the Rb+ stage of
 the paper preset, 2 = the Cs+ stage):
   --measured FILE               a profile measured after the last stage
@@ -169,8 +159,9 @@ Example:
   cait sensitivity --preset paper --measured 1:rb.csv --measured 2:cs.csv \\
       --at stages.1.D.Cs.D_m2s=3.1e-23 --at stages.1.D.Rb.width.value_eV --out results/sens`;
 
-function addMeasuredOptions(cmd: Command): Command {
-  return addExecutorOptions(cmd)
+/** The measured-profile options (--measured, depth resolution, window, weights, SIMS processing), shared with `cait gsa`. */
+export function addMeasuredDataOptions(cmd: Command): Command {
+  return cmd
     .option('--measured <[K:]FILE>', 'a measured profile after stage K (1-based; default the last); repeatable', collect, [])
     .option('--sigma <[K:]NM>', `Gaussian depth resolution σ, nm (default ${DEFAULT_SIGMA_NM}); repeatable per stage`, collect, [])
     .option('--mri <[K:]W,SIGMA,LAMBDA>', 'Hofmann MRI depth resolution (nm) instead of the Gaussian', collect, [])
@@ -179,7 +170,11 @@ function addMeasuredOptions(cmd: Command): Command {
     .option('--shots <[K:]N>', 'SIMS: primary-ion shots per point (Poisson dead-time correction)', collect, [])
     .option('--crater-depth <[K:]NM>', 'SIMS: crater depth, nm (depth = t · crater / total time)', collect, [])
     .option('--sputter-rate <[K:]NM_PER_S>', 'SIMS: constant sputter rate, nm/s', collect, [])
-    .option('--sensitivity <[K:]Li=1,Cs=2.6>', 'SIMS: relative sensitivity factors (default 1)', collect, [])
+    .option('--sensitivity <[K:]Li=1,Cs=2.6>', 'SIMS: relative sensitivity factors (default 1)', collect, []);
+}
+
+function addMeasuredOptions(cmd: Command): Command {
+  return addMeasuredDataOptions(addExecutorOptions(cmd))
     .option('--engine <name>', `ensemble engine (${ENGINES.join(', ')})`, 'cpu')
     .option('--adapter <kind>', 'WebGPU adapter of --engine webgpu: auto, vulkan, swiftshader, null', 'auto')
     .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt)
@@ -304,7 +299,8 @@ class FitReporter {
   }
 }
 
-function measuredArgs(o: FitCommonOptions): MeasuredArgs {
+/** The measured-profile options of a command, as src/fit/measured.ts takes them. */
+export function measuredArgs(o: MeasuredArgs): MeasuredArgs {
   return {
     measured: o.measured,
     sigma: o.sigma,

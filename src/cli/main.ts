@@ -15,6 +15,7 @@ import { registerHeadless } from './headless.js';
 import { registerServe } from './serve.js';
 import { registerMerge } from './merge.js';
 import { registerRunShard } from './run-shard.js';
+import { registerGsa } from './gsa.js';
 
 const COMMANDS: RegisterCommand[] = [
   registerSimulate,
@@ -28,6 +29,7 @@ const COMMANDS: RegisterCommand[] = [
   registerServe,
   registerMerge,
   registerRunShard,
+  registerGsa,
 ];
 
 /** The whole program; tests pass a context to capture output and swap the solver. */

@@ -258,7 +258,7 @@ export function ensembleJsonText(file: EnsembleFile): string {
 // ---- CSV --------------------------------------------------------------------------------------------
 
 /** A CSV field: numbers in their shortest exact form, null/undefined/NaN empty, text quoted when needed. */
-function field(v: unknown): string {
+export function field(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
   const s = String(v);

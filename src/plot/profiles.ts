@@ -58,7 +58,7 @@ const TITLE_H = 34;
 const LEGEND_W = 140;
 
 /** Coordinates rounded to 0.01 px: stable output, small files. */
-function r(v: number): string {
+export function r(v: number): string {
   const x = Math.round(v * 100) / 100;
   return String(Object.is(x, -0) ? 0 : x);
 }
@@ -68,7 +68,8 @@ export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-function attrs(a: Record<string, string | number | undefined>): string {
+/** SVG attributes ` k="v"` (numbers rounded by {@link r}, text escaped; undefined left out). */
+export function attrs(a: Record<string, string | number | undefined>): string {
   return Object.entries(a)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => ` ${k}="${esc(typeof v === 'number' ? r(v) : v!)}"`)

@@ -49,8 +49,16 @@ export function axisValues(spec: VarySpec): number[] {
   return out;
 }
 
-/** Map u in [0,1) onto a range, uniformly or log-uniformly. */
-function fromUnit(spec: RangeSpec, u: number): number {
+/**
+ * Map u in [0, 1] onto a range, uniformly or log-uniformly (u = 0 and u = 1
+ * give lo and hi exactly).
+ *
+ * @example
+ * fromUnit({ lo: 1e-23, hi: 1e-21, scale: 'log' }, 0.5); // 1e-22 (to rounding)
+ */
+export function fromUnit(spec: Pick<RangeSpec, 'lo' | 'hi' | 'scale'>, u: number): number {
+  if (u === 0) return spec.lo;
+  if (u === 1) return spec.hi;
   if (spec.scale === 'log') return Math.exp(Math.log(spec.lo) + (Math.log(spec.hi) - Math.log(spec.lo)) * u);
   return spec.lo + (spec.hi - spec.lo) * u;
 }

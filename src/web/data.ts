@@ -1,20 +1,23 @@
 /**
  * What the explorer page can load, recognized by content: a fit result
- * (`cait-fit/1`), an ensemble (`cait-ensemble/1`) or a measured SIMS depth
+ * (`cait-fit/1`), an ensemble (`cait-ensemble/1`), a sensitivity study
+ * (`cait-gsa/1`, checked with its zod schema) or a measured SIMS depth
  * profile (CSV/TSV, IONTOF ASCII, Cameca; through src/sims importSims).
  * JSON files are checked for the structure the views rely on; a file that
  * does not fit is an InputError naming the file and the field.
  */
-import { InputError, parseJson } from '../config/validate.js';
+import { formatZodError, InputError, parseJson } from '../config/validate.js';
 import type { EnsembleFile } from '../ensemble/output.js';
 import { ENSEMBLE_SCHEMA } from '../ensemble/output.js';
 import type { FitFile } from '../fit/schema.js';
 import { FIT_SCHEMA } from '../fit/schema.js';
+import { GSA_SCHEMA, gsaFileSchema, type GsaFile } from '../gsa/schema.js';
 import { importSims, type MeasuredProfile, type ProcessOptions } from '../sims/index.js';
 
 export type Loaded =
   | { kind: 'fit'; name: string; fit: FitFile }
   | { kind: 'ensemble'; name: string; ens: EnsembleFile }
+  | { kind: 'gsa'; name: string; gsa: GsaFile }
   | { kind: 'sims'; name: string; measured: MeasuredProfile; text: string };
 
 function need(cond: unknown, where: string, msg: string): asserts cond {
@@ -62,11 +65,19 @@ export function checkEnsemble(v: EnsembleFile, where: string): EnsembleFile {
 /** SIMS processing inputs of the page (the `cait sims` options). */
 export type SimsInputs = ProcessOptions;
 
-/** A parsed cait-fit/1 or cait-ensemble/1 object (e.g. from the live sweep), checked. */
+/** Check a cait-gsa/1 object against its schema (src/gsa/schema.ts). */
+export function checkGsa(v: unknown, where: string): GsaFile {
+  const r = gsaFileSchema.safeParse(v);
+  if (!r.success) throw new InputError(formatZodError(r.error, where));
+  return r.data;
+}
+
+/** A parsed cait-fit/1, cait-ensemble/1 or cait-gsa/1 object (e.g. from the live sweep), checked. */
 export function loadedFromObject(v: { schema?: unknown }, name: string): Loaded {
   if (v?.schema === FIT_SCHEMA) return { kind: 'fit', name, fit: checkFit(v as FitFile, name) };
   if (v?.schema === ENSEMBLE_SCHEMA) return { kind: 'ensemble', name, ens: checkEnsemble(v as EnsembleFile, name) };
-  throw new InputError(`${name}: schema ${JSON.stringify(v?.schema)} is neither ${FIT_SCHEMA} nor ${ENSEMBLE_SCHEMA}`);
+  if (v?.schema === GSA_SCHEMA) return { kind: 'gsa', name, gsa: checkGsa(v, name) };
+  throw new InputError(`${name}: schema ${JSON.stringify(v?.schema)} is none of ${FIT_SCHEMA}, ${ENSEMBLE_SCHEMA}, ${GSA_SCHEMA}`);
 }
 
 /** Recognize and parse a file's text. */

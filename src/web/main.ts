@@ -7,7 +7,8 @@
  *             minimized), hover values, click a cell → that member's profiles
  *             beside the best fit, sensitivity bars, d model/d ln p, ±20 %;
  *   ensemble: member table (pages of 100) and the selected members' profiles;
- *   SIMS:     the imported profile (shots / crater depth / rate / sensitivity).
+ *   SIMS:     the imported profile (shots / crater depth / rate / sensitivity);
+ *   gsa:      a sensitivity study (cait-gsa/1): index bars and depth maps with hover (gsa.ts).
  * Every view exports SVG, PNG and CSV. The state (file, axes, mode, fixed
  * indices, selected cell, scale, selected members) lives in the URL.
  * The live-sweep panel (src/web/run/panel.ts) mounts in #live-sweep.
@@ -20,7 +21,7 @@ import { loadedFromObject, parseLoaded, type Loaded, type SimsInputs } from './d
 import { download, svgText, svgToPng } from './export.js';
 import { drawHeatmap, heatmapCsv, nextTask, regionThreshold } from './heatmap.js';
 import { indexOfValues, residualMap, type ResidualMap } from './map.js';
-import { csvCell, drawPanels, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
+import { csvCell, drawPanels, fillSelect, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
 import { fmtResolved } from '../config/validate.js';
 import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
 import type { MemberDetail, ParseSource, WorkerReply, WorkerRequest } from './parse.worker.js';
@@ -274,9 +275,11 @@ async function renderAll(): Promise<void> {
   show('fit-views', loaded?.kind === 'fit');
   show('ensemble-views', loaded?.kind === 'ensemble');
   show('sims-views', loaded?.kind === 'sims');
+  show('gsa-views', loaded?.kind === 'gsa');
   if (!loaded) return;
   if (loaded.kind === 'fit') await renderFit(loaded.fit);
   else if (loaded.kind === 'ensemble') await renderEnsemble(loaded.ens);
+  else if (loaded.kind === 'gsa') await renderGsaViews();
   else renderSims();
   lastRender = performance.now() - t0;
   setStatus(statusLine());
@@ -294,20 +297,12 @@ function statusLine(): string {
     const e = loaded.ens;
     return `${loaded.name}: cait-ensemble/1, ${e.counts?.members ?? e.members.length} members (${e.counts?.failed ?? 0} failed), profiles ${e.profiles}; ${e.engine} on ${e.adapter}`;
   }
+  if (loaded.kind === 'gsa') {
+    const g = loaded.gsa;
+    return `${loaded.name}: cait-gsa/1, ${g.method === 'sobol' ? `Sobol' indices, N = ${g.N}` : `Morris screening, r = ${g.N}`}, ${g.parameters.length} parameters, ${Object.keys(g.outputs).length} outputs${g.depth ? ' and depth maps' : ''}; ${g.provenance.engine} on ${g.provenance.adapter}`;
+  }
   const m = loaded.measured;
   return `${loaded.name}: ${m.format} SIMS profile, ${m.depth_nm.length} points, elements ${m.elements.join(', ')}${m.warnings.length ? `; ${m.warnings.length} warning(s): ${m.warnings.join('; ')}` : ''}`;
-}
-
-function fillSelect(sel: HTMLSelectElement, options: { value: string; label: string }[], value: string): void {
-  sel.replaceChildren(
-    ...options.map((o) => {
-      const e = document.createElement('option');
-      e.value = o.value;
-      e.textContent = o.label;
-      return e;
-    }),
-  );
-  sel.value = value;
 }
 
 function axisIndices(fit: FitFile): { x: number; y: number } {
@@ -529,6 +524,32 @@ function renderSensitivity(fit: FitFile): void {
   const dp = derivativePanels(fit);
   drawPanels($('derivative-plot'), dp, { view: 'derivative', title: 'd model / d ln p at the best member', cols: Math.max(1, nObs), panelH: 200 });
   views.set('derivative', { svg: () => $('derivative-plot').querySelector('svg'), csv: () => panelsCsv(dp, 'depth_nm', 'dmodel_dlnp') });
+}
+
+/** The sensitivity-study views (src/web/gsa.ts, loaded when first needed); a change of output or index redraws them. */
+async function renderGsaViews(): Promise<void> {
+  if (loaded?.kind !== 'gsa') return;
+  const { renderGsa } = await import('./gsa.js');
+  if (loaded?.kind !== 'gsa') return;
+  const v = renderGsa(
+    loaded.gsa,
+    {
+      bars: $('gsa-indices-plot'),
+      depth: $('gsa-depth-plot'),
+      depthSection: $('gsa-depth-views'),
+      output: $('gsa-output') as HTMLSelectElement,
+      index: $('gsa-index') as HTMLSelectElement,
+      tooltip: $('tooltip'),
+      caption: $('gsa-caption'),
+    },
+    () =>
+      void renderGsaViews().then(() => {
+        document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
+      }),
+  );
+  views.set('gsa-indices', v.indices);
+  if (v.depth) views.set('gsa-depth', v.depth);
+  else views.delete('gsa-depth');
 }
 
 async function renderEnsemble(ens: EnsembleFile): Promise<void> {
@@ -764,7 +785,7 @@ async function start(): Promise<void> {
   const initial = readState(location.search);
   state = initial;
   if (initial.file) await loadFromUrl(initial.file);
-  else setStatus('Open a cait-fit/1 or cait-ensemble/1 JSON file, or a SIMS depth profile (or drop it on the page).');
+  else setStatus('Open a cait-fit/1, cait-ensemble/1 or cait-gsa/1 JSON file, or a SIMS depth profile (or drop it on the page).');
   await live;
   document.body.dataset.ready = '1';
 }

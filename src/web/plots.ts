@@ -173,6 +173,19 @@ export function panelsCsv(panels: Panel[], xname = 'depth_nm', yname = 'value'):
   return out.join('\n') + '\n';
 }
 
+/** Fill a <select> with options and select `value` (the first option when it is not among them). */
+export function fillSelect(sel: HTMLSelectElement, options: { value: string; label: string }[], value: string): void {
+  sel.replaceChildren(
+    ...options.map((o) => {
+      const e = document.createElement('option');
+      e.value = o.value;
+      e.textContent = o.label;
+      return e;
+    }),
+  );
+  sel.value = options.some((o) => o.value === value) ? value : (options[0]?.value ?? '');
+}
+
 /** A CSV field, quoted when it has a comma, quote or newline. */
 export function csvCell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
