@@ -115,6 +115,27 @@ function cachedPerDevice<T>(store: WeakMap<GPUDevice, Map<string, Promise<T>>>, 
   return p;
 }
 
+/** `work`, or a rejection with the engine's abort error as soon as `signal` aborts (the work itself goes on). */
+function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  const aborted = () => new GpuError('the webgpu run was aborted');
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Pipelines per device and shader text: shared by every engine on that device. */
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
@@ -589,7 +610,8 @@ export class WebGpuEngine implements EnsembleEngine {
     const roles = species.map((nm) => (base.species[nm].initial > 0 ? 1 : entered.has(nm) ? 2 : 0));
     const sumCode = wgslPrelude(L) + summaryPrelude({ role: roles, frontSpecies: fs === undefined ? -1 : species.indexOf(fs) }, SUMMARY_DEFAULTS) + this.opts.summaryShaderSource;
     host(0);
-    const [runPipe, sumPipe] = await Promise.all([this.pipelineFor(L), this.auxPipeline('summary.wgsl', sumCode, 'summary')]);
+    // an abort does not wait for the compiler (a pipeline can take tens of seconds on a software adapter; it stays cached)
+    const [runPipe, sumPipe] = await abortable(Promise.all([this.pipelineFor(L), this.auxPipeline('summary.wgsl', sumCode, 'summary')]), opts.signal);
     th = performance.now();
 
     // ---- host → GPU: parameters, status, D tables
@@ -689,7 +711,7 @@ export class WebGpuEngine implements EnsembleEngine {
         pass.end();
         device.queue.submit([enc.finish()]);
         stageStats.dispatches += this.perSubmit;
-        const word = await readBuffer(device, bufs.ctl, Uint32Array, { offset: 0, size: 16 });
+        const word = await abortable(readBuffer(device, bufs.ctl, Uint32Array, { offset: 0, size: 16 }), opts.signal);
         stageStats.readbackBytes += 16;
         const finished = word[CTL.finished];
         opts.onProgress?.({
