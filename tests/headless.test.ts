@@ -362,7 +362,8 @@ describe.skipIf(!canRun)('the ensemble engine in headless Chromium (WebGPU on Sw
     await expect(BrowserEngine.open({ webRoot, webgpu: false, engine: 'webgpu' })).rejects.toThrow(/no WebGPU adapter/);
   });
 
-  it('cait headless --fit runs cait fit with its members in the browser: same members and residuals as cait fit on the Node engine; the true grid member fits best', async () => {
+  // two engines (the page's and Node's), each compiling both stages' pipelines on SwiftShader (~15 s each on an idle 2-core machine)
+  it('cait headless --fit runs cait fit with its members in the browser: same members and residuals as cait fit on the Node engine; the true grid member fits best', { timeout: 300_000 }, async () => {
     // the reduced protocol as a config file, and member 0's stage-2 profile (Node engine) as the measured data
     const config = join(work, 'reduced.json');
     const p = getPreset('paper');
