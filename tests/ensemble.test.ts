@@ -18,19 +18,8 @@ import { buildGrid, parseVary } from '../src/sweep/index.js';
 import { simulate } from '../src/solver/simulate.js';
 import type { ProtocolResult, RunOptions } from '../src/solver/types.js';
 import { CpuEngine } from '../src/ensemble/cpu.js';
-import {
-  buildEnsembleFile,
-  csvColumns,
-  ensembleCsv,
-  ensembleJsonText,
-  ensembleProfilesSvg,
-  nonFiniteReason,
-  requestFromGrid,
-  summarizeStage,
-  type EnsembleProgress,
-  type EnsembleRequest,
-  type EnsembleResult,
-} from '../src/ensemble/index.js';
+import { buildEnsembleFile, csvColumns, ensembleCsv, ensembleJsonText, nonFiniteReason, requestFromGrid, summarizeStage, type EnsembleProgress, type EnsembleRequest, type EnsembleResult } from '../src/ensemble/index.js';
+import { ensembleProfilesSvg } from '../src/plot/ensemble.js';
 import { ensembleProvenance } from '../src/ensemble/write.js';
 import { runCaptured } from './helpers/cli.js';
 import { compareProfiles } from '../src/analysis/profiles.js';
@@ -127,7 +116,7 @@ describe('D(Cs+) sweep of a reduced paper protocol with the CPU engine', () => {
     expect(new Set(res.members.map((m) => m.stages[0].front_nm.Li)).size).toBe(1);
   });
 
-  it('the mean composition of the zone after stage 2 is mostly Cs+ and Rb+, a little Li+ (PHYSICS.md §4)', () => {
+  it('the mean composition of the zone after stage 2 is mostly Cs+ and Rb+, a little Li+ (docs/model.md §5)', () => {
     for (const m of res.members) {
       const mean = m.stages[1].mean!;
       expect(mean.from_nm).toBe(2);

@@ -2,8 +2,8 @@
  * The ensemble engine in the browser: `cait headless` (BrowserEngine over
  * window.caitRunner in headless Chromium) and the page's live-sweep panel,
  * against the Node WebGPU engine on the same adapter (SwiftShader). Same f32
- * scheme, so the results must agree far inside PHYSICS.md §6 (blurred
- * profiles to 0.01, fronts to 0.5 nm); cancel must stop a run.
+ * scheme, so the results must agree far inside the float32 engines' tolerances
+ * (blurred profiles to 0.01, fronts to 0.5 nm; docs/model.md §6.8); cancel must stop a run.
  * The page is built into a temporary folder (vite build --outDir), so this
  * file never races the page's own tests over dist-web/.
  * CI-sized: the reduced two-stage paper protocol of tests/gpu-engine.test.ts
@@ -22,7 +22,7 @@ import { ensembleJsonChunks, type EnsembleFile } from '../src/ensemble/output.js
 import { requestFromGrid } from '../src/ensemble/types.js';
 import { BrowserEngine } from '../src/headless/engine.js';
 import { configSha256 } from '../src/io/result.js';
-import { InputError } from '../src/config/validate.js';
+import { InputError } from '../src/core/errors.js';
 import { SolverError } from '../src/solver/types.js';
 import { SWIFTSHADER_ICD } from '../src/gpu/node.js';
 import { startStaticServer, type StaticServer } from '../src/serve/static.js';

@@ -1,27 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { getPreset } from '../src/config/presets.js';
-import { InputError } from '../src/config/validate.js';
-import {
-  MAX_MEMBERS,
-  axisValues,
-  buildGrid,
-  designValues,
-  editDistance,
-  getAtPath,
-  latinHypercube,
-  mulberry32,
-  numericPaths,
-  parseNumber,
-  parseSample,
-  parseSeed,
-  parseSweepArgs,
-  parseSweepFile,
-  parseVary,
-  requireNumericPath,
-  setAtPath,
-  suggestPaths,
-  type VarySpec,
-} from '../src/sweep/index.js';
+import { InputError } from '../src/core/errors.js';
+import { MAX_MEMBERS, axisValues, buildGrid, designValues, editDistance, getAtPath, latinHypercube, numericPaths, parseNumber, parseSample, parseSeed, parseSweepArgs, parseSweepFile, parseVary, requireNumericPath, setAtPath, suggestPaths, type VarySpec } from '../src/sweep/index.js';
+import { mulberry32 } from '../src/core/random.js';
 
 const CS = 'stages.1.D.Cs.D_m2s';
 

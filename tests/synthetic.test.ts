@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blurProfile, facesFromCentres } from '../src/analysis/profiles.js';
-import { applyOperator, observationOperator } from '../src/fit/observe.js';
+import { applyOperator, observationOperator } from '../src/observe/observe.js';
 import { runCli } from '../src/cli/main.js';
 import { ELEMENTARY_CHARGE } from '../src/physics/constants.js';
-import { mulberry32 } from '../src/sweep/lhs.js';
+import { mulberry32 } from '../src/core/random.js';
 import { detectFormat, importSims, type MeasuredProfile, type ProcessOptions, type SimsFormat } from '../src/sims/index.js';
 import {
   binomialDraw,

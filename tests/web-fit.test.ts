@@ -14,7 +14,7 @@ import type { Browser, Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServe } from '../src/cli/serve.js';
 import { resolveContext } from '../src/cli/common.js';
-import { fmtResolved } from '../src/config/validate.js';
+import { fmtResolved } from '../src/core/format.js';
 import type { FitFile } from '../src/fit/schema.js';
 import { speciesColor } from '../src/plot/palette.js';
 import { bestFitSvg } from '../src/plot/fit.js';

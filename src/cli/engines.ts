@@ -11,7 +11,7 @@
  * mode (webasm, cpu, …).
  */
 import type { EnsembleEngine } from '../ensemble/types.js';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { CliContext } from './common.js';
 
 /** Engines `--engine` accepts now. */

@@ -12,12 +12,13 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
-import { InputError } from '../config/validate.js';
+import { InputError, fsReason } from '../core/errors.js';
+import { table } from '../core/format.js';
 import { buildGrid, parseSweepArgs, parseSweepFile, specText, type SampleSpec, type VarySpec } from '../sweep/index.js';
 import type { OutputFile } from '../io/atomic.js';
 import { PROFILES_LEVELS, requestFromGrid, type EnsembleEngine, type EnsembleProgress, type ProfilesLevel } from '../ensemble/types.js';
 import { ENSEMBLE_SCHEMA, memberIndex, type EnsembleFile } from '../ensemble/output.js';
-import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
+import { ensembleProfilesSvg, formatValue } from '../plot/ensemble.js';
 import { enteredSpecies, frontSpecies } from '../ensemble/summary.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
 import { parseShard, runToFile, type Design } from '../cluster/shard.js';
@@ -185,13 +186,6 @@ interface Definition {
   sample?: SampleSpec;
 }
 
-function fsReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EISDIR') return 'is a directory';
-  if (code === 'EACCES') return 'permission denied';
-  return (e as Error).message ?? String(e);
-}
 
 /** Base protocol and specs from --sweep, or from --preset/--config and --vary/--sample/--seed. */
 function loadDefinition(opts: SweepCliOptions): Definition {
@@ -323,10 +317,6 @@ function fmtFixed(x: number | null | undefined, digits: number): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r) => r.map((c, j) => c.padStart(widths[j])).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 /**
  * The summary printed after a run: counts, wall time and rate, the engine;

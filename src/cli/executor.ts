@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { ExecutorRecord } from '../ensemble/output.js';
 import { SlurmEngine, checkTemplate, splitSbatchOptions } from '../cluster/slurm.js';
 import { slurmTaskOf, type Design } from '../cluster/shard.js';

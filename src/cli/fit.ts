@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { InputError, fmtNum, fmtResolved } from '../config/validate.js';
+import { fmtNum, fmtResolved, table } from '../core/format.js';
+import { InputError } from '../core/errors.js';
 import { parseSweepArgs, parseNumber } from '../sweep/index.js';
 import { getAtPath, PATH_PATTERN } from '../sweep/paths.js';
 import { isDirectory, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
@@ -340,10 +341,6 @@ export function fitOutputFiles(file: FitFile, dir: string, mapMode: MapMode): Ou
   return files;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
-  return rows.map((r) => r.map((c, j) => (c ?? '').padStart(widths[j])).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 /** The summary printed after a fit. */
 export function fitSummaryText(file: FitFile, written: string[], top = 10, command = 'fit'): string {

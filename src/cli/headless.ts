@@ -7,7 +7,7 @@
  * closed after the run, after a failure and on Ctrl-C.
  */
 import type { Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../ensemble/types.js';
 import { BrowserEngine } from '../headless/engine.js';
 import { defaultWebRoot } from '../headless/browser.js';

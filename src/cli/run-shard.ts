@@ -8,7 +8,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
 import { parseRequestFile } from '../cluster/request.js';
 import { parseShard, runPart, slurmTaskOf } from '../cluster/shard.js';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { defaultWebRoot } from '../headless/browser.js';
 import { isLoopbackHost, startStaticServer, type StaticServer } from '../serve/static.js';
 import type { CliContext } from './common.js';

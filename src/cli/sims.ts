@@ -8,12 +8,13 @@
 import { readTextHead, readTextPieces } from '../io/read.js';
 import { basename, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { packageVersion } from '../io/result.js';
 import { paper } from '../config/presets.js';
 import { importSims, isSyntheticSims, measuredProfileCsv, SIMS_FORMATS, type SimsFormat } from '../sims/index.js';
-import { checkOutputFile, fmtNum, positiveInt, positiveNumber, type CliContext } from './common.js';
+import { checkOutputFile, positiveInt, positiveNumber, type CliContext } from './common.js';
+import { fmtNum } from '../core/format.js';
 import { lengthNm, rateNmPerS } from '../config/units.js';
 
 export interface SimsOptions {

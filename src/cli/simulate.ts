@@ -7,12 +7,13 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { Progress, ProtocolResult } from '../solver/types.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import { buildResultJson, crossingDepth, csvOutputs, csvPaths, makeProvenance, resultJsonText, RESULT_SCHEMA } from '../io/result.js';
 import { currentSvg, profilesSvg } from '../plot/profiles.js';
-import { addProtocolOptions, fmtNum, loadProtocol, positiveNumber, type CliContext, type SimulateFn, checkOutputDir, checkOutputFile, type NamedPath } from './common.js';
+import { addProtocolOptions, loadProtocol, positiveNumber, type CliContext, type SimulateFn, checkOutputDir, checkOutputFile, type NamedPath } from './common.js';
+import { fmtNum, table } from '../core/format.js';
 
 export interface SimulateOptions {
   preset?: string;
@@ -189,10 +190,6 @@ class ProgressReporter {
   }
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r) => r.map((c, j) => (j === 1 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 /** The summary printed after a successful run. */
 export function summaryText(protocol: Protocol, result: ProtocolResult, written: string[]): string {
@@ -209,7 +206,7 @@ export function summaryText(protocol: Protocol, result: ProtocolResult, written:
       Number.isFinite(d) ? d.toFixed(2) : '-',
     ]);
   });
-  return table(rows) + written.map((w) => `wrote ${w}\n`).join('');
+  return table(rows, { left: [1] }) + written.map((w) => `wrote ${w}\n`).join('');
 }
 
 export async function runSimulate(opts: SimulateOptions, ctx: CliContext): Promise<void> {

@@ -22,7 +22,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { SolverError } from '../solver/types.js';
 import { canonicalJson } from '../io/result.js';
 import { writeFilesAtomic } from '../io/atomic.js';

@@ -29,7 +29,7 @@
 import type { Protocol } from '../config/schema.js';
 import type { Provenance } from '../io/result.js';
 import type { EnsembleRequest, EnsembleResult, MemberStage, MemberStatus, ProfilesLevel } from './types.js';
-import type { ObservationResidual } from '../fit/observe.js';
+import type { ObservationResidual } from '../observe/observe.js';
 
 export const ENSEMBLE_SCHEMA = 'cait-ensemble/1';
 export const ENSEMBLE_CSV_SCHEMA = 'cait-ensemble-csv/1';

@@ -5,7 +5,7 @@
  *
  * {@link runFit}:
  *  1. the grid of the `--vary` specs (cartesian product), one engine batch
- *     with the observations: every member's residual (src/fit/observe.ts);
+ *     with the observations: every member's residual (src/observe/observe.ts);
  *  2. refinement off the grid: `refine` rounds of finer 3-point-per-axis
  *     grids centred on the best member(s), each shrinking the spacing 3×
  *     (in ln p on log axes), one batch per round, inside the grid's range;
@@ -27,15 +27,18 @@
  * fit.best.values; fit.best.interval; // [[lo, hi]] in m²/s
  */
 import type { Protocol } from '../config/schema.js';
-import { InputError, fmtNum } from '../config/validate.js';
+import { fmtNum } from '../core/format.js';
+import { InputError } from '../core/errors.js';
 import { axisValues, designValues, makeMember } from '../sweep/grid.js';
 import { checkSpecs, type VarySpec } from '../sweep/spec.js';
 import { getAtPath, requireNumericPath } from '../sweep/paths.js';
 import type { EnsembleEngine, EnsembleRequest, MemberResult } from '../ensemble/types.js';
 import { facesFromCentres } from '../analysis/profiles.js';
-import { observationOperator, observationResidual, type Observation, type ObservationResidual } from './observe.js';
+import { observationOperator, observationResidual, type Observation, type ObservationResidual } from '../observe/observe.js';
 import type { FitConvergence, FitFile, FitMember, FitObservation, FitSensitivity, SpeciesSeries } from './schema.js';
-import { discreteProfileInterval, fitQuadratic, quadraticIntervals, spdInverse, type QuadraticModel } from './quadratic.js';
+import { discreteProfileInterval, fitQuadratic, quadraticIntervals, type QuadraticModel } from './quadratic.js';
+import { spdInverse } from '../core/linalg.js';
+import { clockMs } from '../core/clock.js';
 import { designAround, gaussNewtonCovariance, levenbergMarquardt, mahalanobis2, type LocalPoint, type LocalResult } from './local.js';
 
 export type AxisScale = 'log' | 'linear';
@@ -124,7 +127,7 @@ export function dataPoints(observations: readonly Observation[]): number {
 /**
  * The residuals of a member computed here from its final profiles, for an
  * engine that does not return `residuals` (a stand-in); engines compute
- * them themselves (same operator, src/fit/observe.ts).
+ * them themselves (same operator, src/observe/observe.ts).
  */
 export function residualsFromProfiles(m: MemberResult, observations: readonly Observation[], keepModel: boolean): ObservationResidual[] {
   return observations.map((obs) => {
@@ -665,7 +668,7 @@ function topOf(evs: Evaluated[], k: number): FitFile['top'] {
 
 /** Run a fit: grid, refinement, intervals, top-k and sensitivity (see the file comment). */
 export async function runFit(o: FitOptions): Promise<FitOutcome> {
-  const now = o.now ?? (() => performance.now());
+  const now = o.now ?? clockMs;
   const tStart = now();
   checkObservations(o);
   checkSpecs(o.specs);
@@ -878,7 +881,7 @@ export interface SensitivityOptions {
  * linearised (Gauss–Newton) one, s² from the member's residual.
  */
 export async function runSensitivity(o: SensitivityOptions): Promise<FitOutcome> {
-  const now = o.now ?? (() => performance.now());
+  const now = o.now ?? clockMs;
   const tStart = now();
   const fo: FitOptions = { base: o.base, specs: [], observations: o.observations, engine: o.engine, onProgress: o.onProgress, signal: o.signal };
   checkObservations(fo);

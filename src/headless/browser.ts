@@ -1,7 +1,7 @@
 /**
  * Headless Chromium with the built page (Node only): the static server on
  * dist-web/ (src/serve/static.ts), Debian's Chromium through puppeteer with
- * WebGPU allowed on SwiftShader (flags from /work/shared/ENVIRONMENT.md),
+ * WebGPU allowed on SwiftShader (CHROMIUM_BASE_ARGS and CHROMIUM_WEBGPU_ARG below),
  * the page open at http://127.0.0.1:PORT/ (navigator.gpu exists only in a
  * secure context) and its engine runner (src/web/run/runner.ts) ready.
  *
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { startStaticServer, type StaticServer } from '../serve/static.js';
 
 /** Debian's Chromium unless CAIT_CHROMIUM names another. */

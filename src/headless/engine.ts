@@ -12,7 +12,7 @@
  *   const res = await engine.run(request, { onProgress: (p) => console.error(`${p.done}/${p.total}`) });
  * } finally { await engine.close(); }
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { GpuError } from '../gpu/device.js';
 import { SolverError } from '../solver/types.js';
 import type { EnsembleEngine, EnsembleProgress, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../ensemble/types.js';

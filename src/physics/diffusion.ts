@@ -1,5 +1,5 @@
 /**
- * Concentration-dependent diffusion coefficients (PHYSICS.md §3), f64.
+ * Concentration-dependent diffusion coefficients (docs/model.md §4), f64.
  *
  * θ = n / n_ref. Every model is compiled into a `Diffusivity` that returns
  * D(θ) in m²/s and dD/dθ (for the Newton Jacobian). The WGSL engine gets

@@ -17,7 +17,7 @@
 import { interpolateViridis, line, scaleLinear, scaleLog, scaleSequentialLog, format } from 'd3';
 import type { FitFile } from '../fit/schema.js';
 import type { ResidualMap } from '../fit/map.js';
-import { cholesky, spdInverse } from '../fit/quadratic.js';
+import { cholesky, spdInverse } from '../core/linalg.js';
 import { esc } from './profiles.js';
 import { speciesColor } from './palette.js';
 import { wrapWords } from './text.js';

@@ -9,7 +9,7 @@ import { createReadStream, promises as fsp, realpathSync, statSync } from 'node:
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 
 export interface StaticServerOptions {
   /** directory whose files are served */

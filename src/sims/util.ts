@@ -1,5 +1,5 @@
 /** Shared helpers of the SIMS parsers: line splitting, number cells, axis titles, channel labels, data rows. */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { RawChannel } from './types.js';
 
 /** The text of a SIMS file: a string, or its pieces in order (a large file read chunk by chunk, never whole). */

@@ -21,7 +21,7 @@ import { download, svgText, svgToPng } from './export.js';
 import { drawHeatmap, heatmapCsv, nextTask, regionThreshold } from './heatmap.js';
 import { indexOfValues, residualMap, type ResidualMap } from './map.js';
 import { csvCell, drawPanels, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
-import { fmtResolved } from '../config/validate.js';
+import { fmtResolved } from '../core/format.js';
 import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
 import type { MemberDetail, ParseSource, WorkerReply, WorkerRequest } from './parse.worker.js';
 import { derivativePanels, drawSensitivityBars, ensemblePanels, memberPanels, plusMinusPanels, sensitivityCsv, simsPanels } from './views.js';

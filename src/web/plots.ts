@@ -10,7 +10,7 @@
 import { speciesColor } from '../plot/palette.js';
 import { wrapWords } from '../plot/text.js';
 import * as d3 from 'd3';
-import { fmtNum } from '../config/validate.js';
+import { fmtNum } from '../core/format.js';
 
 export interface Series {
   /** what it is: measured, best, member, minus20, plus20, ... */

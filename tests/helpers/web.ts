@@ -1,6 +1,6 @@
 /**
  * Browser-test helpers: Debian's Chromium through puppeteer (headless, WebGPU
- * on SwiftShader allowed; flags from /work/shared/ENVIRONMENT.md) and the
+ * on SwiftShader allowed; the flags of src/headless/browser.ts) and the
  * built explorer page (dist-web/) served from 127.0.0.1 by the project's own
  * static server.
  */
