@@ -102,7 +102,7 @@ describe('--shard K/N and cait merge equal the whole run', () => {
     const w = read(whole);
     expect(w.design).toBe('lhs');
     expect(w.seed).toBe(7);
-    expect(w.members[0].stages[0].snapshots).toBeDefined();
+    expect(w.members[0].stages[0].snapshots).toEqual([]); // kept (profiles all), and the quick preset records none
     expect(w.members[0].stages[0].current!.t_s.length).toBeGreaterThan(10);
     expect(comparable(read(merged))).toEqual(comparable(w));
     expect(read(parts[0]).shard!.ensemble.seed).toBe(7);

@@ -30,11 +30,12 @@ import {
   parseNodeGpuKind,
 } from '../src/gpu/node.js';
 import { readBuffer, withErrorScope } from '../src/gpu/readback.js';
+import { missing, required } from './helpers/require.js';
 
 const SMOKE_WGSL = readFileSync(new URL('../shaders/smoke.wgsl', import.meta.url), 'utf8');
 
-/** CI must not silently skip the execution tests. */
-const REQUIRE_SWIFTSHADER = !!process.env.CI || process.env.CAIT_REQUIRE_SWIFTSHADER === '1';
+/** CI must not silently skip the execution tests (tests/helpers/require.ts). */
+const REQUIRE_SWIFTSHADER = required();
 
 // ---------------------------------------------------------------- host side of smoke.wgsl
 
@@ -273,8 +274,8 @@ describe("Dawn's null backend (validation only)", () => {
     expect(info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
     for (const wg of [32, 64, 256]) {
       const smoke = await buildSmoke(device, wg);
-      expect(smoke.axpb).toBeDefined();
-      expect(smoke.iterate).toBeDefined();
+      expect(smoke.axpb.label).toBe('smoke axpb');
+      expect(smoke.iterate.label).toBe('smoke iterate');
     }
     d.gpu!.throwIfUncapturedErrors();
   });
@@ -452,11 +453,8 @@ function executionSuite(kind: 'swiftshader' | 'llvmpipe', title: string, unavail
 }
 
 executionSuite('swiftshader', 'SwiftShader (Vulkan on the CPU)', () =>
-  existsSync(SWIFTSHADER_ICD) || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES
-    ? undefined
-    : REQUIRE_SWIFTSHADER
-      ? undefined // let createNodeGpu fail loudly
-      : `SwiftShader's Vulkan driver is missing (${SWIFTSHADER_ICD}): apt-get install chromium libvulkan1`,
+  // required (CI): no skip reason, so that createNodeGpu fails loudly
+  REQUIRE_SWIFTSHADER ? undefined : missing('swiftshader'),
 );
 
 executionSuite('llvmpipe', 'llvmpipe (Mesa via OpenGL ES, compatibility)', () => undefined);

@@ -288,7 +288,9 @@ describe('hostile and large files', () => {
     for (let i = 1; i <= rows; i++) text += `${i},${1000 + (i % 97)},${500 + (i % 89)}\r\n`;
     const whole = parseSims(text, 'auto', 'a.csv');
     let maxHeld = 0;
-    const lines: Lines = new Lines(
+    // assigned after its declaration: the generator reads it once the Lines exists
+    let lines!: Lines;
+    lines = new Lines(
       (function* () {
         for (let k = 0; k < text.length; k += 4093) {
           maxHeld = Math.max(maxHeld, lines.buffered);

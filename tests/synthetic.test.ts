@@ -295,7 +295,8 @@ describe('the committed example files (scripts/synthetic)', () => {
         const t = blurredTruth(stage.profile, m, sigma);
         const first = diffStats(m, t, 0, 1);
         const deep = diffStats(m, t, 5, f.options.craterDepth_nm);
-        expect(first.Li.n).toBeGreaterThan(0);
+        // the points of the first nm: 1 nm over the file's depth step (crater depth / points), give or take one
+        expect(Math.abs(first.Li.n - f.options.points / f.options.craterDepth_nm)).toBeLessThanOrEqual(1);
         expect(first.Li.mean).toBeGreaterThan(0.02);
         expect(first.Li.mean).toBeGreaterThan(20 * Math.abs(deep.Li.mean));
         if (f.stage === 2) expect(first.Cs.mean).toBeLessThan(-0.01); // Cs depleted (a = 0.5)

@@ -226,8 +226,9 @@ describe('physics/diffusion', () => {
     width: { convention: 'gamma', value_eV: 0.16 },
     f: 0.85,
     nref: 'bulk',
+    nref_floor: 0.01,
     ...extra,
-  });
+  }) as DModel;
   const fall = { theta: 0.1, decades: 3, width: 0.01 };
 
   /** central finite difference of D at θ */
@@ -396,7 +397,7 @@ describe('physics/diffusion', () => {
   });
 
   describe('table model', () => {
-    const model: DModel = { model: 'table', theta: [0.1, 0.5, 1], D_m2s: [1e-22, 1e-20, 1e-19], nref: 'stageStart' };
+    const model: DModel = { model: 'table', theta: [0.1, 0.5, 1], D_m2s: [1e-22, 1e-20, 1e-19], nref: 'stageStart', nref_floor: 0.01 };
     const d = makeDiffusivity(model, T);
 
     it('passes through the table points', () => {
@@ -582,7 +583,7 @@ describe('solver/grid', () => {
     expect(g.faces[0]).toBe(0);
     expect(g.faces[g.N]).toBe(L);
     for (let i = 0; i < g.N; i++) {
-      expect(g.h[i]).toBeGreaterThan(0);
+      expect(g.h[i]).toBeGreaterThanOrEqual(oracle.grid.h_fine_nm * (1 - 1e-12)); // no cell finer than the fine zone's
       expect(g.faces[i + 1]).toBeGreaterThan(g.faces[i]);
       expect(g.x[i]).toBeGreaterThan(g.faces[i]);
       expect(g.x[i]).toBeLessThan(g.faces[i + 1]);

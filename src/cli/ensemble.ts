@@ -267,6 +267,17 @@ export class EnsembleReporter {
     return parts.length ? `running ${parts.join(', ')}` : '';
   }
 
+  /**
+   * The run has begun: off a terminal the heartbeat starts now, so that an
+   * engine that reports only when its members finish (a GPU batch) is not
+   * silent until then.
+   */
+  start(): void {
+    if (this.quiet || this.ctx.stderrIsTTY) return;
+    const t0 = performance.now();
+    this.lines.beat(() => `cait: ensemble still running (${((performance.now() - t0) / 1000).toFixed(0)} s so far; no member finished yet)`);
+  }
+
   update(p: EnsembleProgress): void {
     if (this.quiet) return;
     const rate = p.elapsed_s > 0 ? p.done / p.elapsed_s : 0;
@@ -413,6 +424,7 @@ export async function runEnsemble(opts: SweepCliOptions, ctx: CliContext, open?:
 
   const reporter = new EnsembleReporter(ctx, !!opts.quiet);
   let file: EnsembleFile;
+  reporter.start();
   try {
     const provenance = () => ({ ...ensembleProvenance(def.base, ctx.now()), ...executorProvenance(opened, ctx.env) });
     file = await runToFile(req, design, opened.engine, provenance, { shard, onProgress: (p) => reporter.update(p) });

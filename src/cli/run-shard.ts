@@ -64,6 +64,7 @@ async function runShardCommand(opts: RunShardOptions, ctx: CliContext): Promise<
   const { engine, close } = await makeEngine({ engine: opts.engine, adapter: opts.adapter, threads: opts.threads }, ctx);
   const reporter = new EnsembleReporter(ctx, !!opts.quiet);
   let file;
+  reporter.start();
   try {
     const provenance = () => {
       const task = slurmTaskOf(ctx.env);

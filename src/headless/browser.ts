@@ -13,7 +13,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'puppeteer';
+import type { Browser, Page } from 'puppeteer-core';
 import { InputError } from '../core/errors.js';
 import { startStaticServer, type StaticServer } from '../serve/static.js';
 
@@ -116,7 +116,7 @@ export async function openBrowserSession(opts: BrowserSessionOptions = {}): Prom
   };
   try {
     // loaded here, not at the top: every `cait` command imports this module, only headless runs need puppeteer
-    const { default: puppeteer } = await import('puppeteer');
+    const { default: puppeteer } = await import('puppeteer-core');
     browser = await puppeteer.launch({
       executablePath: chromium,
       headless: true,

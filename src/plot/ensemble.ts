@@ -7,7 +7,7 @@
  * @example
  * writeFileSync('rb.svg', ensembleProfilesSvg(file, { stage: 2, species: 'Rb', maxDepth_nm: 120 }));
  */
-import { interpolateViridis } from 'd3';
+import { interpolateViridis } from 'd3-scale-chromatic';
 import { InputError } from '../core/errors.js';
 import { SPECIES_COLORS, ionLabel, linePlotSvg, type Series } from './profiles.js';
 import type { EnsembleFile } from '../ensemble/output.js';
