@@ -235,6 +235,7 @@ describe('shard and executor options', () => {
     // the user's own CPUs per task: the threads follow them
     const own = jobScript({ sbatch: ['--cpus-per-task=8'], template, engine: { engine: 'cpu', adapter: 'auto', threads: 4 }, cait: ['node', 'm.js'] }, '/b', 2);
     expect(own).not.toContain('--cpus-per-task=4');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the job script's shell expansion
     expect(own).toContain('--threads "${SLURM_CPUS_PER_TASK:-1}"');
     // a GPU engine: no --threads
     const gpu = jobScript({ sbatch: [], template, engine: { engine: 'webgpu', adapter: 'auto' }, cait: ['node', 'm.js'] }, '/b', 2);

@@ -8,7 +8,7 @@
  * worker process exits. Run in vitest's default `forks` pool: in `threads`,
  * environment variables set by createNodeGpu do not reach the drivers.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AcquiredDevice,
@@ -24,7 +24,6 @@ import {
 import {
   type NodeGpu,
   type NodeGpuKind,
-  SWIFTSHADER_ICD,
   createNodeGpu,
   openNodeDevice,
   parseNodeGpuKind,

@@ -269,6 +269,7 @@ describe('hostile and large files', () => {
     let err = '';
     const code = await runCli(['sims', f, '--out', join(dir, 'o.csv')], { stdout: () => {}, stderr: (s) => (err += s), stderrIsTTY: false, env: {} });
     expect(code).toBe(2);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may reach the terminal
     expect(err).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
     expect(err).toContain('\\u001b[31m');
     expect(err.split('\n').filter(Boolean)).toHaveLength(1);

@@ -25,7 +25,10 @@ import { needs } from './helpers/require.js';
 const example: FitFile = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', 'fit-quick.json'), 'utf8'));
 
 function get(url: string): Promise<number> {
-  return new Promise((ok, fail) => request(url, (r) => (r.resume(), ok(r.statusCode ?? 0))).on('error', fail).end());
+  return new Promise((ok, fail) => request(url, (r) => {
+      r.resume();
+      ok(r.statusCode ?? 0);
+    }).on('error', fail).end());
 }
 
 const chromium = needs('chromium');

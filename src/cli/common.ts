@@ -89,7 +89,7 @@ export function wrapHelp(text: string, width = HELP_WIDTH): string {
   const indentOf = (s: string) => /^ */.exec(s)![0].length;
   /** the column where a two-column row's second column starts, if the line is one */
   const column = (s: string) => {
-    const m = /^( *\S+(?: \S+)*?  +)\S/.exec(s);
+    const m = /^( *\S+(?: \S+)*? {2,})\S/.exec(s);
     return m && m[1].length < width / 2 ? m[1].length : undefined;
   };
   const lines = text.split('\n');

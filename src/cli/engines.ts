@@ -74,7 +74,7 @@ export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<
       ctx.stderr(`cait: ${e.message}; running the gpu.js engine instead (${engine.adapter})\n`);
       return { engine, close: () => engine.destroy() };
     };
-    let gpu;
+    let gpu: Awaited<ReturnType<typeof openNodeDevice>>;
     try {
       gpu = await openNodeDevice(kind);
     } catch (e) {

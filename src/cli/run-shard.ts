@@ -63,7 +63,7 @@ async function runShardCommand(opts: RunShardOptions, ctx: CliContext): Promise<
   if (progress !== undefined) writeFileSync(progress, '');
   const { engine, close } = await makeEngine({ engine: opts.engine, adapter: opts.adapter, threads: opts.threads }, ctx);
   const reporter = new EnsembleReporter(ctx, !!opts.quiet);
-  let file;
+  let file: Awaited<ReturnType<typeof runPart>>;
   reporter.start();
   try {
     const provenance = () => {

@@ -3,7 +3,7 @@
  * bad field by its dotted path.
  */
 import { jsonError, lineColumn } from './json.js';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { protocolSchema, type Protocol } from './schema.js';
 import { InputError } from '../core/errors.js';
 

@@ -23,6 +23,7 @@ export function safeMessage(s: string, max = MAX_MESSAGE): string {
   const one = s
     .replace(/\s*[\r\n]+\s*/g, ' ')
     .replace(/\t/g, ' ')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it replaces
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
     .trim();
   return one.length <= max ? one : `${one.slice(0, max)}… (${one.length - max} more characters)`;

@@ -503,7 +503,7 @@ function convergenceReport(
     warnings.push(
       `INCONSISTENT: the quadratic model's minimum lies Δχ² = ${fmtNum(check.dchi2Best)} below the best member (more than ${AGREE_DCHI2}): the residual is not quadratic near the best, or the fit has not converged`,
     );
-  if (check && check.designDchi2.length) {
+  if (check?.designDchi2.length) {
     const lo = Math.min(...check.designDchi2);
     const hi = Math.max(...check.designDchi2);
     const mean = check.designDchi2.reduce((s, v) => s + v, 0) / check.designDchi2.length;

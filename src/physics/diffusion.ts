@@ -96,7 +96,7 @@ function sedDiffusivity(model: Extract<DModel, { model: 'sed' }>, T_K: number): 
   const kLn = fall ? fall.decades * Math.LN10 : 0;
   const w = fall ? fall.width : 1;
   const evalInto = (theta: number, out: Float64Array) => {
-    let t = theta < THETA_FLOOR ? THETA_FLOOR : theta;
+    let t = Math.max(theta, THETA_FLOOR);
     let D: number;
     let dD: number;
     if (t >= 1) {

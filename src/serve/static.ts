@@ -89,7 +89,7 @@ async function handle(rootReal: string, req: IncomingMessage, res: ServerRespons
   }
   let file = resolveUnderRoot(rootReal, req.url ?? '/');
   if (!file) return send(res, 403, 'forbidden\n');
-  let st;
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
   try {
     st = await fsp.stat(file);
     if (st.isDirectory()) {

@@ -12,7 +12,7 @@ import { axisBottom, axisLeft, axisRight, type AxisScale } from 'd3-axis';
 import { scaleBand, scaleLinear, scaleLog, scaleSequential, scaleSequentialLog } from 'd3-scale';
 import { interpolateViridis } from 'd3-scale-chromatic';
 import type { FitFile } from '../fit/schema.js';
-import type { ResidualMap } from './map.js';
+import type { PageMap } from './map.js';
 import { unitOfPath } from '../sweep/paths.js';
 import { csvCell, fmtNum, newSvg, shortPath } from './plots.js';
 
@@ -62,7 +62,7 @@ function tickIndices(n: number, max = 8): number[] {
  * each; the returned promise resolves when all are there (the svg then has
  * data-complete="1").
  */
-export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: ResidualMap, o: HeatmapOptions): Promise<SVGSVGElement> {
+export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: PageMap, o: HeatmapOptions): Promise<SVGSVGElement> {
   const { nx, ny } = map;
   const ax = fit.grid.axes[o.x];
   const ay = o.y >= 0 ? fit.grid.axes[o.y] : [NaN];
@@ -215,7 +215,7 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
   // one delegated listener for hover and click
   const memberOf = (ev: Event): number | null => {
     const t = ev.target as Element | null;
-    if (!t || !t.classList.contains('cell')) return null;
+    if (!t?.classList.contains('cell')) return null;
     const k = Number(t.getAttribute('data-member'));
     return k >= 0 ? k : null;
   };
@@ -230,7 +230,7 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
 }
 
 /** The map's data as CSV: i, j, the axis values, member, residual, χ² (= residual / s2). */
-export function heatmapCsv(fit: FitFile, map: ResidualMap, x: number, y: number, mode: string): string {
+export function heatmapCsv(fit: FitFile, map: PageMap, x: number, y: number, mode: string): string {
   const px = fit.parameters[x];
   const py = y >= 0 ? fit.parameters[y] : '';
   const out = [`# cait explorer heatmap: mode ${mode}; chi2 = residual / noise.s2 (s2 = ${fit.noise.s2})`];

@@ -19,7 +19,7 @@ import type { FitFile } from '../fit/schema.js';
 import { loadedFromObject, parseLoaded, type Loaded, type SimsInputs } from './data.js';
 import { download, svgText, svgToPng } from './export.js';
 import { drawHeatmap, heatmapCsv, nextTask, regionThreshold } from './heatmap.js';
-import { indexOfValues, residualMap, type ResidualMap } from './map.js';
+import { indexOfValues, pageMap, type PageMap } from './map.js';
 import { csvCell, drawPanels, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
 import { fmtResolved } from '../core/format.js';
 import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
@@ -54,7 +54,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 
 let loaded: Loaded | null = null;
 let state: PageState = { ...DEFAULT_STATE };
-let currentMap: ResidualMap | null = null;
+let currentMap: PageMap | null = null;
 let lastRender = 0;
 const views = new Map<string, ViewEntry>();
 let ensemblePage = 0;
@@ -234,7 +234,7 @@ function initState(): void {
     const P = fit.parameters.length;
     const xi = state.x ? fit.parameters.indexOf(state.x) : -1;
     let yi = state.y ? fit.parameters.indexOf(state.y) : -1;
-    const x = xi >= 0 ? xi : 0;
+    const x = Math.max(xi, 0);
     if (yi < 0 || yi === x) yi = P > 1 ? (x === 0 ? 1 : 0) : -1;
     state.x = fit.parameters[x];
     state.y = yi >= 0 ? fit.parameters[yi] : null;
@@ -400,7 +400,7 @@ let heatmapGeneration = 0;
 
 async function renderHeatmap(fit: FitFile): Promise<void> {
   const { x, y } = axisIndices(fit);
-  const map = residualMap(fit, { x, y, mode: state.mode, fixed: state.fixed! });
+  const map = pageMap(fit, { x, y, mode: state.mode, fixed: state.fixed! });
   currentMap = map;
   const host = $('heatmap-plot');
   const generation = ++heatmapGeneration;

@@ -57,6 +57,7 @@ export function newSvg(host: HTMLElement, width: number, height: number, view: s
     .attr('font-size', 11) as Selection<SVGSVGElement, unknown, null, undefined>;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: any selection (svg, g, path, …) takes attributes
 function setAttrs(sel: Selection<any, any, any, any>, attrs: Record<string, string | number> | undefined): void {
   for (const [k, v] of Object.entries(attrs ?? {})) sel.attr(`data-${k}`, v);
 }
