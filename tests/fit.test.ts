@@ -470,12 +470,13 @@ describe('runFit member sources', () => {
     const count = (f: typeof a, s: string) => f.members.filter((m) => m.source === s).length;
     expect(count(a, 'refine')).toBe(0);
     expect(count(a, 'grid')).toBe(16);
-    // every optimiser batch ran (3 damping values, each a trial point and its 2 forward differences); the interval rounds place 8 members each
+    // the optimiser's members are those of its batches, the first being the start's forward differences (one per free
+    // parameter: 2); the interval rounds place 8 members each (2 parameters: the profile ends and the diagonals)
     const phaseMembers = (prefix: string) => a.phases.filter((p) => p.phase.startsWith(prefix)).reduce((s, p) => s + p.members, 0);
-    console.log(`[fit] sources: local ${count(a, 'local')}, interval ${count(a, 'interval')}; phases ${a.phases.map((p) => `${p.phase}: ${p.members}`).join(', ')}`);
+    expect(a.phases.find((p) => p.phase === 'local 1')?.members).toBe(2);
     expect(count(a, 'local')).toBe(phaseMembers('local'));
-    expect(count(a, 'local') % 9).toBe(0);
-    expect(count(a, 'local')).toBeGreaterThanOrEqual(9);
+    expect(count(a, 'local')).toBeGreaterThan(2); // and at least one iteration with trial steps
+    expect(count(a, 'interval')).toBe(phaseMembers('interval'));
     expect(count(a, 'interval') % 8).toBe(0);
     expect(count(a, 'interval')).toBeGreaterThanOrEqual(8);
     expect(a.phases.some((p) => p.phase.startsWith('refine'))).toBe(false);
