@@ -1,18 +1,14 @@
-// Residuals of every member against measured profiles, on the GPU, at the
-// end of a stage: for each (member, row) — a row is one species of one
-// observation (src/fit/observe.ts) — the model at the row's measured depths
-// model_p = Σ_k w_pk n(first_p + k) (depth resolution, mirrored at the
-// surface, as sparse weights made on the host in f64) and the row's
-// Σ_p (model_p − target_p)². The species' weight and the sum over rows
-// are applied on the host.
+// Residuals of every member against measured profiles, on the GPU, at the end of a stage: for each
+// (member, row) — a row is one species of one observation (src/fit/observe.ts) — the model at the row's
+// measured depths model_p = Σ_k w_pk n(first_p + k) (depth resolution, mirrored at the surface, as
+// sparse weights made on the host in f64) and the row's Σ_p (model_p − target_p)². The species' weight
+// and the sum over rows are applied on the host.
 //
-// Prepended: the stage's const block (src/gpu/layout.ts wgslPrelude: R_Y0,
-// MM, UU, ZC, Z_INIT, UNKNOWN_INIT, UOF_INIT) and residualPrelude (RD_*).
-// Densities come from the work buffer of shaders/npp_qn.wgsl at the end of
-// the stage: the unknowns at Y0, the closing species from Σ z n = 1 — the
-// same reconstruction as the host's (src/gpu/engine.ts).
+// Prepended: the stage's const block (src/gpu/layout.ts wgslPrelude: N, DENS_STRIDE) and residualPrelude
+// (RD_*). Densities come from the profiles buffer of shaders/npp_qn.wgsl at the end of the stage (every
+// protocol species, cell order).
 
-@group(0) @binding(0) var<storage, read> wk: array<f32>;
+@group(0) @binding(0) var<storage, read> dens: array<f32>;
 @group(0) @binding(1) var<storage, read> rdesc: array<u32>;
 @group(0) @binding(2) var<storage, read> rdat: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -20,23 +16,6 @@
 @group(0) @binding(4) var<uniform> cfg: vec4u;
 
 override WG: u32 = 64u;
-
-var<private> zv: array<f32, 4> = Z_INIT;
-var<private> unk: array<u32, 4> = UNKNOWN_INIT;
-var<private> uof: array<i32, 4> = UOF_INIT;
-
-// n/n0 of active species a in cell i of member j
-fn density(a: u32, i: u32, j: u32, M: u32) -> f32 {
-  let ua = uof[a];
-  if (ua >= 0) {
-    return wk[(R_Y0 + i * MM + u32(ua)) * M + j];
-  }
-  var rem = 1.0;
-  for (var v = 0u; v < UU; v++) {
-    rem -= zv[unk[v]] * wk[(R_Y0 + i * MM + v) * M + j];
-  }
-  return rem / ZC;
-}
 
 @compute @workgroup_size(WG)
 fn residual(@builtin(global_invocation_id) gid: vec3u) {
@@ -50,7 +29,7 @@ fn residual(@builtin(global_invocation_id) gid: vec3u) {
   let d = r * RD_STRIDE;
   let pBase = rdesc[d + RD_POINTBASE];
   let P = rdesc[d + RD_POINTS];
-  let a = rdesc[d + RD_ACTIVE];
+  let o = j * DENS_STRIDE + rdesc[d + RD_SPECIES] * N;
   let tOff = rdesc[d + RD_TARGETOFFSET];
   let mOff = rdesc[d + RD_MODELOFFSET];
   // Kahan-compensated sum of squares (hundreds of points in f32)
@@ -62,7 +41,7 @@ fn residual(@builtin(global_invocation_id) gid: vec3u) {
     let wOff = rdesc[pBase + 3u * p + 2u];
     var m = 0.0;
     for (var k = 0u; k < count; k++) {
-      m += rdat[wOff + k] * density(a, first + k, j, M);
+      m += rdat[wOff + k] * dens[o + first + k];
     }
     if (cfg.z == 1u) {
       out[(R + mOff + p) * M + j] = m;

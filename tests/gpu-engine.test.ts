@@ -1,9 +1,12 @@
 /**
- * The WebGPU ensemble engine (src/gpu/engine.ts, shaders/npp_qn.wgsl)
- * against its f64 twin: simulate(tabulateProtocol(quasi-neutral member, K))
- * with the same table size K (PHYSICS.md §6: blurred profiles to 0.01,
- * fronts to 0.5 nm). Runs on Dawn's null backend (validation) and on
- * SwiftShader (execution); vitest's default forks pool (see gpu-device.test.ts).
+ * The WebGPU ensemble engine (src/gpu/engine.ts, shaders/npp_qn.wgsl, one
+ * workgroup per lattice) against its f64 twin:
+ * simulate(tabulateProtocol(quasi-neutral member, K), TWIN_NUMERICS) with the
+ * same table size K and the same partitions (docs/numerics.md §6: blurred
+ * profiles to 0.01, fronts to 0.5 nm), its partitioned block solve against
+ * src/solver/blocktri.ts, its summaries against src/ensemble/summary.ts. Runs
+ * on Dawn's null backend (validation) and on SwiftShader (execution);
+ * vitest's default forks pool (see gpu-device.test.ts).
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,13 +15,16 @@ import { getPreset } from '../src/config/presets.js';
 import type { Protocol } from '../src/config/schema.js';
 import type { EnsembleRequest } from '../src/ensemble/types.js';
 import { WebGpuEngine } from '../src/gpu/engine.js';
-import { residualPrelude, stageLayout, wgslPrelude } from '../src/gpu/layout.js';
+import { QC, residualPrelude, stageLayout, summaryPrelude, wgslPrelude } from '../src/gpu/layout.js';
 import { SWIFTSHADER_ICD, openNodeDevice } from '../src/gpu/node.js';
-import { loadNppQnShader, loadResidualShader, webGpuEngineShaders } from '../src/gpu/node-shaders.js';
+import { readBuffer } from '../src/gpu/readback.js';
+import { loadNppQnShader, loadResidualShader, loadSummaryShader, webGpuEngineShaders } from '../src/gpu/node-shaders.js';
+import { BlockTriSolver, partitionCount } from '../src/solver/blocktri.js';
+import { SUMMARY_DEFAULTS, summarizeStage } from '../src/ensemble/summary.js';
 import { applyOperator, observationOperator, observationResidual, type Observation } from '../src/fit/observe.js';
 import { TABLE_POINTS, tabulateProtocol } from '../src/physics/tabulate.js';
 import { gridOf, simulate } from '../src/solver/simulate.js';
-import { dcsRequest, reducedPaper, twinOf, withDcs } from './helpers/protocols.js';
+import { dcsRequest, gpuTwinOf, reducedPaper, withDcs } from './helpers/protocols.js';
 
 const REQUIRE_SWIFTSHADER = !!process.env.CI || process.env.CAIT_REQUIRE_SWIFTSHADER === '1';
 const K = TABLE_POINTS;
@@ -26,30 +32,35 @@ const D_CS = [2.4e-23, 3.1e-23, 3.8e-23];
 const reduced = reducedPaper;
 const member = withDcs;
 const request = dcsRequest;
-const twin = (p: Protocol) => twinOf(p, K);
 
 
-describe("npp_qn.wgsl on Dawn's null backend (validation only)", () => {
-  it('the shader compiles and the init and step pipelines build with no validation error', async () => {
+describe("the shaders on Dawn's null backend (validation only)", () => {
+  it('npp_qn.wgsl (run, solveBlocks), summary.wgsl and residual.wgsl compile and their pipelines build with no validation error', async () => {
     const gpu = await openNodeDevice('null');
     try {
-      const engine = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() });
+      const engine = new WebGpuEngine(gpu, { ...webGpuEngineShaders(), lanes: 64 });
       const grid = gridOf(reduced());
-      for (const [z, beam, closing] of [
-        [[1, 1], 1, 0],
-        [[1, 1, 1], 2, 0],
-      ] as [number[], number, number][]) {
-        const L = stageLayout(3, grid.N, z, beam, closing);
-        const module = gpu.device.createShaderModule({ code: engine.shaderFor(L) });
-        const info = await module.getCompilationInfo();
-        expect(info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
-        const p = await engine.pipelinesFor(L);
-        expect(p.init).toBeDefined();
-        expect(p.step).toBeDefined();
-        const rmod = gpu.device.createShaderModule({ code: wgslPrelude(L) + residualPrelude() + loadResidualShader() });
-        const rinfo = await rmod.getCompilationInfo();
-        expect(rinfo.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
-        await gpu.device.createComputePipelineAsync({ layout: 'auto', compute: { module: rmod, entryPoint: 'residual' } });
+      for (const [z, beam, closing, stage] of [
+        [[1, 1], 1, 0, 0],
+        [[1, 1, 1], 2, 0, 1],
+        [[1, 1, 1, 2], 3, 1, 1],
+      ] as [number[], number, number, number][]) {
+        // four unknowns per cell need 18.9 kB of workgroup memory at 64 lanes, more than the default 16 kB: 32 lanes
+        const lanes = z.length === 4 ? 32 : 64;
+        const L = stageLayout({ N: grid.N, SP: 4, active: z.map((_, s) => s), z, beam, closing, stage, lanes });
+        const codes = [
+          [engine.shaderFor(L), 'run'],
+          [engine.shaderFor(L), 'solveBlocks'],
+          [wgslPrelude(L) + summaryPrelude({ role: [1, 2, 2, 0], frontSpecies: 0 }, SUMMARY_DEFAULTS) + loadSummaryShader(), 'summary'],
+          [wgslPrelude(L) + residualPrelude() + loadResidualShader(), 'residual'],
+        ];
+        for (const [code, entryPoint] of codes) {
+          const module = gpu.device.createShaderModule({ code });
+          const info = await module.getCompilationInfo();
+          expect(info.messages.filter((m) => m.type === 'error').map((m) => `${entryPoint} ${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
+          await gpu.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint } });
+        }
+        expect(await engine.pipelineFor(L)).toBeInstanceOf(GPUComputePipeline);
       }
       gpu.throwIfUncapturedErrors();
     } finally {
@@ -63,11 +74,84 @@ const swiftshaderMissing = !(existsSync(SWIFTSHADER_ICD) || process.env.VK_ICD_F
 describe.skipIf(swiftshaderMissing)('WebGPU engine on SwiftShader vs the f64 twin', () => {
   let gpu: Awaited<ReturnType<typeof openNodeDevice>>;
   let engine: WebGpuEngine;
+  const twin = (p: Protocol) => gpuTwinOf(p, engine.lanes, K);
   beforeAll(async () => {
     gpu = await openNodeDevice('swiftshader');
     engine = new WebGpuEngine(gpu, { ...webGpuEngineShaders(), tablePoints: K });
   });
   afterAll(() => gpu?.close());
+
+  it('the partitioned block solve of the shader (entry solveBlocks) is src/solver/blocktri.ts in f32', async () => {
+    // random diagonally dominant block-tridiagonal systems; m = 2, 3, 4 unknowns per cell; 1, 4 and 64 lanes
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+    const module = (L: ReturnType<typeof stageLayout>) => gpu.device.createShaderModule({ code: wgslPrelude(L) + loadNppQnShader() });
+    for (const [N, m, lanes] of [
+      [37, 2, 1],
+      [37, 3, 4],
+      [130, 3, 64],
+      [41, 4, 8],
+    ]) {
+      const z = Array<number>(m).fill(1);
+      const L = stageLayout({ N, SP: m, active: z.map((_, s) => s), z, beam: m - 1, closing: 0, stage: 0, lanes });
+      const pipe = await gpu.device.createComputePipelineAsync({ layout: 'auto', compute: { module: module(L), entryPoint: 'solveBlocks' } });
+      const mm = m * m;
+      const mq = m * QC;
+      const A = new Float64Array(N * mm);
+      const B = new Float64Array(N * mm);
+      const C = new Float64Array(N * mm);
+      const R = new Float64Array(N * mq);
+      // row scales of 1e-6 … 1e5 (like h_i in the density rows) and a potential column 1e3 smaller
+      for (let i = 0; i < N; i++)
+        for (let r = 0; r < m; r++) {
+          const scale = Math.pow(10, Math.round(11 * (rnd() + 0.5)) - 6);
+          for (let c = 0; c < m; c++) {
+            const cs = c === m - 1 ? 1e-3 : 1;
+            if (i > 0) A[i * mm + r * m + c] = rnd() * scale * cs;
+            if (i < N - 1) C[i * mm + r * m + c] = rnd() * scale * cs;
+            B[i * mm + r * m + c] = (rnd() + (r === c ? 4 : 0)) * scale * cs;
+          }
+          for (let q = 0; q < QC; q++) R[i * mq + r * QC + q] = rnd() * scale;
+        }
+      const w = 3 * mm + mq;
+      const input = new Float32Array(N * w);
+      for (let i = 0; i < N; i++) {
+        input.set(A.subarray(i * mm, (i + 1) * mm), i * w);
+        input.set(B.subarray(i * mm, (i + 1) * mm), i * w + mm);
+        input.set(C.subarray(i * mm, (i + 1) * mm), i * w + 2 * mm);
+        input.set(R.subarray(i * mq, (i + 1) * mq), i * w + 3 * mm);
+      }
+      const ys = gpu.device.createBuffer({ size: input.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      gpu.device.queue.writeBuffer(ys, 0, input);
+      const out = gpu.device.createBuffer({ size: 4 * (N * mq + 1), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      const enc = gpu.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipe);
+      pass.setBindGroup(0, gpu.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [ys, out].map((buffer, k) => ({ binding: 4 + k, resource: { buffer } })) }));
+      pass.dispatchWorkgroups(1);
+      pass.end();
+      gpu.device.queue.submit([enc.finish()]);
+      const x = await readBuffer(gpu.device, out, Float32Array);
+      ys.destroy();
+      out.destroy();
+      const X = Float64Array.from(R);
+      const st = new BlockTriSolver(N, m, QC, partitionCount(N, lanes)).solve(A, B, C, X, QC);
+      // relative to the size of the solution, column by column
+      let worst = 0;
+      for (let q = 0; q < QC; q++) {
+        let num = 0;
+        let den = 0;
+        for (let k = 0; k < N * m; k++) {
+          num = Math.max(num, Math.abs(x[k * QC + q] - X[k * QC + q]));
+          den = Math.max(den, Math.abs(X[k * QC + q]));
+        }
+        worst = Math.max(worst, num / den);
+      }
+      console.log(`[gpu-engine] solveBlocks N ${N} m ${m} lanes ${lanes} (${partitionCount(N, lanes)} partitions): relative error ${worst.toExponential(2)}, smallest pivot ${x[N * mq].toPrecision(4)} (f64 ${st.minPivot.toPrecision(4)})`);
+      expect(worst).toBeLessThan(1e-5);
+      expect(Math.abs(x[N * mq] / st.minPivot - 1)).toBeLessThan(1e-4);
+    }
+  });
 
   it('residuals against measured profiles on the GPU: the f64 residual of the returned profiles, and the right member wins', async () => {
     const base = reduced();
@@ -156,6 +240,71 @@ describe.skipIf(swiftshaderMissing)('WebGPU engine on SwiftShader vs the f64 twi
     }
   });
 
+  it('the summaries computed on the GPU are src/ensemble/summary.ts of the returned profiles; back current and inventories too', async () => {
+    const base = reduced();
+    const members = D_CS.map((D) => member(base, D));
+    const res = await engine.run(request(members, D_CS.map((D) => [D])));
+    for (const r of res.members) {
+      expect(r.status).toBe('ok');
+      r.stages.forEach((g, k) => {
+        const host = summarizeStage(
+          { ...g, depth_nm: g.depth_nm!, density: g.density!, potential_V: g.potential_V!, current: { t_s: [], I_A: [], I_back_A: [], Q_C: [] }, snapshots: [], stats: g.stats },
+          members[r.index],
+          k,
+        );
+        for (const sp of Object.keys(host.front_nm)) {
+          const [a, b] = [g.front_nm[sp], host.front_nm[sp]];
+          expect(a === null).toBe(b === null);
+          if (a !== null && b !== null) expect(Math.abs(a - b)).toBeLessThan(1e-4);
+          const [ma, mb] = [g.max[sp], host.max[sp]];
+          expect(ma === null).toBe(mb === null);
+          if (ma && mb) {
+            expect(Math.abs(ma.value - mb.value)).toBeLessThan(2e-6);
+            expect(Math.abs(ma.depth_nm - mb.depth_nm)).toBeLessThan(1e-3);
+          }
+        }
+        expect(g.mean === null).toBe(host.mean === null);
+        if (g.mean && host.mean) {
+          expect(Math.abs(g.mean.to_nm - host.mean.to_nm)).toBeLessThan(1e-4);
+          for (const sp of Object.keys(host.mean.density)) expect(Math.abs(g.mean.density[sp] - host.mean.density[sp])).toBeLessThan(1e-5);
+        }
+        // inventories: the end of the stage's balance against the f64 integral of the returned profiles
+        const faces = facesFromCentres(g.depth_nm!);
+        for (const [sp, b] of Object.entries(g.balance)) {
+          let inv = 0;
+          g.density![sp].forEach((v, i) => (inv += v * (faces[i + 1] - faces[i])));
+          expect(Math.abs(b.end - inv)).toBeLessThanOrEqual(1e-5 * Math.max(inv, 1));
+        }
+      });
+    }
+  });
+
+  it('step attempts per dispatch and workgroups per dispatch change nothing: K = 1 and one workgroup give the results of K = 8 bit for bit', async () => {
+    // K bounds a dispatch's length (llvmpipe breaks past ~65k loop iterations per invocation, a browser may
+    // lose a device whose dispatch runs too long); a lattice waiting between dispatches must resume exactly,
+    // and one workgroup taking the members one after another from the queue must give the same members
+    const base = reduced();
+    const members = D_CS.map((D) => member(base, D));
+    const ref = await engine.run(request(members, D_CS.map((D) => [D])));
+    const one = new WebGpuEngine(gpu, { ...webGpuEngineShaders(), tablePoints: K, attemptsPerDispatch: 1, dispatchesPerSubmit: 64 });
+    const queue = new WebGpuEngine(gpu, { ...webGpuEngineShaders(), tablePoints: K, maxWorkgroups: 1, attemptsPerDispatch: 5 });
+    for (const e of [one, queue]) {
+      const res = await e.run(request(members, D_CS.map((D) => [D])));
+      res.members.forEach((r, i) => {
+        expect(r.status).toBe('ok');
+        r.stages.forEach((st, k) => {
+          const a = ref.members[i].stages[k];
+          expect(st.stats).toEqual(a.stats);
+          expect(st.duration_s).toBe(a.duration_s);
+          expect(st.density).toEqual(a.density);
+        });
+      });
+      const dispatches = e.lastRun!.stages.map((s) => s.dispatches);
+      console.log(`[gpu-engine] attempts per dispatch ${e.lastRun!.attemptsPerDispatch}, workgroups ${e.lastRun!.workgroupsPerDispatch}: dispatches per stage ${dispatches.join(', ')}`);
+    }
+    expect(one.lastRun!.stages[1].dispatches).toBeGreaterThan(ref.members[0].stages[1].stats.steps);
+  });
+
   it('0.25 nm cells behind a 27 nm exchanged zone: the GPU takes the twin\'s steps (f32 conditioning of the current rows)', async () => {
     // With the twin's per-cell continuity rows the f32 solve lost the zone's tiny grounding conductance:
     // on this protocol stage 2 took 81 steps / 10 rejected against the twin's 72 / 1 (and on the full
@@ -185,9 +334,9 @@ describe.skipIf(swiftshaderMissing)('WebGPU engine on SwiftShader vs the f64 twi
     const base = reduced();
     const members = D_CS.map((D) => member(base, D));
     members[1].stages[0].max_duration_s = 50;
-    const split = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader(), tablePoints: K, maxMembersPerBatch: 2 });
+    const split = new WebGpuEngine(gpu, { ...webGpuEngineShaders(), tablePoints: K, maxMembersPerBatch: 2 });
     const progress: number[] = [];
-    const res = await split.run(request(members, D_CS.map((D) => [D])), { onProgress: (p) => progress.push(p.done) });
+    const res = await split.run(request(members, D_CS.map((D) => [D])), { onProgress: (p) => p.finished && progress.push(p.done) });
     expect(progress).toEqual([1, 2, 3]);
     expect(res.members.map((m) => m.status)).toEqual(['ok', 'failed', 'ok']);
     const reason = res.members[1].reason!;
@@ -213,7 +362,7 @@ describe('WebGPU engine: requests it refuses', () => {
     ({ adapterInfo: { vendor: 'mesa', architecture: '', device, description: 'llvmpipe (LLVM 15.0.6, 256 bits)', backend, featureLevel: 'compatibility' } }) as never;
 
   it('refuses llvmpipe with a clear message', () => {
-    expect(() => new WebGpuEngine(fakeGpu('llvmpipe-llvm-15', 'opengles'), { shaderSource: '' })).toThrow(
+    expect(() => new WebGpuEngine(fakeGpu('llvmpipe-llvm-15', 'opengles'), { shaderSource: '', summaryShaderSource: '' })).toThrow(
       /^the webgpu engine cannot run on llvmpipe .*: llvmpipe cuts an invocation off after 65,535 loop iterations per dispatch/,
     );
   });
@@ -221,7 +370,7 @@ describe('WebGPU engine: requests it refuses', () => {
   it('names the path where members differ in more than a number', async () => {
     const gpu = await openNodeDevice('null');
     try {
-      const engine = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader() });
+      const engine = new WebGpuEngine(gpu, webGpuEngineShaders());
       const a = reduced();
       const b = structuredClone(a);
       b.stages[1].beam = 'Rb';

@@ -441,37 +441,3 @@ describe.skipIf(!hasChromium())('in headless Chromium: WebGL2 on SwiftShader, bu
   });
 });
 
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const swiftshaderMissing = !(existsSync(SWIFTSHADER) || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES);
-
-describe.skipIf(swiftshaderMissing)('throughput beside the WebGPU engine (SwiftShader)', () => {
-  it('the same 3 members on both engines: both match the twins; wall times logged', async () => {
-    const { openNodeDevice } = await import('../src/gpu/node.js');
-    const { loadNppQnShader } = await import('../src/gpu/node-shaders.js');
-    const { WebGpuEngine } = await import('../src/gpu/engine.js');
-    const base = reduced();
-    const members = D_CS.map((D) => member(base, D));
-    const req = request(members, D_CS.map((D) => [D]));
-    const N = gridOf(base).N;
-    const gj = new GpuJsEngine();
-    let t = performance.now();
-    const a = await gj.run(req);
-    const tA = (performance.now() - t) / 1000;
-    const gpu = await openNodeDevice('swiftshader');
-    try {
-      const wg = new WebGpuEngine(gpu, { shaderSource: loadNppQnShader(), tablePoints: K });
-      t = performance.now();
-      const b = await wg.run(req);
-      const tB = (performance.now() - t) / 1000;
-      const steps = (r: EnsembleResult) => r.members.reduce((s, m) => s + m.stages.reduce((x, st) => x + st.stats.steps, 0), 0);
-      console.log(
-        `[gpujs] throughput, ${N} cells, 3 members x 2 stages: ${a.adapter} ${tA.toFixed(2)} s (${(steps(a) / tA).toFixed(0)} member-steps/s) | ` +
-          `webgpu ${b.adapter} ${tB.toFixed(2)} s (${(steps(b) / tB).toFixed(0)} member-steps/s)`,
-      );
-      expectTwins(a, members, [0, 1, 2], 'throughput run (gpujs)');
-      expectTwins(b, members, [0, 1, 2], 'throughput run (webgpu)');
-    } finally {
-      gpu.close();
-    }
-  });
-});

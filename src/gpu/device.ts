@@ -63,6 +63,17 @@ export type LimitName = Exclude<
   undefined
 >;
 
+/** The limits the ensemble engine asks the adapter's most of (AcquireOptions.adapterLimits). */
+export const ENSEMBLE_LIMITS: readonly LimitName[] = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+];
+
 /** Limits an engine needs: for `max*` limits the least it needs, for `min*Alignment` limits the largest alignment it can live with. */
 export type LimitNeeds = Partial<Record<LimitName, number>>;
 
@@ -74,6 +85,12 @@ export interface AcquireOptions {
   requiredFeatures?: GPUFeatureName[];
   /** Checked on the adapter with `checkLimits` (clear message when short), then requested as requiredLimits. */
   needs?: LimitNeeds;
+  /**
+   * Limits requested at the adapter's own value, the most it grants (default ENSEMBLE_LIMITS: the ensemble
+   * engine sizes its batches and workgroups from what was granted; the WebGPU defaults would cap a batch
+   * at 128 MiB of state). [] keeps the defaults.
+   */
+  adapterLimits?: readonly LimitName[];
   /** Reported in adapterInfo.backend (browsers do not tell). */
   backend?: string;
   label?: string;
@@ -234,7 +251,13 @@ export async function acquireDevice(gpu: GPU | undefined | null, opts: AcquireOp
   let device: GPUDevice;
   try {
     const desc: GPUDeviceDescriptor = { requiredFeatures: [...required] };
-    if (opts.needs) desc.requiredLimits = { ...opts.needs };
+    const req: Record<string, number> = { ...(opts.needs ?? {}) };
+    const granted = adapter.limits as unknown as Record<string, unknown>;
+    for (const name of opts.adapterLimits ?? ENSEMBLE_LIMITS) {
+      const v = granted[name];
+      if (typeof v === 'number' && Number.isFinite(v)) req[name] = Math.max(req[name] ?? 0, v);
+    }
+    if (Object.keys(req).length) desc.requiredLimits = req;
     if (opts.label) desc.label = opts.label;
     device = await adapter.requestDevice(desc);
   } catch (e) {

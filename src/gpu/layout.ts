@@ -1,23 +1,36 @@
 /**
- * What crosses to the GPU for the quasi-neutral ensemble engine
- * (shaders/npp_qn.wgsl): the ONE place that defines the per-member
- * parameter block, the per-member status block and the per-member work
- * arrays (state, stage values, band matrix, pivots), with their offsets.
- * The WGSL side gets the same numbers as `const` declarations generated
- * here (`wgslPrelude`) and prepended to the shader source, so host and
- * shader cannot drift apart.
+ * What crosses to the GPU for the ensemble engine (shaders/npp_qn.wgsl,
+ * summary.wgsl, residual.wgsl): the ONE place that defines the per-member
+ * parameter block, status block, state and profile regions, the work-queue
+ * words, the summary record and the residual rows, with their offsets. The
+ * WGSL side gets the same numbers as `const` declarations generated here
+ * (`wgslPrelude`) and prepended to each shader, so host and shader cannot
+ * drift apart; so do the numerics constants the shader shares with the f64
+ * twin (src/solver/simulate.ts). See docs/gpu.md for the design.
  *
- * Every per-member array is member-fastest (interleaved): element k of
- * member j lives at k·M + j, so neighbouring invocations touch
- * neighbouring words.
+ * One workgroup advances one lattice (member) at a time: its LANES
+ * invocations own the P partitions of the cells (src/solver/blocktri.ts),
+ * keep their cells' working vectors in private memory and meet in
+ * workgroup memory only for the partition boundaries, the reduced system
+ * and the reductions. Per member in global memory: the parameter block
+ * (read-only), the status block, the state between dispatches (`ys`,
+ * partition-interleaved so the lanes' loads coalesce) and the profiles
+ * (`dens`: every protocol species and ψ, cell order; the end state of a
+ * stage is the start of the next).
  *
  * Platform-neutral: no Node imports (the engine runs in browsers too).
  */
+import { BLOCK_PIVOT_TOL, cellsPerPartition, partitionCount } from '../solver/blocktri.js';
+import { F64_NUMERICS, GAMMA } from '../solver/simulate.js';
 
 /** Most active species per stage (the closing one included). */
 export const S_MAX = 4;
+/** Most species in a protocol (active or not in a stage). */
+export const SP_MAX = 8;
+/** Right-hand sides of every block solve: −residual, the border vector e, the error estimate. */
+export const QC = 3;
 
-/** Per-member parameter block of one stage (f32 each; integers are stored exactly as f32). */
+/** Per-member parameter block of one stage (f32 each; integers are stored exactly as f32), at j·PF + field. */
 export const PARAM_FIELDS = [
   /** ψ_lin(0-face) − ψ_U: −ψ_U·d_0/L (the linear profile's drop across the front half cell), kT/e */
   'frontLin',
@@ -25,6 +38,8 @@ export const PARAM_FIELDS = [
   'cpsi',
   /** ψ_lin(x_{N−1}) = ψ_U·d_N/L, kT/e */
   'backLin',
+  /** ψ_U = eU/kT: the absolute ψ of the profile output is ψ' + (ψ_U + shift)·w_i */
+  'psiU',
   /** reservoir density c_res (n0) */
   'cRes',
   /** reservoir D = D(c_res/nref), nm²/s */
@@ -40,13 +55,16 @@ export const PARAM_FIELDS = [
   'rtol',
   'atol',
   'maxSteps',
-  // per species s < S_MAX: offset into the table pool and its point count (1: constant D)
+  // per active species s < S_MAX: offset into the table pool and its point count (1: constant D)
   ...Array.from({ length: S_MAX }, (_, s) => [`tabOff${s}`, `tabK${s}`]).flat(),
+  // per protocol species: its initial density (n0), written into the profiles by the first stage
+  ...Array.from({ length: SP_MAX }, (_, s) => `init${s}`),
 ] as const;
 export type ParamField = (typeof PARAM_FIELDS)[number];
 export const P: Record<ParamField, number> = Object.fromEntries(PARAM_FIELDS.map((f, i) => [f, i])) as Record<ParamField, number>;
+export const PF = PARAM_FIELDS.length;
 
-/** Per-member status block (f32 each), read back after every batch of steps. */
+/** Per-member status block (f32 each), at j·SF + field; read back once per stage. */
 export const STATE_FIELDS = [
   /** 0 running, 1 done, ≥ 2 failed (STATUS) */
   'status',
@@ -69,6 +87,8 @@ export const STATE_FIELDS = [
   'secant',
   /** front flux of the beam at the last accepted state (n0·nm/s) */
   'jFront',
+  /** back current Σ z J_back at the last accepted state (n0·nm/s) */
+  'jBack',
   /** last error estimate */
   'err',
   /** t at a failure */
@@ -83,10 +103,19 @@ export const STATE_FIELDS = [
   'nDmax',
   'nDpsi',
   'nWorst',
+  /** smallest scaled block pivot of the stage's Newton systems */
+  'minPivot',
+  /** 1 once the member's lattice has been set up for the stage (initial potential solved) */
+  'started',
+  /** rejected step attempts: by a failed Newton solve (and the last one's NEWTON_FAIL code), by the error estimate or a negative density */
+  'rejNewton',
+  'lastNewtonFail',
+  'rejError',
   ...Array.from({ length: S_MAX }, (_, s) => [`crossF${s}`, `crossB${s}`]).flat(),
 ] as const;
 export type StateField = (typeof STATE_FIELDS)[number];
 export const ST: Record<StateField, number> = Object.fromEntries(STATE_FIELDS.map((f, i) => [f, i])) as Record<StateField, number>;
+export const SF = STATE_FIELDS.length;
 
 export const STATUS = {
   running: 0,
@@ -107,20 +136,24 @@ export const NEWTON_FAIL = {
   nonFinite: 2,
   diverged: 3,
   maxIterations: 4,
+  /** the smallest scaled pivot of a block inverse was below PIVOT_TOL */
+  tinyPivot: 5,
   bdf2: 16,
 } as const;
 
+/** The work-queue words (atomic u32): the next member to take, the members finished, then one slot per workgroup. */
+export const CTL = { next: 0, finished: 1, attempts: 2, slot0: 4 } as const;
+/** A slot without a member. */
+export const NO_MEMBER = 0xffffffff;
+
 /**
- * Numerics of the scheme: those of the f64 twin (src/solver/simulate.ts)
- * except where f32 forces a floor (see the comments).
+ * Numerics of the scheme: the f64 twin's (src/solver/simulate.ts F64_NUMERICS, TWIN_NUMERICS) except where
+ * f32 forces a floor (the comments say why). Every constant the shader shares with the twin is generated
+ * into the WGSL prelude from here (wgslPrelude), so the step control cannot drift apart.
  */
 export const NUMERICS = {
-  GAMMA: 2 - Math.SQRT2,
-  MAX_NEWTON: 12,
-  SAFETY: 0.7,
-  MAX_GROWTH: 3,
-  /** Newton converged when the density update is below this fraction of (atol + rtol|n|) — as f64 */
-  NEWTON_TOL: 1e-3,
+  ...F64_NUMERICS,
+  GAMMA,
   /**
    * f64: 1e-5. f32 roundoff of a density near 1 is 6e-8 absolute, i.e. ~5e-5 tolerance units at the
    * defaults (atol 1e-4, rtol 1e-3) before any amplification by the Newton matrix: stagnation below
@@ -132,52 +165,63 @@ export const NUMERICS = {
    * ~2e-6, so the f64 1e-6 kT/e can never pass; 1e-4 kT/e (a 1e-4 relative flux change) can.
    */
   PSI_TOL: 1e-4,
-  /** f64: 1e-7 kT/e per nm (field part of the ψ test); kept */
-  FIELD_TOL: 1e-7,
   /** f64: 1e-7. The closing species 1 − Σ z n carries ~1e-7 absolute f32 roundoff: 1e-6 */
   NEG_TOL: 1e-6,
   /** f64: 1e-7. Charge and time targets count as reached within 2e-6 (f32 cannot do 1e-7) */
   TARGET_RTOL: 2e-6,
+  /** the smallest scaled block pivot a Newton system may have (as the twin) */
+  PIVOT_TOL: BLOCK_PIVOT_TOL,
+  /** ψ' at the bulk cell above which `rebase` re-chooses the reference, kT/e */
+  REBASE_AT: 1e-3,
 } as const;
 
 /**
- * The grid buffer (shared by all members): h_i (N), d_k (N + 1), w_i = 1 − x_i/L (N), 1/L (1); offsets
- * in the shader are N-relative (`geo[N + k]` is d_k, `geo[2N + 1 + i]` is w_i, `geo[3N + 1]` is 1/L).
+ * The grid buffer (shared by all members): h_i (N), d_k (N + 1), w_i = 1 − x_i/L (N), 1/L (1), x_i (N);
+ * offsets in the shader are N-relative (`geo[N + k]` is d_k, `geo[2N + 1 + i]` is w_i, `geo[3N + 1]` is
+ * 1/L, `geo[3N + 2 + i]` is x_i).
  */
 export function geometryArray(h: ArrayLike<number>, d: ArrayLike<number>, x: ArrayLike<number>, L_nm: number): Float32Array {
   const N = h.length;
-  const g = new Float32Array(3 * N + 2);
+  const g = new Float32Array(4 * N + 2);
   for (let i = 0; i < N; i++) {
     g[i] = h[i];
     g[2 * N + 1 + i] = i === N - 1 ? d[N] / L_nm : 1 - x[i] / L_nm;
+    g[3 * N + 2 + i] = x[i];
   }
   for (let k = 0; k <= N; k++) g[N + k] = d[k];
   g[3 * N + 1] = 1 / L_nm;
   return g;
 }
 
-/** Work regions per member, in units of n = N·m (the band matrix: ldab·n). */
-export const WORK_REGIONS = ['Y0', 'YG', 'Y1', 'RHS', 'F0', 'FG', 'RES', 'EST', 'BRD', 'IPIV', 'AB'] as const;
-export type WorkRegion = (typeof WORK_REGIONS)[number];
+/**
+ * Per-member summary record (shaders/summary.wgsl), at j·sumStride: per protocol species sp the fields
+ * below at sp·SUM_FIELDS.length, then the end of the mean-composition window (nm). Fronts, maxima and
+ * means follow src/ensemble/summary.ts; where it has null the record holds SUM_NONE (≤ −1e38); `inventory` is ∫ n dx (n0·nm)
+ * and `peak` the largest cell value (n0).
+ */
+export const SUM_FIELDS = ['front', 'maxValue', 'maxDepth', 'mean', 'inventory', 'peak'] as const;
+export const SUM: Record<(typeof SUM_FIELDS)[number], number> = Object.fromEntries(SUM_FIELDS.map((f, i) => [f, i])) as Record<
+  (typeof SUM_FIELDS)[number],
+  number
+>;
+export function sumStride(SP: number): number {
+  return SP * SUM_FIELDS.length + 1;
+}
 
-/** Everything fixed for one stage of one batch: sizes, species roles, offsets. */
+/** Everything fixed for one stage of one batch: sizes, species roles, partitions, per-member strides. */
 export interface StageLayout {
-  /** members in the batch */
-  M: number;
   /** cells */
   N: number;
+  /** species of the protocol */
+  SP: number;
   /** active species (the closing one included) */
   S: number;
   /** unknown densities per cell (S − 1) */
   U: number;
   /** unknowns per cell (U + 1: ψ last) */
   m: number;
-  /** unknowns per member (N·m) */
-  n: number;
-  kl: number;
-  ku: number;
-  ldab: number;
-  kv: number;
+  /** protocol index of each active species */
+  active: number[];
   /** active index of the beam and of the closing species */
   beam: number;
   closing: number;
@@ -189,41 +233,115 @@ export interface StageLayout {
   uOf: number[];
   /** the bulk cell whose ψ' the reference shift zeroes (nearest L/2) */
   ib: number;
-  /** work region offsets (per member, in elements) */
-  region: Record<WorkRegion, number>;
-  /** elements per member in the work buffer */
-  workPerMember: number;
+  /** 0-based stage index (stage 0 writes the initial densities) */
+  stage: number;
+  /** invocations per lattice (workgroup size) */
+  lanes: number;
+  /** partitions of the cells (≤ lanes, ≥ 2 cells each) and the largest one */
+  P: number;
+  cpt: number;
+  /** floats per member: state between dispatches (partition-interleaved unknowns), profiles (SP species + ψ, cell order) */
+  ysStride: number;
+  densStride: number;
 }
 
-export function stageLayout(M: number, N: number, z: number[], beam: number, closing: number, ib = Math.floor(N / 2)): StageLayout {
+export function stageLayout(opts: {
+  N: number;
+  SP: number;
+  active: number[];
+  z: number[];
+  beam: number;
+  closing: number;
+  ib?: number;
+  stage: number;
+  lanes: number;
+}): StageLayout {
+  const { N, SP, active, z, beam, closing, stage, lanes } = opts;
   const S = z.length;
   if (S < 2 || S > S_MAX) throw new RangeError(`the webgpu engine handles 2..${S_MAX} active species per stage, not ${S}`);
+  if (SP > SP_MAX) throw new RangeError(`the webgpu engine handles at most ${SP_MAX} species per protocol, not ${SP}`);
   if (closing === beam || closing < 0 || closing >= S) throw new RangeError(`closing species ${closing} must differ from the beam ${beam}`);
   const unknown = z.map((_, s) => s).filter((s) => s !== closing);
   const U = unknown.length;
   const m = U + 1;
-  const n = N * m;
-  const kl = 2 * m - 1;
-  const ku = 2 * m - 1;
-  const ldab = 2 * kl + ku + 1;
-  const kv = kl + ku;
   const uOf = z.map(() => -1);
   unknown.forEach((s, u) => (uOf[s] = u));
-  const region = {} as Record<WorkRegion, number>;
-  let off = 0;
-  for (const r of WORK_REGIONS) {
-    region[r] = off;
-    off += r === 'AB' ? ldab * n : n;
-  }
-  return { M, N, S, U, m, n, kl, ku, ldab, kv, beam, closing, z, unknown, uOf, ib, region, workPerMember: off };
+  const P = partitionCount(N, lanes);
+  const cpt = cellsPerPartition(N, P);
+  return {
+    N,
+    SP,
+    S,
+    U,
+    m,
+    active,
+    beam,
+    closing,
+    z,
+    unknown,
+    uOf,
+    ib: opts.ib ?? Math.floor(N / 2),
+    stage,
+    lanes,
+    P,
+    cpt,
+    ysStride: cpt * m * lanes,
+    densStride: (SP + 1) * N,
+  };
 }
 
-/** Bytes one member needs in the largest binding (the work buffer). */
-export function workBytesPerMember(N: number, S: number): number {
-  const m = S; // U + 1 with U = S − 1
-  const n = N * m;
-  const ldab = 3 * (2 * m - 1) + 1;
-  return 4 * (n * (WORK_REGIONS.length - 1) + ldab * n);
+/** Bytes per member in each per-member buffer of a stage (for batch sizing against the device limits). */
+export function bytesPerMember(L: Pick<StageLayout, 'ysStride' | 'densStride' | 'SP'>): { prm: number; st: number; ys: number; dens: number; sum: number } {
+  return { prm: 4 * PF, st: 4 * SF, ys: 4 * L.ysStride, dens: 4 * L.densStride, sum: 4 * sumStride(L.SP) };
+}
+
+/** Floats of workgroup memory the step shader declares (see the `var<workgroup>` block of npp_qn.wgsl). */
+export function workgroupFloats(L: Pick<StageLayout, 'm' | 'P' | 'lanes'>): number {
+  const mm = L.m * L.m;
+  const mq = L.m * QC;
+  const pub = L.P * Math.max(3 * mm + mq, 2 * mm + mq);
+  return 2 * L.P * L.m + pub + L.P * mq + 4 * L.lanes + 4 * S_MAX + 8;
+}
+
+/**
+ * What one step attempt costs, counted from the shader's loops (docs/gpu.md §5): floating-point operations
+ * per lattice, global-memory bytes, workgroup barriers per Newton iteration and the length of one lane's
+ * critical path (floating-point operations in sequence). `newton` per Newton iteration, `rates` per
+ * evaluation of the rates, `attempt` for a step attempt of `newtonPerAttempt` iterations.
+ */
+export interface CostModel {
+  flopsPerNewton: number;
+  flopsPerRates: number;
+  criticalFlopsPerNewton: number;
+  barriersPerNewton: number;
+  globalBytesPerDispatch: number;
+}
+
+export function costModel(L: StageLayout): CostModel {
+  const { N, S, m, P, cpt } = L;
+  const mm = m * m;
+  const inv = 2 * m * m * m + 4 * m * m; // Gauss–Jordan on [M | I]
+  const mmul = 2 * m * m * m;
+  const mrhs = 2 * m * m * QC;
+  // per face: D(n) (an exp and a lerp) per cell side, Bernoulli (an exp), SG flux and 4 derivatives: ~40 flops per species
+  const face = S * 40;
+  const assemble = N * (face + 2 * S * 10 + mm * 6);
+  const forward = N * (inv + 3 * mmul + 2 * mrhs);
+  const backward = N * (2 * mmul + mrhs);
+  const reduced = P * (2 * inv + 8 * mmul + 4 * mrhs);
+  const levels = Math.ceil(Math.log2(Math.max(P, 2)));
+  const pcr = levels * P * (inv + 6 * mmul + 2 * mrhs);
+  const back = N * (2 * mrhs) + P * mrhs;
+  const update = N * m * 6;
+  const flopsPerNewton = assemble + forward + backward + reduced + pcr + back + update;
+  const criticalFlopsPerNewton =
+    cpt * (face + 2 * S * 10 + mm * 6 + inv + 5 * mmul + 3 * mrhs + 2 * mrhs) + 2 * inv + 8 * mmul + levels * (inv + 6 * mmul + 2 * mrhs) + 4 * L.lanes;
+  // barriers: boundary exchange, publish F rows, reduced rows, 2 per PCR level, x_t, border, reduction (2)
+  const barriersPerNewton = 1 + 1 + 1 + 2 * levels + 1 + 1 + 2;
+  const flopsPerRates = N * (face / 2 + 4 * S);
+  // per dispatch and lattice: the state in and out, the status block, the parameters; profiles once per stage
+  const globalBytesPerDispatch = 2 * 4 * (L.ysStride + SF) + 4 * PF;
+  return { flopsPerNewton, flopsPerRates, criticalFlopsPerNewton, barriersPerNewton, globalBytesPerDispatch };
 }
 
 const f = (x: number): string => {
@@ -234,45 +352,72 @@ const f = (x: number): string => {
 const u = (x: number): string => `${x}u`;
 
 /**
- * The WGSL `const` block of a stage layout; prepend it to shaders/npp_qn.wgsl.
- * The member count M is not in it (the shader reads it from its uniform `cfg`),
- * so one pipeline serves every batch size.
+ * The WGSL `const` block of a stage layout; prepend it to the shaders. The member count is not in it (the
+ * shaders read it from their uniform `cfg`), so one pipeline serves every batch size.
  */
 export function wgslPrelude(L: StageLayout): string {
-  const pad = <T>(a: T[], v: T): T[] => [...a, ...Array<T>(S_MAX - a.length).fill(v)];
+  const pad = <T>(a: T[], v: T, n = S_MAX): T[] => [...a, ...Array<T>(n - a.length).fill(v)];
   const G = NUMERICS.GAMMA;
+  const N_ = NUMERICS;
   const lines = [
     '// ---- generated by src/gpu/layout.ts (wgslPrelude): do not edit ----',
     `const N: u32 = ${u(L.N)};`,
+    `const SP: u32 = ${u(L.SP)};`,
     `const S: u32 = ${u(L.S)};`,
     `const UU: u32 = ${u(L.U)};`,
     `const MM: u32 = ${u(L.m)};`,
-    `const NN: u32 = ${u(L.n)};`,
-    `const KL: u32 = ${u(L.kl)};`,
-    `const KU: u32 = ${u(L.ku)};`,
-    `const LDAB: u32 = ${u(L.ldab)};`,
-    `const KV: u32 = ${u(L.kv)};`,
+    `const MM2: u32 = ${u(L.m * L.m)};`,
+    `const QC: u32 = ${u(QC)};`,
+    `const MQ: u32 = ${u(L.m * QC)};`,
     `const BEAM: u32 = ${u(L.beam)};`,
     `const IB: u32 = ${u(L.ib)};`,
     `const CLOSING: u32 = ${u(L.closing)};`,
     `const ZC: f32 = ${f(L.z[L.closing])};`,
+    `const STAGE: u32 = ${u(L.stage)};`,
+    `const LANES: u32 = ${u(L.lanes)};`,
+    `const NP: u32 = ${u(L.P)};`,
+    `const CPT: u32 = ${u(L.cpt)};`,
+    `const YS_STRIDE: u32 = ${u(L.ysStride)};`,
+    `const DENS_STRIDE: u32 = ${u(L.densStride)};`,
+    `const PF: u32 = ${u(PF)};`,
+    `const SF: u32 = ${u(SF)};`,
+    `const SUM_STRIDE: u32 = ${u(sumStride(L.SP))};`,
+    `const SUM_FIELDS: u32 = ${u(SUM_FIELDS.length)};`,
     `const Z_INIT = array<f32, ${S_MAX}>(${pad(L.z, 0).map(f).join(', ')});`,
     `const UNKNOWN_INIT = array<u32, ${S_MAX}>(${pad(L.unknown, 0).map(u).join(', ')});`,
     `const UOF_INIT = array<i32, ${S_MAX}>(${pad(L.uOf, -1).join(', ')});`,
-    ...WORK_REGIONS.map((r) => `const R_${r}: u32 = ${u(L.region[r])};`),
+    `const ACTIVE_INIT = array<u32, ${S_MAX}>(${pad(L.active, 0).map(u).join(', ')});`,
     ...PARAM_FIELDS.map((p, i) => `const P_${p.toUpperCase()}: u32 = ${u(i)};`),
     ...STATE_FIELDS.map((p, i) => `const ST_${p.toUpperCase()}: u32 = ${u(i)};`),
+    ...SUM_FIELDS.map((p, i) => `const SUM_${p.toUpperCase()}: u32 = ${u(i)};`),
     ...Object.entries(STATUS).map(([k, v]) => `const STATUS_${k.toUpperCase()}: f32 = ${f(v)};`),
     ...Object.entries(NEWTON_FAIL).map(([k, v]) => `const NF_${k.toUpperCase()}: u32 = ${u(v)};`),
-    `const MAX_NEWTON: u32 = ${u(NUMERICS.MAX_NEWTON)};`,
-    `const NEWTON_TOL: f32 = ${f(NUMERICS.NEWTON_TOL)};`,
-    `const NOISE_FLOOR: f32 = ${f(NUMERICS.NOISE_FLOOR)};`,
-    `const PSI_TOL: f32 = ${f(NUMERICS.PSI_TOL)};`,
-    `const FIELD_TOL: f32 = ${f(NUMERICS.FIELD_TOL)};`,
-    `const NEG_TOL: f32 = ${f(NUMERICS.NEG_TOL)};`,
-    `const TARGET_RTOL: f32 = ${f(NUMERICS.TARGET_RTOL)};`,
-    `const SAFETY: f32 = ${f(NUMERICS.SAFETY)};`,
-    `const MAX_GROWTH: f32 = ${f(NUMERICS.MAX_GROWTH)};`,
+    ...Object.entries(CTL).map(([k, v]) => `const CTL_${k.toUpperCase()}: u32 = ${u(v)};`),
+    `const NO_MEMBER: u32 = ${u(NO_MEMBER)};`,
+    `const MAX_NEWTON: u32 = ${u(N_.MAX_NEWTON)};`,
+    `const STAGNATION: f32 = ${f(N_.STAGNATION)};`,
+    `const MAX_SECANT: f32 = ${f(N_.MAX_SECANT)};`,
+    ...(
+      [
+        'NEWTON_TOL',
+        'NOISE_FLOOR',
+        'DIVERGED',
+        'PSI_TOL',
+        'FIELD_TOL',
+        'NEG_TOL',
+        'TARGET_RTOL',
+        'SAFETY',
+        'MAX_GROWTH',
+        'MIN_GROWTH',
+        'MIN_CUT',
+        'REJECT_SAFETY',
+        'NEWTON_CUT',
+        'NEGATIVE_CUT',
+        'DT_FLOOR',
+        'PIVOT_TOL',
+        'REBASE_AT',
+      ] as const
+    ).map((k) => `const ${k}: f32 = ${f(N_[k])};`),
     `const GAMMA: f32 = ${f(G)};`,
     `const CD: f32 = ${f(G / 2)};`,
     `const A_BDF: f32 = ${f(1 / (G * (2 - G)))};`,
@@ -294,14 +439,23 @@ export function wgslPrelude(L: StageLayout): string {
  * row's sum of squares at out[row·M + j], and with keepModel the model at
  * point p of the row at out[(R + modelOffset + p)·M + j].
  */
-export const RD_FIELDS = ['pointBase', 'points', 'active', 'targetOffset', 'modelOffset'] as const;
+export const RD_FIELDS = ['pointBase', 'points', 'species', 'targetOffset', 'modelOffset'] as const;
 export const RD_STRIDE = RD_FIELDS.length;
+
+/** Sparse weights of a linear operator on a profile: point p sees cells first[p] … first[p] + count[p] − 1 with weights w[offset[p] + k]. */
+export interface SparseOperator {
+  points: number;
+  first: Int32Array;
+  count: Int32Array;
+  offset: Int32Array;
+  w: Float64Array;
+}
 
 export interface ResidualRowSpec {
   /** the operator of the row's observation (src/fit/observe.ts) */
-  op: { points: number; first: Int32Array; count: Int32Array; offset: Int32Array; w: Float64Array };
-  /** active species index (of the stage layout) whose density is compared */
-  active: number;
+  op: SparseOperator;
+  /** protocol index of the species whose density is compared */
+  species: number;
   /** target at each point */
   target: ArrayLike<number>;
 }
@@ -316,32 +470,33 @@ export interface ResidualLayout {
   modelOffset: number[];
 }
 
+/** (first, count, weight offset) triplets of an operator's points into `desc`, its weights into `dat`; returns where the triplets start. */
+export function packOperator(op: SparseOperator, desc: number[], dat: number[]): number {
+  const wOff = dat.length;
+  for (const w of op.w) dat.push(w);
+  const pBase = desc.length;
+  for (let p = 0; p < op.points; p++) desc.push(op.first[p], op.count[p], wOff + op.offset[p]);
+  return pBase;
+}
+
 /** Pack residual rows (operators shared by rows of the same observation are packed once). */
 export function residualLayout(rows: ResidualRowSpec[]): ResidualLayout {
   const desc: number[] = new Array(rows.length * RD_STRIDE).fill(0);
   const dat: number[] = [];
-  const opWeights = new Map<ResidualRowSpec['op'], number>();
-  const opPoints = new Map<ResidualRowSpec['op'], number>();
+  const opPoints = new Map<SparseOperator, number>();
   const modelOffset: number[] = [];
   let model = 0;
   rows.forEach((r, k) => {
-    let wOff = opWeights.get(r.op);
-    if (wOff === undefined) {
-      wOff = dat.length;
-      for (const w of r.op.w) dat.push(w);
-      opWeights.set(r.op, wOff);
-    }
     let pBase = opPoints.get(r.op);
     if (pBase === undefined) {
-      pBase = desc.length;
-      for (let p = 0; p < r.op.points; p++) desc.push(r.op.first[p], r.op.count[p], wOff + r.op.offset[p]);
+      pBase = packOperator(r.op, desc, dat);
       opPoints.set(r.op, pBase);
     }
     const tOff = dat.length;
     for (let p = 0; p < r.op.points; p++) dat.push(r.target[p]);
     modelOffset.push(model);
-    const d = [pBase, r.op.points, r.active, tOff, model];
-    for (let f = 0; f < RD_STRIDE; f++) desc[k * RD_STRIDE + f] = d[f];
+    const d = [pBase, r.op.points, r.species, tOff, model];
+    for (let fl = 0; fl < RD_STRIDE; fl++) desc[k * RD_STRIDE + fl] = d[fl];
     model += r.op.points;
   });
   return { rows: rows.length, rdesc: Uint32Array.from(desc), rdat: Float32Array.from(dat), outPerMember: rows.length + model, modelOffset };
@@ -349,5 +504,36 @@ export function residualLayout(rows: ResidualRowSpec[]): ResidualLayout {
 
 /** The WGSL constants of the residual rows' descriptor layout (appended to wgslPrelude for residual.wgsl). */
 export function residualPrelude(): string {
-  return [`const RD_STRIDE: u32 = ${u(RD_STRIDE)};`, ...RD_FIELDS.map((f, i) => `const RD_${f.toUpperCase()}: u32 = ${u(i)};`), ''].join('\n');
+  return [`const RD_STRIDE: u32 = ${u(RD_STRIDE)};`, ...RD_FIELDS.map((fl, i) => `const RD_${fl.toUpperCase()}: u32 = ${u(i)};`), ''].join('\n');
+}
+
+// ---- per-member summaries (shaders/summary.wgsl) ----
+
+/** Roles of the protocol species in a stage's summary (src/ensemble/summary.ts). */
+export interface SummaryRoles {
+  /** per protocol species: 1 native (rising front), 2 foreign and entered (falling front), 0 neither (no front, no maximum) */
+  role: number[];
+  /** protocol index of the species whose front bounds the mean composition (−1: none) */
+  frontSpecies: number;
+}
+
+/** "none" in a summary record (summary.wgsl SUM_NONE): a value at or below it is null. */
+export const SUM_NONE = -1e38;
+
+/** Most blurred samples a summary takes (the default 2–150 nm at 0.25 nm: 593). */
+export const SUM_MAX_SAMPLES = 2048;
+
+/** The WGSL constants of the summary (appended to wgslPrelude for summary.wgsl). */
+export function summaryPrelude(r: SummaryRoles, o: { from_nm: number; margin_nm: number; level: number; step_nm: number }): string {
+  const pad = [...r.role, ...Array<number>(SP_MAX - r.role.length).fill(0)];
+  return [
+    `const ROLE_INIT = array<u32, ${SP_MAX}>(${pad.map(u).join(', ')});`,
+    `const FRONT_SPECIES: i32 = ${r.frontSpecies};`,
+    `const SUM_FROM: f32 = ${f(o.from_nm)};`,
+    `const SUM_MARGIN: f32 = ${f(o.margin_nm)};`,
+    `const SUM_LEVEL: f32 = ${f(o.level)};`,
+    `const SUM_STEP: f32 = ${f(o.step_nm)};`,
+    `const SUM_MAX_SAMPLES: u32 = ${u(SUM_MAX_SAMPLES)};`,
+    '',
+  ].join('\n');
 }

@@ -22,7 +22,12 @@ export function loadResidualShader(): string {
   return loadShader('residual.wgsl');
 }
 
-/** Both shaders of the WebGPU engine, as its options take them. */
-export function webGpuEngineShaders(): { shaderSource: string; residualShaderSource: string } {
-  return { shaderSource: loadNppQnShader(), residualShaderSource: loadResidualShader() };
+/** shaders/summary.wgsl, the per-member summaries at the end of a stage. */
+export function loadSummaryShader(): string {
+  return loadShader('summary.wgsl');
+}
+
+/** The shaders of the WebGPU engine, as its options take them. */
+export function webGpuEngineShaders(): { shaderSource: string; summaryShaderSource: string; residualShaderSource: string } {
+  return { shaderSource: loadNppQnShader(), summaryShaderSource: loadSummaryShader(), residualShaderSource: loadResidualShader() };
 }

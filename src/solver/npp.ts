@@ -94,6 +94,26 @@ export function sgFlux(
   out[3] = z * Df * (nL * dbP - nR * (1 + dbP)) * invd;
 }
 
+/**
+ * The quasi-neutral Newton system in block-tridiagonal form (`assembleBlocksFrom`): blocks A_i (coupling
+ * to cell i − 1), B_i, C_i (to cell i + 1), m × m row-major at i·m²; the residual with telescoped current
+ * rows; the front current I and its gradient gF with respect to cell 0's unknowns.
+ */
+export interface NewtonBlocks {
+  A: Float64Array;
+  B: Float64Array;
+  C: Float64Array;
+  res: Float64Array;
+  gF: Float64Array;
+  I: number;
+}
+
+/** Work arrays of a {@link NewtonBlocks} for N cells of m unknowns. */
+export function newtonBlocks(N: number, m: number): NewtonBlocks {
+  const b = () => new Float64Array(N * m * m);
+  return { A: b(), B: b(), C: b(), res: new Float64Array(N * m), gF: new Float64Array(m), I: 0 };
+}
+
 /** Boundary fluxes of a state (n0·nm/s per species, positive = towards the back). */
 export interface BoundaryFluxes {
   front: Float64Array;
@@ -586,6 +606,97 @@ export class StageSystem {
         scatter(s, L, -1, ff[e], ff[e + 1], 0, ff[e + 3], 0);
       }
     }
+  }
+
+  /**
+   * The quasi-neutral Newton system as bordered block-tridiagonal rows (docs/numerics.md §3), from the
+   * face fluxes in `faceFlux` (at y): per cell i the U density rows as in `assembleQNFrom` and, instead of
+   * its current-continuity row, the *telescoped* row Σ_s z_s J_s,i+½ − I (the current through the cell's
+   * right face minus the front current I = Σ_s z_s J_s,front). The same equations (row i is the sum of the
+   * continuity rows 0..i), but each ψ row couples only cells i and i+1, so the matrix is block tridiagonal
+   * (blocks A_i, B_i, C_i of m × m, row-major) apart from the rank-one term −e·gFᵀ (e: 1 in every ψ row,
+   * gF = ∂I/∂(cell 0)), which the solve handles by Sherman–Morrison. The twin of `assemble` in
+   * shaders/npp_qn.wgsl.
+   */
+  assembleBlocksFrom(y: Float64Array, rhs: Float64Array, cdt: number, blk: NewtonBlocks): void {
+    const { N, S, U, m, z, uOf, unknown, closing } = this;
+    const { h, d } = this.grid;
+    const { A, B, C, res, gF } = blk;
+    const mm = m * m;
+    const ff = this.faceFlux;
+    A.fill(0);
+    B.fill(0);
+    C.fill(0);
+    gF.fill(0);
+    const zc = closing >= 0 ? z[closing] : 1;
+    for (let i = 0; i < N; i++) {
+      for (let u = 0; u < U; u++) {
+        const r = i * m + u;
+        res[r] = h[i] * (y[r] - rhs[r]);
+        B[i * mm + u * m + u] += h[i];
+      }
+      res[i * m + U] = 0;
+    }
+    /** adds scale·(∂J/∂n, ∂J/∂ψ) of species s to row `row` of the block at M[off] (the closing species chained through Σ z n = 1) */
+    const cols = (M: Float64Array, off: number, s: number, scale: number, dn: number, dp: number) => {
+      const u = uOf[s];
+      if (u >= 0) M[off + u] += scale * dn;
+      else for (let f = 0; f < U; f++) M[off + f] -= (scale * dn * z[unknown[f]]) / zc;
+      M[off + U] += scale * dp;
+    };
+    // front face: the beam from the reservoir into cell 0
+    {
+      const s = this.beam;
+      const e = s * 4;
+      const J = ff[e];
+      blk.I = z[s] * J;
+      cols(gF, 0, s, z[s], ff[e + 2], ff[e + 3]);
+      const u = uOf[s];
+      if (u >= 0) {
+        res[u] -= cdt * J;
+        cols(B, u * m, s, -cdt, ff[e + 2], ff[e + 3]);
+      }
+    }
+    for (let k = 1; k < N; k++) {
+      const L = k - 1;
+      const R = k;
+      for (let s = 0; s < S; s++) {
+        const e = (k * S + s) * 4;
+        const J = ff[e];
+        const dnL = ff[e + 1];
+        const dnR = ff[e + 2];
+        const dpR = ff[e + 3];
+        const zs = z[s];
+        res[L * m + U] += zs * J;
+        cols(B, L * mm + U * m, s, zs, dnL, -dpR);
+        cols(C, L * mm + U * m, s, zs, dnR, dpR);
+        const u = uOf[s];
+        if (u < 0) continue;
+        res[L * m + u] += cdt * J;
+        cols(B, L * mm + u * m, s, cdt, dnL, -dpR);
+        cols(C, L * mm + u * m, s, cdt, dnR, dpR);
+        res[R * m + u] -= cdt * J;
+        cols(A, R * mm + u * m, s, -cdt, dnL, -dpR);
+        cols(B, R * mm + u * m, s, -cdt, dnR, dpR);
+      }
+    }
+    // back face: drift out of cell N − 1
+    {
+      const L = N - 1;
+      const psiL = y[L * m + U];
+      for (let s = 0; s < S; s++) {
+        if ((z[s] * psiL) / d[N] <= 0) continue;
+        const e = (N * S + s) * 4;
+        const J = ff[e];
+        res[L * m + U] += z[s] * J;
+        cols(B, L * mm + U * m, s, z[s], ff[e + 1], ff[e + 3]);
+        const u = uOf[s];
+        if (u < 0) continue;
+        res[L * m + u] += cdt * J;
+        cols(B, L * mm + u * m, s, cdt, ff[e + 1], ff[e + 3]);
+      }
+    }
+    for (let i = 0; i < N; i++) res[i * m + U] -= blk.I;
   }
 
   /** Solve Poisson alone for ψ given the densities in y (tridiagonal). */

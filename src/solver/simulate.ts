@@ -21,8 +21,9 @@
 import type { Protocol, Stage } from '../config/schema.js';
 import { ELEMENTARY_CHARGE } from '../physics/constants.js';
 import { BandMatrix } from './banded.js';
+import { BLOCK_PIVOT_TOL, BlockTriSolver, DEFAULT_LANES, partitionCount, type Round } from './blocktri.js';
 import { makeGrid, type Grid } from './grid.js';
-import { StageSystem, type BoundaryFluxes } from './npp.js';
+import { StageSystem, newtonBlocks, type BoundaryFluxes, type NewtonBlocks } from './npp.js';
 import { SolverError, type ProtocolResult, type RunOptions, type Snapshot, type StageResult, type StageStats } from './types.js';
 
 export const GAMMA = 2 - Math.SQRT2;
@@ -52,6 +53,33 @@ export interface StepNumerics {
   TARGET_RTOL: number;
   /** a step whose error estimate is not finite is rejected and ends the stage (SolverError) */
   REJECT_NONFINITE_ERROR: boolean;
+  /** the step-size factor after an accepted step is at least MIN_GROWTH; after a rejection by the error estimate max(MIN_CUT, REJECT_SAFETY·err^(−1/3)) */
+  MIN_GROWTH: number;
+  MIN_CUT: number;
+  REJECT_SAFETY: number;
+  /** Δt factor after a failed Newton solve, and after a negative density */
+  NEWTON_CUT: number;
+  NEGATIVE_CUT: number;
+  /** steps smaller than this (s) end the stage */
+  DT_FLOOR: number;
+  /** secant tries to land on a charge target before a step is taken as it is */
+  MAX_SECANT: number;
+  /** from the fourth iteration, an update that grows and exceeds this (tolerance units) has diverged */
+  DIVERGED: number;
+  /** an update below NOISE_FLOOR that shrank by less than this factor is roundoff stagnation (accepted) */
+  STAGNATION: number;
+  /**
+   * The linear solver of the Newton systems (docs/numerics.md §4): `band` (default), LAPACK-style banded
+   * LU with partial pivoting of the assembled rows; `block` (quasi-neutral only), the WebGPU engine's
+   * algorithm — telescoped current rows, the partitioned block-tridiagonal solve of src/solver/blocktri.ts
+   * with the front current as a Sherman–Morrison border, and the error estimate filtered through the
+   * matrix of each BDF2 Newton iteration (the last one's is kept) instead of re-solved after convergence.
+   */
+  LINEAR?: 'band' | 'block';
+  /** `block`: invocations per lattice (partitions of the solve: at most LANES, at least 2 cells each) */
+  LANES?: number;
+  /** `block`: a Newton system whose smallest scaled block pivot is below this is refused (the step is retried smaller) */
+  PIVOT_TOL?: number;
 }
 
 /** The f64 solver's constants. */
@@ -66,6 +94,15 @@ export const F64_NUMERICS: StepNumerics = {
   NEG_TOL: 1e-7,
   TARGET_RTOL: 1e-7,
   REJECT_NONFINITE_ERROR: false,
+  MIN_GROWTH: 0.2,
+  MIN_CUT: 0.1,
+  REJECT_SAFETY: 0.9,
+  NEWTON_CUT: 0.25,
+  NEGATIVE_CUT: 0.5,
+  DT_FLOOR: 1e-12,
+  MAX_SECANT: 30,
+  DIVERGED: 1e-3,
+  STAGNATION: 0.3,
 };
 
 /**
@@ -77,7 +114,21 @@ export const F64_NUMERICS: StepNumerics = {
 export interface StageSource<R> {
   rates(y: Float64Array, f: Float64Array, bf: BoundaryFluxes): Generator<R, void, void>;
   assemble(y: Float64Array, rhs: Float64Array, cdt: number, A: BandMatrix, res: Float64Array): Generator<R, void, void>;
+  /** the block-tridiagonal form (StageSystem.assembleBlocksFrom), for LINEAR = `block` */
+  assembleBlocks?(y: Float64Array, rhs: Float64Array, cdt: number, blk: NewtonBlocks): Generator<R, void, void>;
 }
+
+/**
+ * Called with every Newton system of LINEAR = `block` before it is solved: the blocks, the right-hand
+ * sides X (N·m rows × q columns: −res, e and in the BDF2 stage the error estimate) and the solver.
+ */
+export type BlockSystemHook = (blocks: NewtonBlocks, X: Float64Array, q: number, solver: BlockTriSolver) => void;
+
+/**
+ * The numerics of the f64 twin of the WebGPU engine: the f64 solver's constants with the engine's linear
+ * algebra (LINEAR = `block`, DEFAULT_LANES partitions) — the same algorithm in double precision.
+ */
+export const TWIN_NUMERICS: StepNumerics = { ...F64_NUMERICS, LINEAR: 'block', LANES: DEFAULT_LANES, PIVOT_TOL: BLOCK_PIVOT_TOL };
 
 /** StageSystem's own f64 rates and assembly. */
 export function f64Source(sys: StageSystem): StageSource<never> {
@@ -88,6 +139,10 @@ export function f64Source(sys: StageSystem): StageSource<never> {
     *assemble(y, rhs, cdt, A, res) {
       sys.assemble(y, rhs, cdt, A, res);
     },
+    *assembleBlocks(y, rhs, cdt, blk) {
+      sys.faceFluxes(y, true);
+      sys.assembleBlocksFrom(y, rhs, cdt, blk);
+    },
   };
 }
 
@@ -97,6 +152,8 @@ export function gridOf(protocol: Protocol): Grid {
 }
 
 interface StepWork {
+  /** f at yγ (from the TR stage relation) */
+  fg: Float64Array;
   y0: Float64Array;
   yg: Float64Array;
   y1: Float64Array;
@@ -126,6 +183,8 @@ interface NewtonOutcome {
 export class StageRunner<R = never> {
   readonly sys: StageSystem;
   readonly w: StepWork;
+  /** LINEAR = `block`: the solver, the assembled blocks and the right-hand sides (−res, e, est per unknown) */
+  private readonly blk?: { solver: BlockTriSolver; sys: NewtonBlocks; X: Float64Array; round: Round };
   readonly n: number;
   readonly num: StepNumerics;
   readonly source: StageSource<R>;
@@ -139,7 +198,11 @@ export class StageRunner<R = never> {
     readonly grid: Grid,
     readonly species: string[],
     dens: Float64Array[],
-    config: { numerics?: StepNumerics; source?: (sys: StageSystem) => StageSource<R> } = {},
+    config: {
+      numerics?: StepNumerics;
+      source?: (sys: StageSystem) => StageSource<R>;
+      onBlockSystem?: BlockSystemHook;
+    } = {},
   ) {
     this.sys = new StageSystem(grid, protocol, stage, species, dens);
     this.num = config.numerics ?? F64_NUMERICS;
@@ -148,7 +211,15 @@ export class StageRunner<R = never> {
     this.n = N * m;
     const mk = () => new Float64Array(this.n);
     const bf = () => ({ front: new Float64Array(S), back: new Float64Array(S) });
+    this.onBlockSystem = config.onBlockSystem;
+    if (this.num.LINEAR === 'block') {
+      if (this.sys.formulation !== 'quasineutral') throw new Error('the block linear solver needs the quasi-neutral formulation');
+      if (!this.source.assembleBlocks) throw new Error('this stage source cannot assemble block rows');
+      const P = partitionCount(N, this.num.LANES ?? DEFAULT_LANES);
+      this.blk = { solver: new BlockTriSolver(N, m, 3, P), sys: newtonBlocks(N, m), X: new Float64Array(N * m * 3), round: (x) => x };
+    }
     this.w = {
+      fg: mk(),
       y0: mk(),
       yg: mk(),
       y1: mk(),
@@ -165,6 +236,7 @@ export class StageRunner<R = never> {
 
   /** the last Newton update's scaled size: densities, ψ, and where the densities' was largest */
   private readonly upd = { dmax: 0, dpsi: 0, worst: -1 };
+  private readonly onBlockSystem?: BlockSystemHook;
 
   /**
    * Newton for y − rhs − CD·dt·f(y) = 0 (with Poisson), starting from y, with
@@ -175,17 +247,26 @@ export class StageRunner<R = never> {
    * are plain methods (the optimising compiler takes those as on the
    * synchronous solver).
    */
-  private *newton(y: Float64Array, rhs: Float64Array, dt: number): Generator<R, NewtonOutcome, void> {
+  private *newton(y: Float64Array, rhs: Float64Array, dt: number, withEstimate = false): Generator<R, NewtonOutcome, void> {
     const { A, res } = this.w;
-    const { MAX_NEWTON, NEWTON_TOL, NOISE_FLOOR } = this.num;
+    const { MAX_NEWTON, NEWTON_TOL, NOISE_FLOOR, STAGNATION, DIVERGED } = this.num;
     const cdt = CD * dt;
     const u = this.upd;
     let prev = Infinity;
     for (let it = 1; it <= MAX_NEWTON; it++) {
-      yield* this.source.assemble(y, rhs, cdt, A, res);
-      this.stats.factorizations++;
-      const sing = A.factor();
-      if (sing >= 0) return { ok: false, iterations: it, reason: 'singular Newton matrix', at: sing };
+      if (this.blk) {
+        yield* this.source.assembleBlocks!(y, rhs, cdt, this.blk.sys);
+        this.stats.factorizations++;
+        const bad = this.blockSolve(y, rhs, dt, withEstimate);
+        if (bad) return { ok: false, iterations: it, reason: bad.reason, at: bad.at };
+      } else {
+        yield* this.source.assemble(y, rhs, cdt, A, res);
+        this.stats.factorizations++;
+        const sing = A.factor();
+        if (sing >= 0) return { ok: false, iterations: it, reason: 'singular Newton matrix', at: sing };
+        for (let k = 0; k < this.n; k++) res[k] = -res[k];
+        A.solve(res);
+      }
       this.newtonUpdate(y);
       const { dmax, dpsi, worst } = u;
       this.stats.newtonIterations++;
@@ -195,22 +276,76 @@ export class StageRunner<R = never> {
       if (dmax < NEWTON_TOL && dpsi < 1) return { ok: true, iterations: it };
       // Stagnation far below the tolerance is that noise (seen: a 2-cycle of ±2e-4 kT in a 430 nm cell
       // with density updates of 3e-10 absolute); accept it rather than call it divergence.
-      if (it >= 2 && dmax < NOISE_FLOOR && dmax > 0.3 * prev) return { ok: true, iterations: it };
-      if (it >= 4 && dmax > prev && dmax > 1e-3) return { ok: false, iterations: it, reason: 'Newton diverged', at: worst };
+      if (it >= 2 && dmax < NOISE_FLOOR && dmax > STAGNATION * prev) return { ok: true, iterations: it };
+      if (it >= 4 && dmax > prev && dmax > DIVERGED) return { ok: false, iterations: it, reason: 'Newton diverged', at: worst };
       prev = dmax;
     }
     return { ok: false, iterations: MAX_NEWTON, reason: `Newton did not converge in ${MAX_NEWTON} iterations` };
   }
 
-  /** y += the Newton update −A⁻¹res (A factorised), its scaled size into `upd`. */
+  /**
+   * LINEAR = `block`: the Newton update of the assembled block rows into w.res, by the partitioned solve
+   * of [−res, e] (and, in the BDF2 stage, the error estimate at this iterate as a third column, filtered
+   * into w.est) and the Sherman–Morrison border of the front current. Returns why the system was refused.
+   */
+  private blockSolve(y: Float64Array, rhs: Float64Array, dt: number, withEstimate: boolean): { reason: string; at: number } | undefined {
+    const { solver, sys: B, X } = this.blk!;
+    const { m, U, N } = this.sys;
+    const { res, est } = this.w;
+    const q = withEstimate ? 3 : 2;
+    if (withEstimate) this.estimateAt(y, rhs, dt);
+    for (let i = 0; i < N; i++)
+      for (let r = 0; r < m; r++) {
+        const k = i * m + r;
+        X[k * q] = -B.res[k];
+        X[k * q + 1] = r === U ? 1 : 0;
+        if (q === 3) X[k * q + 2] = est[k];
+      }
+    this.onBlockSystem?.(B, X, q, solver);
+    const st = solver.solve(B.A, B.B, B.C, X, q, this.blk!.round);
+    const tol = this.num.PIVOT_TOL ?? 0;
+    if (!(st.minPivot > tol))
+      return { reason: `tiny pivot ${st.minPivot.toExponential(2)} in a block of the Newton matrix`, at: Math.max(0, st.cell) * m };
+    // Sherman–Morrison: (B − e gFᵀ)⁻¹ b = B⁻¹b + B⁻¹e · gF·B⁻¹b / (1 − gF·B⁻¹e); gF lives on cell 0
+    let g1 = 0;
+    let g2 = 0;
+    let g3 = 0;
+    for (let r = 0; r < m; r++) {
+      g1 += B.gF[r] * X[r * q];
+      g2 += B.gF[r] * X[r * q + 1];
+      if (q === 3) g3 += B.gF[r] * X[r * q + 2];
+    }
+    const dI = g1 / (1 - g2);
+    const dE = g3 / (1 - g2);
+    for (let k = 0; k < N * m; k++) {
+      res[k] = X[k * q] + X[k * q + 1] * dI;
+      if (q === 3) est[k] = X[k * q + 2] + X[k * q + 1] * dE;
+    }
+    return undefined;
+  }
+
+  /** The error estimate's right-hand side at the BDF2 iterate y (rows scaled by h_i; ψ rows 0) into w.est. */
+  private estimateAt(y: Float64Array, rhs: Float64Array, dt: number): void {
+    const { f0, fg, est } = this.w;
+    const { m, U, N } = this.sys;
+    const h = this.grid.h;
+    for (let i = 0; i < N; i++) {
+      for (let u = 0; u < U; u++) {
+        const k = i * m + u;
+        const f1 = (y[k] - rhs[k]) / (CD * dt);
+        est[k] = h[i] * (C_ERR * 2 * dt * (f0[k] / GAMMA - fg[k] / (GAMMA * (1 - GAMMA)) + f1 / (1 - GAMMA)));
+      }
+      est[i * m + U] = 0;
+    }
+  }
+
+  /** y += the Newton update in w.res, its scaled size into `upd`. */
   private newtonUpdate(y: Float64Array): void {
-    const { A, res } = this.w;
+    const { res } = this.w;
     const { m, U: S, N } = this.sys; // S here: unknown densities per cell
     const { PSI_TOL, FIELD_TOL } = this.num;
     const h = this.grid.h;
     const { rtol, atol } = this.protocol.solver;
-    for (let k = 0; k < this.n; k++) res[k] = -res[k];
-    A.solve(res);
     let dmax = 0;
     let dpsi = 0;
     let worst = -1;
@@ -252,7 +387,7 @@ export class StageRunner<R = never> {
     this.trEnd(dt);
     yield* this.source.rates(yg, rhs, bfg); // boundary fluxes at yγ (rhs used as scratch)
     this.bdf2Start();
-    r = yield* this.newton(y1, rhs, dt);
+    r = yield* this.newton(y1, rhs, dt, !!this.blk);
     if (!r.ok) return { ok: false, reason: `BDF2 stage: ${r.reason}`, at: r.at };
     const err = this.errorNorm(dt);
     yield* this.source.rates(y1, rhs, bf1);
@@ -270,9 +405,9 @@ export class StageRunner<R = never> {
     for (let i = 0; i < N; i++) yg[i * m + S] = y0[i * m + S];
   }
 
-  /** fγ from the stage relation (exact at the converged value), into w.est (scratch). */
+  /** fγ from the stage relation (exact at the converged value), into w.fg. */
   private trEnd(dt: number): void {
-    const { yg, rhs, est: fg } = this.w;
+    const { yg, rhs, fg } = this.w;
     for (let k = 0; k < this.n; k++) fg[k] = (yg[k] - rhs[k]) / (CD * dt);
   }
 
@@ -289,23 +424,16 @@ export class StageRunner<R = never> {
 
   /** The scaled error norm of the step (rhs still the BDF2 stage's, fγ in w.est). */
   private errorNorm(dt: number): number {
-    const { y0, y1, f0, rhs, est, A } = this.w;
-    const fg = est;
+    const { y0, y1, rhs, est, A } = this.w;
     const { m, U: S, N } = this.sys;
     const { rtol, atol } = this.protocol.solver;
-    // error estimate: C h³y''' ≈ C·2h[f0/γ − fγ/(γ(1−γ)) + f1/(1−γ)], f1 = (y1 − rhs)/(CD dt)
-    const { h } = this.grid;
-    for (let i = 0; i < N; i++) {
-      for (let s = 0; s < S; s++) {
-        const k = i * m + s;
-        const f1 = (y1[k] - rhs[k]) / (CD * dt);
-        const e = C_ERR * 2 * dt * (f0[k] / GAMMA - fg[k] / (GAMMA * (1 - GAMMA)) + f1 / (1 - GAMMA));
-        est[k] = h[i] * e; // rows of the iteration matrix are scaled by h_i
-      }
-      est[i * m + S] = 0;
+    // error estimate: C h³y''' ≈ C·2h[f0/γ − fγ/(γ(1−γ)) + f1/(1−γ)], f1 = (y1 − rhs)/(CD dt), rows scaled
+    // by h_i like the iteration matrix's, filtered through it (Hosea & Shampine): `band` here through the last
+    // factorised matrix; `block` already in each BDF2 Newton iteration (blockSolve)
+    if (!this.blk) {
+      this.estimateAt(y1, rhs, dt);
+      A.solve(est);
     }
-    // filter through the (last factorised) iteration matrix (Hosea & Shampine)
-    A.solve(est);
     let err = 0;
     for (let i = 0; i < N; i++) {
       for (let s = 0; s < S; s++) {
@@ -390,7 +518,8 @@ export class StageRunner<R = never> {
     const sys = this.sys;
     const { N, m, S, U } = sys;
     const w = this.w;
-    const { SAFETY, MAX_GROWTH, NEG_TOL, TARGET_RTOL, REJECT_NONFINITE_ERROR } = this.num;
+    const { SAFETY, MAX_GROWTH, NEG_TOL, TARGET_RTOL, REJECT_NONFINITE_ERROR, MIN_GROWTH, MIN_CUT, REJECT_SAFETY, NEWTON_CUT, NEGATIVE_CUT, DT_FLOOR, MAX_SECANT } =
+      this.num;
     const solver = protocol.solver;
     const A_m2 = protocol.sample.area_m2;
     const n0 = protocol.sample.n0_m3;
@@ -465,8 +594,8 @@ export class StageRunner<R = never> {
       const r = yield* this.step(dtTry);
       if (!r.ok) {
         this.stats.rejected++;
-        dt = dtTry / 4;
-        if (dt < 1e-12) fail(`step failed at Δt = ${dtTry.toExponential(2)} s: ${r.reason}`, r.at);
+        dt = dtTry * NEWTON_CUT;
+        if (dt < DT_FLOOR) fail(`step failed at Δt = ${dtTry.toExponential(2)} s: ${r.reason}`, r.at);
         continue;
       }
       // positivity
@@ -474,9 +603,9 @@ export class StageRunner<R = never> {
       const nonFinite = REJECT_NONFINITE_ERROR && !Number.isFinite(r.err);
       if (r.err > 1 || minN < -NEG_TOL || nonFinite) {
         this.stats.rejected++;
-        const fac = r.err > 1 ? Math.max(0.1, 0.9 * Math.pow(r.err, -1 / 3)) : 0.5;
+        const fac = r.err > 1 ? Math.max(MIN_CUT, REJECT_SAFETY * Math.pow(r.err, -1 / 3)) : NEGATIVE_CUT;
         dt = dtTry * fac;
-        if (dt < 1e-12 || nonFinite) fail(`time step underflow: error estimate ${r.err.toPrecision(3)}, min density ${minN.toExponential(2)}`, minAt);
+        if (dt < DT_FLOOR || nonFinite) fail(`time step underflow: error estimate ${r.err.toPrecision(3)}, min density ${minN.toExponential(2)}`, minAt);
         continue;
       }
       const dQ = chargeOf(r.dQ.front);
@@ -484,7 +613,7 @@ export class StageRunner<R = never> {
       // charge targets: the stop charge and the next record charge
       let qTarget = stopQ;
       if (recQ.length && (qTarget === undefined || recQ[0] < qTarget)) qTarget = recQ[0];
-      if (qTarget !== undefined && Q1 > qTarget * (1 + TARGET_RTOL) && secantTries < 30) {
+      if (qTarget !== undefined && Q1 > qTarget * (1 + TARGET_RTOL) && secantTries < MAX_SECANT) {
         // land on the target: shrink the step by the secant of Q(Δt)
         secantTries++;
         dt = dtTry * ((qTarget - Q) / dQ) * (1 - 0.1 * TARGET_RTOL);
@@ -533,7 +662,7 @@ export class StageRunner<R = never> {
         );
       }
       const grow = r.err > 0 ? SAFETY * Math.pow(r.err, -1 / 3) : MAX_GROWTH;
-      dt = dtTry * Math.min(MAX_GROWTH, Math.max(0.2, grow));
+      dt = dtTry * Math.min(MAX_GROWTH, Math.max(MIN_GROWTH, grow));
       // after a step clamped to hit a time target, resume the step size of the last free step
       if (hitsTime) dt = Math.max(dt, lastFreeDt ?? dt);
       else lastFreeDt = dt;
@@ -578,7 +707,7 @@ export function simulate(protocol: Protocol, opts: RunOptions = {}): ProtocolRes
           species: nm,
         });
     });
-    const runner = new StageRunner(protocol, stage, grid, species, dens);
+    const runner = new StageRunner(protocol, stage, grid, species, dens, { numerics: opts.numerics, onBlockSystem: opts.onBlockSystem });
     stages.push(runner.run(dens, opts, k, protocol.stages.length));
   });
   return {

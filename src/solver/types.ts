@@ -3,6 +3,7 @@
  * record and the final profiles (n/n0 on the cell centres). The result file
  * (`cait-result/1`, src/io/result.ts) is written from these.
  */
+import type { BlockSystemHook, StepNumerics } from './simulate.js';
 
 export interface Snapshot {
   t_s: number;
@@ -74,6 +75,10 @@ export interface Progress {
 
 export interface RunOptions {
   onProgress?: (p: Progress) => void;
+  /** Newton and step-control constants (default F64_NUMERICS; TWIN_NUMERICS: the WebGPU engine's algorithm in f64) */
+  numerics?: StepNumerics;
+  /** LINEAR = `block`: called with every Newton system before it is solved (bench/blocksolve.ts measures the f32 solve) */
+  onBlockSystem?: BlockSystemHook;
   /** minimum wall time between progress callbacks, ms (default 100) */
   progressIntervalMs?: number;
 }

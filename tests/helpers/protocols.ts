@@ -8,7 +8,7 @@ import type { ProtocolResult, StageResult } from '../../src/solver/types.js';
 import type { EnsembleRequest } from '../../src/ensemble/types.js';
 import { getPreset } from '../../src/config/presets.js';
 import { TABLE_POINTS, tabulateProtocol } from '../../src/physics/tabulate.js';
-import { simulate } from '../../src/solver/simulate.js';
+import { TWIN_NUMERICS, simulate, type StepNumerics } from '../../src/solver/simulate.js';
 
 export const T_50C = 323.15;
 
@@ -92,15 +92,24 @@ export function dcsRequest(members: Protocol[], values: number[][]): EnsembleReq
 }
 
 const twins = new Map<string, ProtocolResult>();
-/** The f64 twin of the float32 engines (quasi-neutral, D tabulated on K points), cached per protocol. */
-export function twinOf(p: Protocol, K = TABLE_POINTS): ProtocolResult {
-  const key = `${K}|${JSON.stringify(p)}`;
+/**
+ * The f64 twin of a float32 engine (quasi-neutral, D tabulated on K points), cached per protocol: with the
+ * f64 solver's numerics (the gpu.js engine's algorithm), or with `numerics` (TWIN_NUMERICS: the WebGPU
+ * engine's block solve; see gpuTwinOf).
+ */
+export function twinOf(p: Protocol, K = TABLE_POINTS, numerics?: StepNumerics): ProtocolResult {
+  const key = `${K}|${JSON.stringify(numerics ?? null)}|${JSON.stringify(p)}`;
   let r = twins.get(key);
   if (!r) {
     const q = structuredClone(p);
     q.solver.formulation = 'quasineutral';
-    r = simulate(tabulateProtocol(q, K));
+    r = simulate(tabulateProtocol(q, K), numerics ? { numerics } : {});
     twins.set(key, r);
   }
   return r;
+}
+
+/** The f64 twin of the WebGPU engine with `lanes` invocations per lattice (TWIN_NUMERICS, the same partitions). */
+export function gpuTwinOf(p: Protocol, lanes: number, K = TABLE_POINTS): ProtocolResult {
+  return twinOf(p, K, { ...TWIN_NUMERICS, LANES: lanes });
 }

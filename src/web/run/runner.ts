@@ -2,7 +2,7 @@
 /**
  * The ensemble engine runner of the page: the browser's WebGPU device
  * (src/gpu/device.ts) driving the WGSL engine (src/gpu/engine.ts;
- * shaders/npp_qn.wgsl and residual.wgsl bundled as strings); without WebGPU the gpu.js engine
+ * shaders/npp_qn.wgsl, summary.wgsl and residual.wgsl bundled as strings); without WebGPU the gpu.js engine
  * (src/gpujs/engine.ts) on WebGL2. One device per page, opened on first use
  * and reopened after a device loss.
  *
@@ -23,6 +23,7 @@
  */
 import shaderSource from '../../../shaders/npp_qn.wgsl?raw';
 import residualShaderSource from '../../../shaders/residual.wgsl?raw';
+import summaryShaderSource from '../../../shaders/summary.wgsl?raw';
 import { acquireDevice, GpuError } from '../../gpu/device.js';
 import { WebGpuEngine } from '../../gpu/engine.js';
 import type { EnsembleEngine, EnsembleProgress, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../../ensemble/types.js';
@@ -74,7 +75,7 @@ async function openWebGpu(): Promise<PageEngine> {
   void gpu.lost.then(() => {
     webgpu = undefined;
   });
-  const inner = new WebGpuEngine(gpu, { shaderSource, residualShaderSource });
+  const inner = new WebGpuEngine(gpu, { shaderSource, summaryShaderSource, residualShaderSource });
   const adapter = `${inner.adapter} (${browserName()} WebGPU)`;
   return { engine: renamed(inner, adapter), kind: 'webgpu', adapter };
 }
