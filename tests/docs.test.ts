@@ -23,12 +23,9 @@ const OUTSIDE = /PHYSICS(\.md)?\s*§|PHYSICS\.md|ENVIRONMENT\.md|STYLE\.md|share
 const PENDING_ELSEWHERE: Record<string, string> = {
   'src/solver/npp.ts': 'issue 9 (cite docs/model.md §2–3)',
   'src/gpu/node.ts': 'issue 9 (cite the README or docs/gpu.md for the drivers)',
-  'tests/gpujs.test.ts': 'issue 9 (cite docs/model.md §6.8)',
-  'tests/gpu-engine.test.ts': 'issue 9 (cite docs/model.md §6.8)',
+  'tests/gpujs.test.ts': 'issue 9 (cite docs/numerics.md §6)',
 };
 
-/** Pages of docs/ written on the issue-9 branch (docs/README.md links them): cited before they land. */
-const PAGES_ELSEWHERE = new Set(['numerics.md', 'gpu.md']);
 
 const TEXT = /\.(ts|mjs|js|json|md|html|sh|wgsl|csv|txt|yml|yaml)$|^\.ci\/run$/;
 
@@ -74,7 +71,7 @@ describe('references to documents', () => {
     for (const f of files) {
       const text = readFileSync(join(REPO_ROOT, f), 'utf8');
       for (const m of text.matchAll(/\bdocs\/([A-Za-z0-9_-]+\.md)/g)) {
-        if (!existsSync(join(REPO_ROOT, 'docs', m[1])) && !PAGES_ELSEWHERE.has(m[1])) missing.push(`${f}: docs/${m[1]}`);
+        if (!existsSync(join(REPO_ROOT, 'docs', m[1]))) missing.push(`${f}: docs/${m[1]}`);
       }
     }
     expect(missing).toEqual([]);

@@ -3,7 +3,7 @@
  * window.caitRunner in headless Chromium) and the page's live-sweep panel,
  * against the Node WebGPU engine on the same adapter (SwiftShader). Same f32
  * scheme, so the results must agree far inside the float32 engines' tolerances
- * (blurred profiles to 0.01, fronts to 0.5 nm; docs/model.md §6.8); cancel must stop a run.
+ * (blurred profiles to 0.01, fronts to 0.5 nm; docs/numerics.md §6); cancel must stop a run.
  * The page is built into a temporary folder (vite build --outDir), so this
  * file never races the page's own tests over dist-web/.
  * CI-sized: the reduced two-stage paper protocol of tests/gpu-engine.test.ts
