@@ -28,10 +28,10 @@ import { facesFromCentres } from '../src/analysis/profiles.js';
 import { getPreset } from '../src/config/presets.js';
 import { CpuEngine } from '../src/ensemble/cpu.js';
 import { runFit, type FitOutcome } from '../src/fit/fit.js';
-import { applyOperator, makeObservation, observationOperator, type Observation } from '../src/fit/observe.js';
+import { applyOperator, makeObservation, observationOperator, type Observation } from '../src/observe/observe.js';
 import { importSims, synthesizeSims, syntheticSimsText } from '../src/sims/index.js';
 import { simulate } from '../src/solver/simulate.js';
-import { mulberry32 } from '../src/sweep/lhs.js';
+import { mulberry32 } from '../src/core/random.js';
 import { parseVary } from '../src/sweep/spec.js';
 import { arg } from './common.js';
 

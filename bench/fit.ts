@@ -23,7 +23,7 @@ import { CpuEngine } from '../src/ensemble/cpu.js';
 import { requestFromGrid, type EnsembleEngine, type EnsembleRequest } from '../src/ensemble/types.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
 import { simulate } from '../src/solver/simulate.js';
-import { applyOperator, observationOperator, type Observation } from '../src/fit/observe.js';
+import { applyOperator, observationOperator, type Observation } from '../src/observe/observe.js';
 import { arg, benchProtocol } from './common.js';
 
 

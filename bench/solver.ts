@@ -1,12 +1,12 @@
 /**
- * Benchmark of the f64 solver on the paper preset (PHYSICS.md §4), one
+ * Benchmark of the f64 solver on the paper preset (docs/model.md §5), one
  * core: wall time of process + solve, repeated; min and median.
  *
  *   npm run bench -- [--runs N] [--preset NAME]
  *
- * The independent reference solution (scipy BDF, dense Jacobian, 827 cells)
- * recorded ~450 s on 2 cores (shared/reference/README.md); printed
- * alongside as the ratio.
+ * The independent reference solution (tests/fixtures/paper-oracle.json:
+ * scipy BDF, dense Jacobian, 827 cells) took ~450 s on 2 cores as its
+ * authors reported it (not re-measured here); printed alongside as the ratio.
  */
 import { cpus } from 'node:os';
 import { getPreset } from '../src/config/presets.js';

@@ -23,9 +23,9 @@ import { fileURLToPath } from 'node:url';
 import { facesFromCentres } from '../src/analysis/profiles.js';
 import { runCli } from '../src/cli/main.js';
 import { getPreset } from '../src/config/presets.js';
-import { applyOperator, observationOperator } from '../src/fit/observe.js';
+import { applyOperator, observationOperator } from '../src/observe/observe.js';
 import { simulate } from '../src/solver/simulate.js';
-import { mulberry32 } from '../src/sweep/lhs.js';
+import { mulberry32 } from '../src/core/random.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const OUT = join(ROOT, 'examples');

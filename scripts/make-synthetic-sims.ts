@@ -258,7 +258,7 @@ Remake them (deterministic: the same bytes every time):
 
 ## The truth
 
-The \`paper\` preset (PHYSICS.md §4) with two parameters moved off the usual fit grids:
+The \`paper\` preset (docs/model.md §5) with two parameters moved off the usual fit grids:
 
 | parameter (path, stages count from 0) | preset | truth |
 | --- | --- | --- |

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian/Ubuntu machine with Node 20 for cait-ensemble.
 # Idempotent: installs only the system packages that are missing, then
-# `npm ci` (without puppeteer's Chrome download) and `npm run build`.
+# `npm ci` (puppeteer-core: no browser is downloaded; Debian's chromium is
+# launched) and `npm run build`.
 #
 #   bash scripts/setup.sh
 #
@@ -53,8 +54,8 @@ else
   say "system packages present: ${PACKAGES[*]}"
 fi
 
-say "installing node modules (npm ci, no puppeteer browser download)"
-run env PUPPETEER_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund
+say "installing node modules (npm ci)"
+run npm ci --no-audit --no-fund
 
 say "building (npm run build)"
 run npm run build

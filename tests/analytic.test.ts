@@ -1,5 +1,5 @@
 /**
- * PHYSICS.md §6, analytic checks of the f64 solver: erfc diffusion (with its
+ * docs/model.md §6.4, analytic checks of the f64 solver: erfc diffusion (with its
  * convergence order), Ohm's law, the binary travelling-wave front.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -83,7 +83,7 @@ describe("uniform slab with one species: Ohm's law", () => {
   });
 });
 
-describe('binary exchange front: travelling wave (PHYSICS.md §6)', () => {
+describe('binary exchange front: travelling wave (docs/model.md §6.4)', () => {
   // D_A = 2.67e-22 (Rb, entering), D_B = 5.7e-19 (Li), paper sample, 2.52 mC:
   // n_A = 1 / (1 + exp((x − x_f)/λ)), λ = D_A D_B / (v (D_B − D_A)), v = I/(e n0 A).
   const DA = 2.67e-22;
@@ -118,7 +118,7 @@ describe('binary exchange front: travelling wave (PHYSICS.md §6)', () => {
     const xf = mx - my * lambdaFit;
     const v = (s.final_current_A / (ELEMENTARY_CHARGE * 1.38e28 * 28.26e-6)) * 1e9; // nm/s
     const lambdaTh = (DA * DB * 1e18) / (v * (DB - DA));
-    expect(lambdaTh).toBeGreaterThan(2.0); // PHYSICS.md: ≈ 2.10 nm
+    expect(lambdaTh).toBeGreaterThan(2.0); // docs/model.md §6.4: ≈ 2.10 nm
     expect(lambdaTh).toBeLessThan(2.2);
     console.log(`travelling wave: λ fit ${lambdaFit.toFixed(4)} nm, theory ${lambdaTh.toFixed(4)} nm, x_f ${xf.toFixed(3)} nm`);
     expect(Math.abs(lambdaFit / lambdaTh - 1)).toBeLessThan(0.02);

@@ -125,7 +125,7 @@ describe('cait presets / config / help', () => {
 
   it('help is reflowed to 80 columns (nothing wraps mid-sentence at a terminal\'s edge; example commands stay whole) and says ±5 % for derivatives, ±20 % for the profiles', async () => {
     const top = await cli(['--help']);
-    expect(top.out).toMatch(/^  sensitivity \[options\] +d\/d ln p \(±5 %\) and ±20 % profiles at a point$/m);
+    expect(top.out).toMatch(/^ {2}sensitivity \[options\] +d\/d ln p \(±5 %\) and ±20 % profiles at a point$/m);
     // every command's summary on one line of the list (no continuation lines)
     const list = top.out.slice(top.out.indexOf('Commands:'));
     expect(list.split('\n').filter((l) => /^ {8,}\S/.test(l))).toEqual([]);

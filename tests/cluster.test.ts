@@ -102,7 +102,7 @@ describe('--shard K/N and cait merge equal the whole run', () => {
     const w = read(whole);
     expect(w.design).toBe('lhs');
     expect(w.seed).toBe(7);
-    expect(w.members[0].stages[0].snapshots).toBeDefined();
+    expect(w.members[0].stages[0].snapshots).toEqual([]); // kept (profiles all), and the quick preset records none
     expect(w.members[0].stages[0].current!.t_s.length).toBeGreaterThan(10);
     expect(comparable(read(merged))).toEqual(comparable(w));
     expect(read(parts[0]).shard!.ensemble.seed).toBe(7);
@@ -235,6 +235,7 @@ describe('shard and executor options', () => {
     // the user's own CPUs per task: the threads follow them
     const own = jobScript({ sbatch: ['--cpus-per-task=8'], template, engine: { engine: 'cpu', adapter: 'auto', threads: 4 }, cait: ['node', 'm.js'] }, '/b', 2);
     expect(own).not.toContain('--cpus-per-task=4');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the job script's shell expansion
     expect(own).toContain('--threads "${SLURM_CPUS_PER_TASK:-1}"');
     // a GPU engine: no --threads
     const gpu = jobScript({ sbatch: [], template, engine: { engine: 'webgpu', adapter: 'auto' }, cait: ['node', 'm.js'] }, '/b', 2);

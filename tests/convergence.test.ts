@@ -1,5 +1,6 @@
 /**
- * PHYSICS.md §6 convergence: halving the cells and tightening the time-step
+ * Convergence (the numerical verification, docs/numerics.md §6) and εr
+ * (docs/model.md §6.5): halving the cells and tightening the time-step
  * tolerance tenfold moves the paper preset's fronts by < 0.25 nm and its
  * profiles by < 0.01 (1 nm blur); εr from 4 to 16 changes them by < 0.01.
  */

@@ -16,9 +16,9 @@
 import { describe, expect, it } from 'vitest';
 import { getPreset } from '../src/config/presets.js';
 import { runFit, type FitOutcome } from '../src/fit/fit.js';
-import { applyOperator, makeObservation, observationOperator } from '../src/fit/observe.js';
+import { applyOperator, makeObservation, observationOperator } from '../src/observe/observe.js';
 import { parseVary } from '../src/sweep/spec.js';
-import { mulberry32 } from '../src/sweep/lhs.js';
+import { mulberry32 } from '../src/core/random.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, MemberResult, MemberStage } from '../src/ensemble/types.js';
 
 const D_PATH = 'stages.0.D.Rb.D_m2s';

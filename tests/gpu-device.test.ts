@@ -8,7 +8,7 @@
  * worker process exits. Run in vitest's default `forks` pool: in `threads`,
  * environment variables set by createNodeGpu do not reach the drivers.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AcquiredDevice,
@@ -24,17 +24,17 @@ import {
 import {
   type NodeGpu,
   type NodeGpuKind,
-  SWIFTSHADER_ICD,
   createNodeGpu,
   openNodeDevice,
   parseNodeGpuKind,
 } from '../src/gpu/node.js';
 import { readBuffer, withErrorScope } from '../src/gpu/readback.js';
+import { missing, required } from './helpers/require.js';
 
 const SMOKE_WGSL = readFileSync(new URL('../shaders/smoke.wgsl', import.meta.url), 'utf8');
 
-/** CI must not silently skip the execution tests. */
-const REQUIRE_SWIFTSHADER = !!process.env.CI || process.env.CAIT_REQUIRE_SWIFTSHADER === '1';
+/** CI must not silently skip the execution tests (tests/helpers/require.ts). */
+const REQUIRE_SWIFTSHADER = required();
 
 // ---------------------------------------------------------------- host side of smoke.wgsl
 
@@ -273,8 +273,8 @@ describe("Dawn's null backend (validation only)", () => {
     expect(info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
     for (const wg of [32, 64, 256]) {
       const smoke = await buildSmoke(device, wg);
-      expect(smoke.axpb).toBeDefined();
-      expect(smoke.iterate).toBeDefined();
+      expect(smoke.axpb.label).toBe('smoke axpb');
+      expect(smoke.iterate.label).toBe('smoke iterate');
     }
     d.gpu!.throwIfUncapturedErrors();
   });
@@ -452,11 +452,8 @@ function executionSuite(kind: 'swiftshader' | 'llvmpipe', title: string, unavail
 }
 
 executionSuite('swiftshader', 'SwiftShader (Vulkan on the CPU)', () =>
-  existsSync(SWIFTSHADER_ICD) || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES
-    ? undefined
-    : REQUIRE_SWIFTSHADER
-      ? undefined // let createNodeGpu fail loudly
-      : `SwiftShader's Vulkan driver is missing (${SWIFTSHADER_ICD}): apt-get install chromium libvulkan1`,
+  // required (CI): no skip reason, so that createNodeGpu fails loudly
+  REQUIRE_SWIFTSHADER ? undefined : missing('swiftshader'),
 );
 
 executionSuite('llvmpipe', 'llvmpipe (Mesa via OpenGL ES, compatibility)', () => undefined);

@@ -46,7 +46,7 @@ import {
   type SobolOutput,
   type MorrisOutput,
 } from '../src/gsa/index.js';
-import { mulberry32 } from '../src/sweep/lhs.js';
+import { mulberry32 } from '../src/core/random.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -442,7 +442,7 @@ describe('cait gsa on the quick preset with the f64 solver (in-process, serial e
     p.stages[0].D.Rb = { model: 'constant', D_m2s: Number(samples[2][D_RB]) };
     p.sample.epsr = Number(samples[2]['sample.epsr']);
     const s2 = simulate(p).stages[0];
-    const inWindow = depth.map((x, i) => i).filter((i) => depth[i] >= 1 && depth[i] <= 15);
+    const inWindow = depth.map((_x, i) => i).filter((i) => depth[i] >= 1 && depth[i] <= 15);
     const f2 = facesFromCentres(s2.depth_nm);
     const at = inWindow.map((i) => depth[i]);
     const mLi = blurProfile(f2, s2.density.Li, 2, at);

@@ -1,11 +1,11 @@
 /**
- * The observation operator and residual (src/fit/observe.ts): exact
+ * The observation operator and residual (src/observe/observe.ts): exact
  * Gaussian step responses, agreement with the §6 comparison blur, Hofmann's
  * MRI function (normalization, centroid shift −λ, Gaussian limit), the
  * residual's algebra, the CPU engine's residuals, and the input errors.
  */
 import { describe, expect, it } from 'vitest';
-import { applyOperator, makeObservation, observationOperator, observationResidual, resolutionCdf, type Observation } from '../src/fit/observe.js';
+import { applyOperator, makeObservation, observationOperator, observationResidual, resolutionCdf, type Observation } from '../src/observe/observe.js';
 import { blurProfile, facesFromCentres } from '../src/analysis/profiles.js';
 import { erfc, erfcx, normCdf } from '../src/physics/special.js';
 import { runMember } from '../src/ensemble/member.js';

@@ -1,5 +1,5 @@
 /**
- * The paper preset (PHYSICS.md §4) with the f64 solver: agreement with the
+ * The paper preset (docs/model.md §5) with the f64 solver: agreement with the
  * independent reference solution (tests/fixtures/paper-oracle.json, scipy
  * BDF, full Poisson), conservation, 1:1 replacement and Gauss's law at the
  * fronts, the study's observations, and the aperture front.
@@ -122,7 +122,7 @@ describe('1:1 replacement and the space charge at the fronts', () => {
   });
 });
 
-describe("the study's observations (PHYSICS.md §4), as sanity checks", () => {
+describe("the study's observations (docs/model.md §5), as sanity checks", () => {
   it('after stage 1: ~90 % Rb in a ~40 nm zone, 7–10 % Li trapped', () => {
     const s = result.stages[0];
     const zone = window(s, 2, 20);
@@ -156,7 +156,7 @@ describe("the study's observations (PHYSICS.md §4), as sanity checks", () => {
 });
 
 describe('aperture front vs clamped front', () => {
-  it('agree within PHYSICS.md §6 tolerances (0.01 blurred, fronts 0.25 nm)', () => {
+  it('agree to 0.01 blurred and 0.25 nm in the fronts (docs/model.md §6.6)', () => {
     const p = getPreset('paper');
     p.front = { type: 'aperture', c_res: 1, gap_m: 8e-3 };
     const ap = simulate(p);

@@ -67,6 +67,40 @@ describe.skipIf(!haveWorker)('a progress line at least every few seconds off a t
   });
 });
 
+describe('an engine that reports only when its members finish (a GPU batch)', () => {
+  it('is not silent until then: the heartbeat runs from the start of the run', { timeout: 20_000 }, async () => {
+    // the engine finishes when the test says so, after it has seen the heartbeat: events, no sleeps
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const engine: EnsembleEngine = {
+      name: 'batch',
+      adapter: 'test',
+      async run(req: EnsembleRequest): Promise<EnsembleResult> {
+        await released;
+        return { engine: 'batch', adapter: 'test', wall_s: 0, members: req.values.map((values, index) => ({ index, values, status: 'failed', reason: 'stub', cells: 0, stages: [], wall_s: 0 })) };
+      },
+    };
+    let err = '';
+    let heard!: () => void;
+    const heartbeat = new Promise<void>((r) => (heard = r));
+    const ctx = resolveContext({
+      stdout: () => {},
+      stderr: (s) => {
+        err += s;
+        if (/still running/.test(s)) heard();
+      },
+      stderrIsTTY: false,
+      env: { CAIT_PROGRESS_EVERY_S: '0.2' },
+    });
+    const opts = { preset: 'quick', vary: ['stages.0.U_V=10,20'], profiles: 'none', out: join(dir, 'batch.json'), maxDepth: 150 } as unknown as SweepCliOptions;
+    const run = runEnsemble(opts, ctx, async () => ({ engine, close: () => {} }));
+    await heartbeat;
+    release();
+    await run;
+    expect(err.split('\n')[0]).toMatch(/^cait: ensemble still running \(\d+ s so far; no member finished yet\)$/);
+  });
+});
+
 describe('a very large sweep is announced before it runs', () => {
   /** An engine that runs nothing (every member failed at once): the warning, not the run, is under test. */
   const stub: EnsembleEngine = {

@@ -3,7 +3,7 @@
  * the banded LU solver, the non-uniform grid and the profile comparison.
  *
  * Expected values come from independent sources only: math identities, the
- * formulas of shared/PHYSICS.md, dense Gaussian elimination written here,
+ * formulas of docs/model.md, dense Gaussian elimination written here,
  * numerical integration written here, the independent reference solver's
  * fixture (tests/fixtures/paper-oracle.json), or constants computed with
  * CPython 3 (`statistics.NormalDist`, `math.erfc`, `math.exp`) as noted.
@@ -16,7 +16,7 @@ import { sedSigma, populatedFwhm, bulkD, makeDiffusivity } from '../src/physics/
 import type { DModel } from '../src/config/schema.js';
 import { BandMatrix } from '../src/solver/banded.js';
 import { makeGrid } from '../src/solver/grid.js';
-import { InputError } from '../src/config/validate.js';
+import { InputError } from '../src/core/errors.js';
 import { blurProfile, risingFront, fallingFront, compareProfiles, facesFromCentres } from '../src/analysis/profiles.js';
 
 /** |got − want| ≤ rel·|want| (+ abs) */
@@ -226,8 +226,9 @@ describe('physics/diffusion', () => {
     width: { convention: 'gamma', value_eV: 0.16 },
     f: 0.85,
     nref: 'bulk',
+    nref_floor: 0.01,
     ...extra,
-  });
+  }) as DModel;
   const fall = { theta: 0.1, decades: 3, width: 0.01 };
 
   /** central finite difference of D at θ */
@@ -240,7 +241,7 @@ describe('physics/diffusion', () => {
     });
 
     it('fwhmPopulated: w = σ (√(2 ln 2) + Φ⁻¹(f))', () => {
-      // PHYSICS.md §3 with Φ⁻¹(0.85) from Python
+      // docs/model.md §4.1 with Φ⁻¹(0.85) from Python
       expectClose(sedSigma({ convention: 'fwhmPopulated', value_eV: 0.25 }, 0.85), 0.25 / (SQRT_2LN2 + XF_085), 1e-9);
     });
 
@@ -256,7 +257,7 @@ describe('physics/diffusion', () => {
       expect(() => sedSigma({ convention: 'fwhmPopulated', value_eV: 0.2 }, 0.05)).toThrow(RangeError);
     });
 
-    it('Γ = 0.16 eV, f = 0.85 → populated FWHM ≈ 250 meV (PHYSICS.md §3)', () => {
+    it('Γ = 0.16 eV, f = 0.85 → populated FWHM ≈ 250 meV (docs/model.md §4.1)', () => {
       const w = populatedFwhm(sedSigma({ convention: 'gamma', value_eV: 0.16 }, 0.85), 0.85);
       expect(Math.abs(w - 0.2505)).toBeLessThan(0.001);
       // python3: 0.16/math.sqrt(2)*(math.sqrt(2*math.log(2)) + NormalDist().inv_cdf(0.85))
@@ -298,7 +299,7 @@ describe('physics/diffusion', () => {
   });
 
   describe('SED model', () => {
-    it('D(θ) = D_bulk exp(−σ[Φ⁻¹(f) − Φ⁻¹(fθ)]/kT) (PHYSICS.md §3)', () => {
+    it('D(θ) = D_bulk exp(−σ[Φ⁻¹(f) − Φ⁻¹(fθ)]/kT) (docs/model.md §4.1)', () => {
       const d = makeDiffusivity(sed(), T);
       const kT = (1.380649e-23 * T) / 1.602176634e-19;
       const s = 0.16 / Math.SQRT2;
@@ -396,7 +397,7 @@ describe('physics/diffusion', () => {
   });
 
   describe('table model', () => {
-    const model: DModel = { model: 'table', theta: [0.1, 0.5, 1], D_m2s: [1e-22, 1e-20, 1e-19], nref: 'stageStart' };
+    const model: DModel = { model: 'table', theta: [0.1, 0.5, 1], D_m2s: [1e-22, 1e-20, 1e-19], nref: 'stageStart', nref_floor: 0.01 };
     const d = makeDiffusivity(model, T);
 
     it('passes through the table points', () => {
@@ -582,7 +583,7 @@ describe('solver/grid', () => {
     expect(g.faces[0]).toBe(0);
     expect(g.faces[g.N]).toBe(L);
     for (let i = 0; i < g.N; i++) {
-      expect(g.h[i]).toBeGreaterThan(0);
+      expect(g.h[i]).toBeGreaterThanOrEqual(oracle.grid.h_fine_nm * (1 - 1e-12)); // no cell finer than the fine zone's
       expect(g.faces[i + 1]).toBeGreaterThan(g.faces[i]);
       expect(g.x[i]).toBeGreaterThan(g.faces[i]);
       expect(g.x[i]).toBeLessThan(g.faces[i + 1]);

@@ -15,17 +15,20 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as d3 from 'd3';
+import { color } from 'd3-color';
+import { interpolateViridis } from 'd3-scale-chromatic';
 import { DOMParser } from 'linkedom';
-import type { Browser, Page } from 'puppeteer';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fmtNum, InputError } from '../src/config/validate.js';
+import { fmtNum } from '../src/core/format.js';
+import { InputError } from '../src/core/errors.js';
 import type { EnsembleFile } from '../src/ensemble/output.js';
 import type { FitFile } from '../src/fit/schema.js';
 import { runCli } from '../src/cli/main.js';
 import { mimeType, startStaticServer, type StaticServer } from '../src/serve/static.js';
 import { importSims } from '../src/sims/index.js';
-import { buildPage, hasChromium, launchChromium, REPO_ROOT, watchRequests } from './helpers/web.js';
+import { buildPage, launchChromium, REPO_ROOT, watchRequests } from './helpers/web.js';
+import { needs } from './helpers/require.js';
 
 const FIX = join(REPO_ROOT, 'tests', 'fixtures', 'web');
 const SIMS = join(REPO_ROOT, 'tests', 'fixtures', 'sims');
@@ -163,7 +166,10 @@ function bigFit(n = 100): FitFile {
 
 // ---- the page ------------------------------------------------------------------------------------
 
-describe.skipIf(!hasChromium())('explorer page in headless Chromium', () => {
+const chromium = needs('chromium');
+
+describe.skipIf(chromium.skip)('explorer page in headless Chromium', () => {
+  chromium.assertPresent();
   let browser: Browser;
   let server: StaticServer;
   let root: string;
@@ -222,7 +228,7 @@ describe.skipIf(!hasChromium())('explorer page in headless Chromium', () => {
     // colours: viridis over log10(residual) between the map's min and max
     const lo = Math.log10(minResidual(fit));
     const hi = Math.log10(Math.max(...(fit.residual as number[])));
-    for (const c of cs) expect(d3.color(c.fill)!.formatHex()).toBe(d3.color(d3.interpolateViridis((Math.log10(c.value) - lo) / (hi - lo)))!.formatHex());
+    for (const c of cs) expect(color(c.fill)!.formatHex()).toBe(color(interpolateViridis((Math.log10(c.value) - lo) / (hi - lo)))!.formatHex());
     await page.screenshot({ path: join(OUT, 'web-fit-loaded.png'), fullPage: true });
     await page.close();
   });
@@ -247,7 +253,7 @@ describe.skipIf(!hasChromium())('explorer page in headless Chromium', () => {
     const lin = await cells(page);
     const lo = minResidual(fit);
     const hi = Math.max(...(fit.residual as number[]));
-    for (const c of lin) expect(d3.color(c.fill)!.formatHex()).toBe(d3.color(d3.interpolateViridis((c.value - lo) / (hi - lo)))!.formatHex());
+    for (const c of lin) expect(color(c.fill)!.formatHex()).toBe(color(interpolateViridis((c.value - lo) / (hi - lo)))!.formatHex());
     await page.close();
   });
 
@@ -377,7 +383,10 @@ describe.skipIf(!hasChromium())('explorer page in headless Chromium', () => {
     expect(await again.evaluate(() => (window as any).caitExplorer.state())).toEqual(state);
     expect(await cells(again)).toEqual(map);
     expect(await again.$eval('#heatmap-plot .selected-marker', (r) => [r.getAttribute('data-i'), r.getAttribute('data-j')])).toEqual(sel);
-    expect(await again.$$eval('#profiles-plot path[data-series="member"][data-member="3"]', (p) => p.length)).toBeGreaterThan(0);
+    // member 3's model, one line per species and observation (fit-small.json: 2 stages × Li, Rb, Cs), as before the reload
+    const memberLines = (p: Page) => p.$$eval('#profiles-plot path[data-series="member"][data-member="3"]', (ps) => ps.length);
+    expect(await memberLines(again)).toBe(6);
+    expect(await memberLines(page)).toBe(6);
     expect(await again.$eval('#scale', (s) => (s as HTMLSelectElement).value)).toBe('linear');
     await page.close();
     await again.close();

@@ -1,5 +1,5 @@
 /**
- * Comparing concentration depth profiles (PHYSICS.md §6): Gaussian blur
+ * Comparing concentration depth profiles (docs/model.md §6.1): Gaussian blur
  * with a mirror at the surface, front depths, and the blurred max
  * difference of two solutions over a depth window.
  */
@@ -96,7 +96,7 @@ export interface CompareOptions {
   frontLevel?: number;
 }
 
-/** PHYSICS.md §6 comparison: 1 nm blur, max over 2–150 nm, each species; fronts where Li rises through 0.5. */
+/** The comparison of docs/model.md §6.1: 1 nm blur, max over 2–150 nm, each species; fronts where Li rises through 0.5. */
 export function compareProfiles(a: ProfileSet, b: ProfileSet, opts: CompareOptions = {}): Comparison {
   const sigma = opts.sigma_nm ?? 1;
   const from = opts.from_nm ?? 2;

@@ -10,9 +10,10 @@ import { isDirectory } from '../io/atomic.js';
 import { fileURLToPath } from 'node:url';
 import { Command, Help, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Protocol } from '../config/schema.js';
-import { fmtNum, InputError, parseProtocolText, safeMessage } from '../config/validate.js';
+import { parseProtocolText } from '../config/validate.js';
+import { fmtNum } from '../core/format.js';
+import { InputError, fsReason, safeMessage } from '../core/errors.js';
 
-export { fmtNum };
 import { getPreset, presetNames } from '../config/presets.js';
 import { SolverError, type ProtocolResult, type RunOptions } from '../solver/types.js';
 import { packageVersion } from '../io/result.js';
@@ -88,7 +89,7 @@ export function wrapHelp(text: string, width = HELP_WIDTH): string {
   const indentOf = (s: string) => /^ */.exec(s)![0].length;
   /** the column where a two-column row's second column starts, if the line is one */
   const column = (s: string) => {
-    const m = /^( *\S+(?: \S+)*?  +)\S/.exec(s);
+    const m = /^( *\S+(?: \S+)*? {2,})\S/.exec(s);
     return m && m[1].length < width / 2 ? m[1].length : undefined;
   };
   const lines = text.split('\n');
@@ -168,19 +169,6 @@ export function addProtocolOptions(cmd: Command): Command {
     .addOption(new Option('-c, --config <file>', 'a protocol JSON file (cait-protocol/1; see `cait config --preset paper`)').conflicts('preset'));
 }
 
-function fsReason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  switch (err.code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'EACCES':
-      return 'permission denied';
-    default:
-      return err.message ?? String(e);
-  }
-}
 
 /** The validated protocol named by --preset or read from --config. Throws InputError. */
 export function loadProtocol(opts: { preset?: string; config?: string }): Protocol {

@@ -9,12 +9,38 @@
  * says so on stderr; an adapter named explicitly never falls back.
  * --engine gpujs takes --adapter auto (gpu.js picks its backend) or a gpu.js
  * mode (webasm, cpu, …).
+ *
+ * Dawn for Node (`webgpu`) and `gpu.js` are optional dependencies: where one
+ * is not installed, the engine that needs it fails with one line saying
+ * which package to install (MissingPackageError, exit 1).
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import type { EnsembleEngine } from '../ensemble/types.js';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { positiveInt, type CliContext } from './common.js';
+
+/** An optional package an engine needs is not installed. */
+export class MissingPackageError extends Error {
+  override name = 'MissingPackageError';
+}
+
+/** Is `e` Node's "cannot find package NAME" (ERR_MODULE_NOT_FOUND) for that package? */
+export function isMissingPackage(e: unknown, name: string): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === 'ERR_MODULE_NOT_FOUND' && typeof err.message === 'string' && err.message.includes(`'${name}'`);
+}
+
+/** `load()`, with Node's module-not-found for the optional package `name` made one line that says what to do. */
+export async function withOptionalPackage<T>(name: string, what: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    if (isMissingPackage(e, name))
+      throw new MissingPackageError(`${what} needs the optional package ${name}, which is not installed here: run \`npm install ${name}\` in cait's directory (or use --engine cpu)`);
+    throw e;
+  }
+}
 
 /** Engines `--engine` accepts now. */
 export const ENGINES = ['cpu', 'webgpu', 'gpujs'] as const;
@@ -52,14 +78,19 @@ export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<
     // with auto, no usable WebGPU adapter (none at all, or one the engine refuses: llvmpipe) means gpu.js
     const fallBack = async (e: unknown) => {
       if (kind !== 'auto' || !(e instanceof GpuError)) throw e;
-      const engine = await gpujsEngine('auto');
+      const engine = await gpujsEngine('auto').catch((err: unknown) => {
+        throw err instanceof MissingPackageError ? new MissingPackageError(`no WebGPU adapter (${e.message}), and ${err.message}`) : err;
+      });
       ctx.stderr(`cait: ${e.message}; running the gpu.js engine instead (${engine.adapter})\n`);
       return { engine, close: () => engine.destroy() };
     };
-    let gpu;
+    let gpu: Awaited<ReturnType<typeof openNodeDevice>>;
     try {
       gpu = await openNodeDevice(kind);
     } catch (e) {
+      // Dawn for Node missing: say which package (src/gpu/node.ts reports it as a GpuError "cannot load Dawn for Node")
+      if (kind !== 'auto' && e instanceof GpuError && /cannot load Dawn for Node/.test(e.message) && /Cannot find package 'webgpu'/.test(e.message))
+        throw new MissingPackageError(`the WebGPU engine in Node needs the optional package webgpu (Dawn), which is not installed here: run \`npm install webgpu\` in cait's directory (or use --engine cpu)`);
       return fallBack(e);
     }
     const opened = gpu;
@@ -78,7 +109,7 @@ export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<
 
 /** The gpu.js engine in Node: `auto` lets gpu.js pick its backend (WebAssembly kernels without headless-gl), anything else is a gpu.js mode. */
 async function gpujsEngine(adapter: string): Promise<EnsembleEngine & { destroy(): void }> {
-  const { GpuJsEngine } = await import('../gpujs/engine.js');
+  const { GpuJsEngine } = await withOptionalPackage('gpu.js', 'the gpu.js engine', () => import('../gpujs/engine.js'));
   const mode = adapter.trim().toLowerCase();
   return mode === 'auto' ? new GpuJsEngine() : new GpuJsEngine({ mode });
 }

@@ -6,25 +6,27 @@
  * Failed members are flagged in the outputs and counted; they are not a
  * failure of the run (exit 0).
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
-import { InputError } from '../config/validate.js';
+import { InputError, fsReason } from '../core/errors.js';
+import { table } from '../core/format.js';
 import { buildGrid, parseSweepArgs, parseSweepFile, specText, type SampleSpec, type VarySpec } from '../sweep/index.js';
 import type { OutputFile } from '../io/atomic.js';
 import { PROFILES_LEVELS, requestFromGrid, type EnsembleEngine, type EnsembleProgress, type ProfilesLevel } from '../ensemble/types.js';
 import { ENSEMBLE_SCHEMA, memberIndex, type EnsembleFile } from '../ensemble/output.js';
-import { ensembleProfilesSvg, formatValue } from '../ensemble/plot.js';
+import { ensembleProfilesSvg, formatValue } from '../plot/ensemble.js';
 import { enteredSpecies, frontSpecies } from '../ensemble/summary.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
 import { parseShard, runToFile, type Design } from '../cluster/shard.js';
 import { ENGINES } from './engines.js';
-import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, executorProvenance, openEngine, type ExecutorCliOptions, type ExecutorEngine } from './executor.js';
+import { addExecutorOptions, defaultSlurmDir, executorProvenance, openEngine, type ExecutorCliOptions, type ExecutorEngine } from './executor.js';
 import { addProtocolOptions, commandLine, loadProtocol, positiveInt, positiveNumber, type CliContext, checkOutputFile, type NamedPath } from './common.js';
 import { etaText, progressEvery, ProgressLines, warnLargeSweep } from './progress.js';
+import { ENGINES_HELP, ENSEMBLE_EXAMPLES_HELP, EXECUTOR_HELP, OUTPUTS_HELP, SHARD_HELP, VARY_HELP } from './help.js';
 
 export interface EnsembleCliOptions {
   preset?: string;
@@ -48,79 +50,7 @@ export interface EnsembleCliOptions {
 }
 
 
-/** The help on --vary/--sample/--sweep (shared with `cait headless`). */
-export const VARY_HELP = `
-What varies (any numeric field of the protocol, named by its dotted path; stages count from 0):
-  --vary PATH=a,b,c          the listed values
-  --vary PATH=lo:hi:N        N points from lo to hi, evenly spaced (both ends included)
-  --vary PATH=lo:hi:N:log    N points from lo to hi, geometric (lo, hi > 0)
-  several --vary             the cartesian product (the last --vary varies fastest)
-  --sample lhs:N --seed S    a Latin hypercube of N members over ranges PATH=lo:hi or PATH=lo:hi:log
-  --sweep FILE               the same as a JSON file (cait-sweep/1, with its own base protocol)
-Values are in the units of the field's name: _m2s = m²/s, _eV = eV, _K = K, _V = V, _C = C,
-_s = s, _m = m, grid lengths _nm = nm. List the paths with \`cait config --preset paper\`.
-The D(Cs+) of stage 2 of the paper preset is stages.1.D.Cs.D_m2s.
-`;
-
-const ENGINES_HELP = `
-Engines: --engine cpu (the f64 solver on --threads worker threads, default all cores);
---engine webgpu (float32 WGSL kernels, one lattice per invocation, all members at once; the
-quasi-neutral formulation with D tabulated on 4096 θ points, checked against its f64 twin) on
---adapter auto (a real GPU, else SwiftShader) | vulkan | swiftshader | null (validation only).
-A software adapter is for correctness, not speed: the paper preset takes minutes per member there.
---engine gpujs: the same scheme with its flux kernels in gpu.js (f32; WebAssembly in Node) and
-the rest on the host; --adapter auto or a gpu.js mode (webasm, cpu). --engine webgpu --adapter auto
-runs it, saying so on stderr, when there is no WebGPU adapter the engine can use.
-`;
-
-/** The help on the outputs, progress and exit status (shared with `cait headless`). */
-export const OUTPUTS_HELP = `
-Outputs (written only after the run, all together; an existing file is replaced atomically):
-  --out FILE.json   "cait-ensemble/1": provenance (version, date, config sha256 of the base,
-                    node, platform, engine, adapter, wall_s), the base protocol, the parameter
-                    paths and per member: values, status ok|failed, reason (if failed), cells,
-                    wall_s and per stage: name, beam, duration_s (s), charge_C (C),
-                    final_current_A (A), front_nm (depth in nm where each species crosses
-                    0.5 n0: native rising, foreign falling), max (per species: maximum n/n0 of the
-                    profile blurred by 1 nm over 2-150 nm, and its depth_nm), mean (mean n/n0 from
-                    2 nm to the native front - 5 nm), stats, balance; with --profiles final also
-                    depth_nm, density (n/n0), potential_V; with --profiles all also the current
-                    record and snapshots (every field of a cait-result/1 stage).
-  --csv FILE.csv    one row per member: parameters, status, reason, and per stage k the
-                    scalars as s<k>_<field> (units in its # comment lines).
-  --plot FILE.svg   one species' n/n0 versus depth after one stage, a line per member, the
-                    legend giving the varied values (needs --profiles final or all).
-
-Progress goes to stderr (a bar on a terminal: members done / total, members/s, failed, how
-many members run each stage; otherwise a line per 10 % and one per failed member). A summary
-goes to stdout. A member that fails (its step control gives up, a stage cannot deliver its
-charge, a NaN/Inf) is flagged in the outputs and counted; the run still succeeds.
-Exit status: 0 ok (also with failed members), 2 bad input, 3 the engine failed.
-`;
-
-const EXAMPLES_HELP = `
-Examples:
-  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23 \\
-      --out results/dcs.json --csv results/dcs.csv --plot results/dcs_rb.svg --plot-species Rb --plot-stage 2
-  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:7:log \\
-      --vary stages.0.D.Rb.D_m2s=2e-22,2.67e-22 --profiles none --out results/grid.json --csv results/grid.csv
-  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:log --vary sample.epsr=4:16 \\
-      --sample lhs:200 --seed 7 --profiles none --threads 8 --out results/lhs.json
-  cait ensemble --sweep my-sweep.json --out results/sweep.json
-  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:64:log --shard 0/4 --out results/part0.json
-      (then shards 1/4..3/4 anywhere, and: cait merge results/part*.json --out results/dcs.json)
-  cait ensemble --preset paper --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:64:log --profiles none \
-      --executor slurm --slurm-array 16 --slurm-opt "--partition=gpu --gres=gpu:1 --time=01:00:00" \
-      --engine webgpu --out results/dcs.json      (add --dry-run to see the job script)`;
-
-const SHARD_HELP = `
-Shards: --shard K/N (K = 0..N-1) runs only the members i with i mod N = K and writes them, in member
-order, with a "shard" block naming the whole ensemble (base protocol sha256, parameters, member
-count, design, seed, values sha256, profiles level, version); \`cait merge\` joins the N shard files
-into the file the whole run writes. --shard $SLURM_ARRAY_TASK_ID/N works as it is in a job script.
-`;
-
-const HELP_AFTER = VARY_HELP + ENGINES_HELP + SHARD_HELP + EXECUTOR_HELP + OUTPUTS_HELP + EXAMPLES_HELP;
+const HELP_AFTER = VARY_HELP + ENGINES_HELP + SHARD_HELP + EXECUTOR_HELP + OUTPUTS_HELP + ENSEMBLE_EXAMPLES_HELP;
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -185,13 +115,6 @@ interface Definition {
   sample?: SampleSpec;
 }
 
-function fsReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EISDIR') return 'is a directory';
-  if (code === 'EACCES') return 'permission denied';
-  return (e as Error).message ?? String(e);
-}
 
 /** Base protocol and specs from --sweep, or from --preset/--config and --vary/--sample/--seed. */
 function loadDefinition(opts: SweepCliOptions): Definition {
@@ -273,6 +196,17 @@ export class EnsembleReporter {
     return parts.length ? `running ${parts.join(', ')}` : '';
   }
 
+  /**
+   * The run has begun: off a terminal the heartbeat starts now, so that an
+   * engine that reports only when its members finish (a GPU batch) is not
+   * silent until then.
+   */
+  start(): void {
+    if (this.quiet || this.ctx.stderrIsTTY) return;
+    const t0 = performance.now();
+    this.lines.beat(() => `cait: ensemble still running (${((performance.now() - t0) / 1000).toFixed(0)} s so far; no member finished yet)`);
+  }
+
   update(p: EnsembleProgress): void {
     if (this.quiet) return;
     const rate = p.elapsed_s > 0 ? p.done / p.elapsed_s : 0;
@@ -323,10 +257,6 @@ function fmtFixed(x: number | null | undefined, digits: number): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r) => r.map((c, j) => c.padStart(widths[j])).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 /**
  * The summary printed after a run: counts, wall time and rate, the engine;
@@ -423,6 +353,7 @@ export async function runEnsemble(opts: SweepCliOptions, ctx: CliContext, open?:
 
   const reporter = new EnsembleReporter(ctx, !!opts.quiet);
   let file: EnsembleFile;
+  reporter.start();
   try {
     const provenance = () => ({ ...ensembleProvenance(def.base, ctx.now()), ...executorProvenance(opened, ctx.env) });
     file = await runToFile(req, design, opened.engine, provenance, { shard, onProgress: (p) => reporter.update(p) });

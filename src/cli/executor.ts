@@ -9,20 +9,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { ExecutorRecord } from '../ensemble/output.js';
 import { SlurmEngine, checkTemplate, splitSbatchOptions } from '../cluster/slurm.js';
 import { slurmTaskOf, type Design } from '../cluster/shard.js';
 import { ENGINES, makeEngine, type EngineOptions } from './engines.js';
 import { positiveInt, positiveNumber, type CliContext } from './common.js';
 import type { OpenedEngine } from './ensemble.js';
+import { DEFAULT_SLURM_POLL_S, DEFAULT_SLURM_TASKS } from './defaults.js';
 
 export const EXECUTORS = ['local', 'slurm'] as const;
 
-/** Array tasks of one batch when --slurm-array is not given. */
-export const DEFAULT_SLURM_TASKS = 10;
-/** Seconds between squeue polls when --slurm-poll is not given. */
-export const DEFAULT_SLURM_POLL_S = 5;
 
 export interface ExecutorCliOptions {
   /** local (default) or slurm */
@@ -45,26 +42,6 @@ export interface ExecutorEngine extends OpenedEngine {
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
-
-export const EXECUTOR_HELP = `
-Executors (--executor): local (default) runs the members here; slurm runs each batch of members
-(a fit: the grid, every refinement round, the interval and sensitivity members) as ONE Slurm job
-array and waits for it: task K of N runs \`cait run-shard --shard K/N\` (members i with i mod N = K)
-with the same --engine, --adapter and --threads, the results are joined in member order, and the
-job ids go into the output's provenance. A task that fails is reported with its task id and the
-end of its log; its members are flagged failed, the others are kept. Ctrl-C cancels the job
-(scancel). Needs sbatch, squeue and scancel here, and cait (node + this build) at the same path on
-the nodes, with --slurm-dir on a filesystem they share.
-  --slurm-array N        at most N array tasks per batch (default ${DEFAULT_SLURM_TASKS}; fewer members: one task each)
-  --slurm-opt "OPTS"     sbatch options for every task, e.g. "--partition=gpu --gres=gpu:1 --time=02:00:00";
-                         repeatable (the array, logs and CPUs per task are set by cait)
-  --slurm-template FILE  your copy of scripts/slurm/job-template.sh (environment set-up, site defaults)
-  --slurm-dir DIR        batch directories: request, job script, logs, task results (default: next
-                         to --out, <out>.slurm); if this process dies (not Ctrl-C, which cancels),
-                         the array runs on: join an ensemble's task results there with
-                         \`cait merge DIR/batch-*/result_*.json --out FILE\`
-  --slurm-poll S         seconds between squeue polls (default ${DEFAULT_SLURM_POLL_S})
-`;
 
 /** The executor options (--executor, --slurm-*), shared by ensemble, fit and sensitivity. */
 export function addExecutorOptions(cmd: Command): Command {

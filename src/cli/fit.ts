@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { InputError, fmtNum, fmtResolved } from '../config/validate.js';
+import { fmtNum, fmtResolved, table } from '../core/format.js';
+import { InputError } from '../core/errors.js';
 import { parseSweepArgs, parseNumber } from '../sweep/index.js';
 import { getAtPath, PATH_PATTERN } from '../sweep/paths.js';
 import { isDirectory, writeFilesAtomic, type OutputFile } from '../io/atomic.js';
@@ -27,10 +28,11 @@ import type { FitFile } from '../fit/schema.js';
 import { bestFitSvg, plusMinus20Svg, residualMapSvg, sensitivitySvg, fmtLabel } from '../plot/fit.js';
 import type { ExecutorRecord } from '../ensemble/output.js';
 import { ENGINES } from './engines.js';
-import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, openEngine, type ExecutorCliOptions } from './executor.js';
+import { addExecutorOptions, defaultSlurmDir, openEngine, type ExecutorCliOptions } from './executor.js';
 import { progressEvery, ProgressLines } from './progress.js';
-import { addProtocolOptions, collect, commandLine, loadProtocol, nonNegativeInt, positiveInt, checkParent, checkOutputDir, checkOutputFile, type CliContext, type NamedPath } from './common.js';
+import { addProtocolOptions, collect, commandLine, loadProtocol, nonNegativeInt, positiveInt, checkOutputDir, checkOutputFile, type CliContext, type NamedPath } from './common.js';
 import { InvalidArgumentError } from 'commander';
+import { FIT_HELP, SENSITIVITY_HELP } from './help.js';
 
 /** Options shared by `cait fit` and `cait sensitivity`. */
 export interface FitCommonOptions extends Omit<MeasuredArgs, 'measured'>, Partial<ExecutorCliOptions> {
@@ -66,98 +68,6 @@ function relativeStep(v: string): number {
   if (!(Number.isFinite(x) && x > 0 && x < 0.5)) throw new InvalidArgumentError('must be a relative step between 0 and 0.5 (0.05 = ±5 %)');
   return x;
 }
-
-/** The help on measured profiles (shared with `cait gsa`). */
-export const MEASURED_HELP = `
-Measured profiles (repeatable; stages count from 1 as in the protocol: 1 = the Rb+ stage of
-the paper preset, 2 = the Cs+ stage):
-  --measured FILE               a profile measured after the last stage
-  --measured K:FILE             a profile measured after stage K
-A file is what \`cait sims\` reads: a normalized CSV (depth_nm,Li,Rb,Cs) or raw counts (CSV/TSV,
-IONTOF ASCII, Cameca), processed with --shots, --crater-depth, --sputter-rate, --sensitivity.
-Per-measurement options: written K:VALUE they apply to the files of stage K, else to all
-(a stage-specific one wins):
-  --sigma [K:]NM                Gaussian depth resolution σ in nm (default ${DEFAULT_SIGMA_NM}); roughness grows
-                                after stage 2, e.g. --sigma 2 --sigma 2:20
-  --mri [K:]W,SIGMA,LAMBDA      Hofmann MRI depth resolution instead: mixing length, roughness,
-                                information depth, nm
-  --window [K:]FROM:TO          depth window compared, nm (default ${DEFAULT_WINDOW_NM[0]}:${DEFAULT_WINDOW_NM[1]}; excludes surface artefacts)
-  --weights [K:]Li=1,Rb=1,Cs=1  weight of each species' squared differences (0 leaves it out)
-The model is the simulated n/n0 seen through the depth resolution (mirrored at the surface) at
-the measured depths; residual = Σ_observations Σ_species w Σ_points (model − measured)².`;
-
-const FIT_HELP = `${MEASURED_HELP}
-
-What is fitted (dotted paths; stages count from 0 in paths; in the units of the
-field's name, _m2s = m²/s, _eV = eV, _K = K, _V = V):
-  --vary PATH=SPEC   the grid, SPEC = a,b,c | lo:hi:N | lo:hi:N:log (lo < hi), as
-                     in cait ensemble; the grid's range is the box the fit searches
-D(Cs+) of stage 2 is stages.1.D.Cs.D_m2s; the Rb+ SED width (populated FWHM) in
-stage 2 is stages.1.D.Rb.width.value_eV. A list of D values (…_m2s) is treated as
-a log axis.
-
-The fit: (1) the grid, one engine batch; (2) --refine N rounds of 3 points per
-axis around the best --refine-centres members, the spacing shrinking 3× per round
-(in ln p on log axes), inside the grid's range; (3) a local optimiser from the
-best member: Levenberg–Marquardt on the residual vector with finite-difference
-Jacobians, each iteration one engine batch (its trial steps with their
-difference members), until the Gauss–Newton step predicts a χ² decrease below
-0.01 (--local-steps iterations at most); (4) noise s² = residual_best / (points −
-parameters), χ² = residual / s²; members placed where the Δχ² = 1 surface is
-expected around the best, a quadratic fitted to them, its Δχ² = 1 profile
-intervals, cross-checked against the discrete profile (the minimum over the
-evaluated members per value); (5) the --top K members; (6) sensitivity at the
-best: d model / d ln p by ±--sens-step central differences (±5 % by default),
-each parameter at 0.8× and 1.2× (the ±20 % view), the linearised (Gauss–Newton)
-interval and a cluster-robust (sandwich) one that estimates the noise per
-measured depth point instead of assuming one s² for all points and independent
-species (skip all of (6) with --no-sens). The fit checks itself: a best outside
-its own interval, a quadratic whose minimum is not at the best, an optimiser that
-did not converge, an optimum or interval at a bound of the grid each give a
-WARNING (stderr, fit.json "warnings", the page) and fit.json "convergence". Δχ² =
-1 is a 68 % interval per parameter only when the noise is Gaussian with one
-variance everywhere: normalized SIMS data (species summing to 1, noise-free
-plateaus) break that; compare with the robust interval (npm run bench:coverage
-prints how often each holds the truth).
-
-Outputs in --out DIR (written together at the end; existing files are replaced atomically):
-  fit.json              cait-fit/1: provenance (version, date, config sha256, engine, adapter,
-                        command, wall_s), base protocol, parameters, grid axes and residuals, every
-                        member (values, source grid|refine|local|interval|sensitivity, status, residual, parts,
-                        model at the measured depths unless --member-profiles none), noise, best
-                        (values, residual, interval; interval_profile, interval_linearized,
-                        interval_robust, quadratic), convergence, top, measured data, sensitivity, warnings
-  members.csv           one row per member: parameters, source, status, reason, residual, χ², parts
-  best_fit_<k>.csv      observation k: depth (nm), measured and model n/n0 per species
-  sensitivity_<k>.csv   observation k: d(n/n0)/d ln p per parameter and species
-  map_<a>_<b>.csv/.svg  residual map of parameters a and b (1-based), others minimised over
-                        (--map-mode min) or at the best grid member (--map-mode fixed)
-  best_fit.svg, sensitivity.svg, pm20.svg    figures
-
-Engines (--engine): ${ENGINES.join(', ')}; cpu uses --threads workers, webgpu --adapter auto|vulkan|swiftshader.
-${EXECUTOR_HELP}
-Exit status: 0 ok, 2 bad input, 3 the engine failed.
-
-Examples:
-  cait fit --preset paper --measured 1:rb.csv --measured 2:cs.csv --sigma 2 --sigma 2:20 \\
-      --vary stages.1.D.Cs.D_m2s=1.5e-23:6e-23:7:log --vary stages.1.D.Rb.width.value_eV=0.18:0.27:7 \\
-      --refine 2 --out results/fit
-  cait fit --preset paper --measured cs_raw.txt --shots 500 --crater-depth 250 --window 5:120 \\
-      --vary stages.1.D.Cs.D_m2s=1e-23,2e-23,4e-23,8e-23 --engine webgpu --out results/fit-cs`;
-
-const SENS_HELP = `${MEASURED_HELP}
-
-The point: --at PATH=VALUE (repeatable; --at PATH takes the protocol's own value). Per
-parameter: d model / d ln p by ±--sens-step central differences, and the model at 0.8× and
-1.2× of it, the others at the point (one engine batch). The interval in fit.json is the
-linearised (Gauss–Newton) Δχ² = 1 interval, s² = residual / (points − parameters).
-
-Outputs in --out DIR: fit.json (cait-fit/1 with one grid member), members.csv,
-best_fit_<k>.csv, sensitivity_<k>.csv, best_fit.svg, sensitivity.svg, pm20.svg.
-
-Example:
-  cait sensitivity --preset paper --measured 1:rb.csv --measured 2:cs.csv \\
-      --at stages.1.D.Cs.D_m2s=3.1e-23 --at stages.1.D.Rb.width.value_eV --out results/sens`;
 
 /** The measured-profile options (--measured, depth resolution, window, weights, SIMS processing), shared with `cait gsa`. */
 export function addMeasuredDataOptions(cmd: Command): Command {
@@ -224,7 +134,7 @@ export function registerSensitivity(program: Command, ctx: CliContext): void {
     ),
   )
     .option('--at <PATH[=VALUE]>', 'a parameter and its value (default: the protocol\'s); repeatable', collect, [])
-    .addHelpText('after', SENS_HELP)
+    .addHelpText('after', SENSITIVITY_HELP)
     .action(async (opts: SensitivityCliOptions) => {
       await runSensitivityCommand(opts, ctx);
     });
@@ -336,10 +246,6 @@ export function fitOutputFiles(file: FitFile, dir: string, mapMode: MapMode): Ou
   return files;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
-  return rows.map((r) => r.map((c, j) => (c ?? '').padStart(widths[j])).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 /** The summary printed after a fit. */
 export function fitSummaryText(file: FitFile, written: string[], top = 10, command = 'fit'): string {

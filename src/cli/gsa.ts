@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Protocol } from '../config/schema.js';
 import { InputError } from '../config/validate.js';
-import { compactJson } from '../ensemble/output.js';
+import { compactJson } from '../core/json.js';
 import type { EnsembleEngine } from '../ensemble/types.js';
 import type { ExecutorRecord } from '../ensemble/output.js';
 import type { Observation } from '../fit/observe.js';
@@ -52,9 +52,10 @@ import {
 import { DEFAULT_MIN_SD, depthIndices, depthMapSvg, indicesSvg, parameterLabel, type DepthIndex } from '../plot/gsa.js';
 import { fmtLabel } from '../plot/fit.js';
 import { addEngineOptions } from './engines.js';
-import { addExecutorOptions, defaultSlurmDir, EXECUTOR_HELP, executorProvenance, openEngine, type ExecutorCliOptions, type ExecutorEngine } from './executor.js';
+import { addExecutorOptions, defaultSlurmDir, executorProvenance, openEngine, type ExecutorCliOptions, type ExecutorEngine } from './executor.js';
 import { EnsembleReporter } from './ensemble.js';
-import { addMeasuredDataOptions, MEASURED_HELP, measuredArgs } from './fit.js';
+import { addMeasuredDataOptions, measuredArgs } from './fit.js';
+import { EXECUTOR_HELP, MEASURED_HELP } from './help.js';
 import { addProtocolOptions, checkParent, collect, commandLine, loadProtocol, nonNegativeInt, positiveInt, positiveNumber, type CliContext } from './common.js';
 
 export interface GsaCliOptions extends MeasuredArgs, ExecutorCliOptions {

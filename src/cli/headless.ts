@@ -7,14 +7,15 @@
  * closed after the run, after a failure and on Ctrl-C.
  */
 import type { Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../ensemble/types.js';
 import { BrowserEngine } from '../headless/engine.js';
 import { defaultWebRoot } from '../headless/browser.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../web/run/protocol.js';
 import { addProtocolOptions, baseProgram, type CliContext } from './common.js';
 import { registerFit, runFitCommand, type FitCliOptions } from './fit.js';
-import { addSweepOptions, addSweepOutputOptions, OUTPUTS_HELP, runEnsemble, VARY_HELP, type OpenedEngine, type SweepCliOptions } from './ensemble.js';
+import { addSweepOptions, addSweepOutputOptions, runEnsemble, type OpenedEngine, type SweepCliOptions } from './ensemble.js';
+import { HEADLESS_EXAMPLES_HELP, HEADLESS_FIT_HELP, HEADLESS_HELP, OUTPUTS_HELP, VARY_HELP } from './help.js';
 
 export interface HeadlessCliOptions extends SweepCliOptions {
   fit?: boolean;
@@ -22,32 +23,6 @@ export interface HeadlessCliOptions extends SweepCliOptions {
   chromium?: string;
   webRoot?: string;
 }
-
-const HEADLESS_HELP = `
-The browser: the page built by \`npm run build\` (dist-web/, or --web-root DIR) is served on
-http://127.0.0.1 (WebGPU needs a secure context) and opened in headless Chromium (--chromium
-PATH, default $CAIT_CHROMIUM or /usr/bin/chromium) with --enable-unsafe-webgpu; without a GPU
-its adapter is SwiftShader. --browser-engine webgpu runs the float32 WGSL engine (the same
-scheme as cait ensemble --engine webgpu), gpujs the gpu.js engine on WebGL2, auto WebGPU when
-the browser has an adapter, else gpu.js (said on stderr). The adapter recorded in the outputs is
-the browser's, e.g. "google swiftshader [google swiftshader, core, fallback] (Chrome 156 WebGPU)".
-`;
-
-const FIT_HELP = `
-With --fit the command is \`cait fit\` (every other option is cait fit's: --measured, --sigma,
---refine, …, --out DIR; see \`cait fit --help\`) with its members run in the browser; --engine,
---adapter and --threads do not apply (use --browser-engine).
-`;
-
-const EXAMPLES = `
-Examples:
-  npm run build
-  cait headless --preset paper --vary stages.1.D.Cs.D_m2s=2.4e-23,3.1e-23,3.8e-23 \\
-      --out results/dcs-browser.json --csv results/dcs-browser.csv
-  cait headless --preset quick --vary stages.0.D.Rb.D_m2s=2e-22:3e-22:4 --profiles none \\
-      --browser-engine gpujs --out results/rb-gpujs.json
-  cait headless --fit --preset paper --measured data/cs.csv --vary stages.1.D.Cs.D_m2s=2e-23:5e-23:7:log \\
-      --refine 1 --out results/fit-browser`;
 
 export function registerHeadless(program: Command, ctx: CliContext): void {
   const cmd = addSweepOptions(
@@ -71,7 +46,7 @@ export function registerHeadless(program: Command, ctx: CliContext): void {
     .allowUnknownOption()
     .allowExcessArguments();
   addSweepOutputOptions(cmd)
-    .addHelpText('after', VARY_HELP + HEADLESS_HELP + OUTPUTS_HELP + FIT_HELP + EXAMPLES)
+    .addHelpText('after', VARY_HELP + HEADLESS_HELP + OUTPUTS_HELP + HEADLESS_FIT_HELP + HEADLESS_EXAMPLES_HELP)
     .action(async (opts: HeadlessCliOptions, self: Command) => {
       if (opts.fit) {
         await runHeadlessFit(self, opts, ctx);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { ENSEMBLE_SCHEMA } from '../ensemble/output.js';
 import { writeEnsembleOutputs } from '../ensemble/write.js';
 import { mergeShards, parseShardFile, type ShardInput } from '../cluster/merge.js';

@@ -8,7 +8,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { ensembleProvenance, writeEnsembleOutputs } from '../ensemble/write.js';
 import { parseRequestFile } from '../cluster/request.js';
 import { parseShard, runPart, slurmTaskOf } from '../cluster/shard.js';
@@ -63,7 +63,8 @@ async function runShardCommand(opts: RunShardOptions, ctx: CliContext): Promise<
   if (progress !== undefined) writeFileSync(progress, '');
   const { engine, close } = await makeEngine({ engine: opts.engine, adapter: opts.adapter, threads: opts.threads }, ctx);
   const reporter = new EnsembleReporter(ctx, !!opts.quiet);
-  let file;
+  let file: Awaited<ReturnType<typeof runPart>>;
+  reporter.start();
   try {
     const provenance = () => {
       const task = slurmTaskOf(ctx.env);

@@ -7,10 +7,11 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { defaultWebRoot } from '../headless/browser.js';
 import { isLoopbackHost, startStaticServer, type StaticServer } from '../serve/static.js';
 import type { CliContext } from './common.js';
+import { SERVE_HELP } from './help.js';
 
 export interface ServeOptions {
   port: number;
@@ -32,24 +33,6 @@ function portNumber(v: string): number {
   return x;
 }
 
-const HELP_AFTER = `
-The page: a cait-fit/1 result (residual heatmap over any two parameters, member profiles,
-sensitivity), a cait-ensemble/1 file (member table, profiles) or a SIMS depth profile, opened
-with the file picker or dropped on the page; files under the served folder also load with
-?file=NAME. Everything runs in the browser; the server only hands out the folder's files.
-
-Safety: the server listens on 127.0.0.1 (loopback) unless --host names another interface AND
---allow-remote is given (then anyone who can reach that address can read the folder).
-
---example opens a small example straight away (a converged fit of the quick preset
-over D(Rb+) × U, or with --example ensemble a three-member ensemble; examples/).
-
-Examples:
-  npm run build && cait serve
-  cait serve --example --open
-  cait serve --port 8080 --open
-  cait serve --host 0.0.0.0 --allow-remote --port 8080`;
-
 export function registerServe(program: Command, ctx: CliContext): void {
   program
     .command('serve')
@@ -61,7 +44,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--open', 'open the page in the desktop browser (xdg-open)')
     .option('--web-root <dir>', `the built page (default ${defaultWebRoot()})`)
     .option('--example [fit|ensemble]', 'open a small example: a fit of the quick preset (default) or an ensemble')
-    .addHelpText('after', HELP_AFTER)
+    .addHelpText('after', SERVE_HELP)
     .action(async (opts: ServeOptions) => {
       const server = await startServe(opts, ctx);
       await waitForSignal();

@@ -8,13 +8,15 @@
 import { readTextHead, readTextPieces } from '../io/read.js';
 import { basename, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { packageVersion } from '../io/result.js';
-import { paper } from '../config/presets.js';
 import { importSims, isSyntheticSims, measuredProfileCsv, SIMS_FORMATS, type SimsFormat } from '../sims/index.js';
-import { checkOutputFile, fmtNum, positiveInt, positiveNumber, type CliContext } from './common.js';
+import { checkOutputFile, positiveInt, positiveNumber, type CliContext } from './common.js';
+import { fmtNum } from '../core/format.js';
 import { lengthNm, rateNmPerS } from '../config/units.js';
+import { SIMS_HELP } from './help.js';
+import { CALIBRATION_DEFAULTS } from './defaults.js';
 
 export interface SimsOptions {
   out: string;
@@ -29,8 +31,6 @@ export interface SimsOptions {
   area?: number;
 }
 
-/** Defaults of --n0 and --area: the paper preset's sample. */
-export const CALIBRATION_DEFAULTS = { n0_m3: paper.sample.n0_m3, area_m2: paper.sample.area_m2 };
 
 /** Commander parser of `Li=1,Rb=2.6` (positive numbers per element; `example` shows the form in the message). */
 export function parseElementValues(v: string, example = 'Li=1,Rb=2.6'): Record<string, number> {
@@ -66,55 +66,6 @@ export function nonNegativeNumber(v: string): number {
   return x;
 }
 
-const HELP_AFTER = `
-Formats (detected by content unless --format is given):
-  csv      CSV/TSV with a header: a time column (time_s, "Sputter Time (s)", time (min)) or a
-           depth column (depth_nm, "Depth (um)"), and one column per mass channel
-           (6Li, 7Li, 85Rb, 87Rb, 133Cs, ...) or per element (already normalized: Li, Rb, Cs)
-  iontof   IONTOF SurfaceLab ASCII depth-profile export (tabs, "#" header lines with ion
-           labels and "Sputter Time (s)" / "Intensity" column titles)
-  cameca   Cameca IMS .dp_rpc_asc (*** DATA START *** ... *** DATA END ***, Time[mn] Depth
-           I[cnt/s] per species; species resampled linearly onto the first species' times;
-           depth from the file's crater depth / sputter rate unless given here)
-
-Processing, in this order:
-  1. counting corrections (none when the detector is unknown):
-     ToF counts per point, with --shots N: I = -N ln(1 - C/N) (C >= N is an error,
-       C/N >= 0.5 a warning);
-     count rates (cnt/s) with a dead time tau: N = N_obs / (1 - N_obs tau) (non-paralysable
-       detector); tau is the Cameca file's "EM Dead Time" unless --dead-time is given
-       (--dead-time 0: no correction, e.g. when the export is already corrected; for a CSV
-       of count rates give --dead-time NS). N_obs tau > 0.1 is a warning, >= 1 an error.
-  2. depth = t * crater / total time, or rate * t;
-  3. isotopes summed per element (7Li+ -> Li, 6Li + 7Li -> Li);
-  4. c_X = s_X I_X / sum_Y s_Y I_Y (s = --sensitivity, default 1).
-
-Charge calibration (--calibrate-from-charge Rb=2.52e-3[,Cs=2.28e-3], charges in C):
-  the factors s_b of the listed beam species are solved for so that each integrates to
-  the delivered ions as a layer of native density: int c_b dx = Q_b / (e n0 A), with
-  n0 = --n0 (m^-3) and A = --area (m^2), defaults the paper preset's sample
-  (n0 = ${CALIBRATION_DEFAULTS.n0_m3.toExponential()} m^-3, A = ${CALIBRATION_DEFAULTS.area_m2.toExponential()} m^2). The integral runs over the
-  profile's points (c held at its first value up to the surface). The other species keep
-  their --sensitivity (default 1).
-  What is identifiable: c is normalized to sum 1 at every point, so only RATIOS of factors
-  matter and one species must stay uncalibrated (the native Li). One beam species and one
-  native species: exactly one factor, s_beam / s_native. Two beams (Rb, Cs after stage 2)
-  and Li: two factors, one per charge. The same normalization forces sum c = 1, so these
-  data cannot test the 1:1 replacement, and the factors scale with the assumed n0 (and A);
-  the profile must hold the whole inventory (a warning when the beam signal at the
-  deepest point is still > 1 % of its maximum).
-
-Output: "#" provenance lines, then depth_nm,<elements> (depth nm, c dimensionless, sum 1),
-written atomically (an existing file survives a failed run). Exit status: 0 ok, 2 bad input.
-
-Examples:
-  cait sims profile.txt --shots 500 --crater-depth 250 --out profile.csv
-  cait sims glass.dp_rpc_asc --sensitivity Li=1,Cs=2.6 --out glass.csv
-  cait sims glass.dp_rpc_asc --dead-time 0 --out glass.csv        (export already dead-time corrected)
-  cait sims rb.txt --shots 10000 --crater-depth 100 --calibrate-from-charge Rb=2.52e-3 --out rb.csv
-  cait sims scripts/synthetic/paper-stage2.txt --shots 10000 --crater-depth 200 --sensitivity Li=1,Rb=0.4,Cs=0.25 --out stage2.csv
-      (SYNTHETIC example data: scripts/synthetic/README.md)`;
-
 export function registerSims(program: Command, ctx: CliContext): void {
   program
     .command('sims')
@@ -136,7 +87,7 @@ export function registerSims(program: Command, ctx: CliContext): void {
     )
     .option('--n0 <per_m3>', `native mobile-ion density n0, m^-3, for --calibrate-from-charge (default ${CALIBRATION_DEFAULTS.n0_m3.toExponential()}, the paper preset)`, positiveNumber)
     .option('--area <m2>', `irradiated area A, m^2, for --calibrate-from-charge (default ${CALIBRATION_DEFAULTS.area_m2.toExponential()}, the paper preset)`, positiveNumber)
-    .addHelpText('after', HELP_AFTER)
+    .addHelpText('after', SIMS_HELP)
     .action((file: string, opts: SimsOptions) => {
       runSims(file, opts, ctx);
     });

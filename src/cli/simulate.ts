@@ -7,12 +7,14 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Protocol } from '../config/schema.js';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { Progress, ProtocolResult } from '../solver/types.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import { buildResultJson, crossingDepth, csvOutputs, csvPaths, makeProvenance, resultJsonText, RESULT_SCHEMA } from '../io/result.js';
 import { currentSvg, profilesSvg } from '../plot/profiles.js';
-import { addProtocolOptions, fmtNum, loadProtocol, positiveNumber, type CliContext, type SimulateFn, checkOutputDir, checkOutputFile, type NamedPath } from './common.js';
+import { addProtocolOptions, loadProtocol, positiveNumber, type CliContext, type SimulateFn, checkOutputDir, checkOutputFile, type NamedPath } from './common.js';
+import { fmtNum, table } from '../core/format.js';
+import { SIMULATE_HELP } from './help.js';
 
 export interface SimulateOptions {
   preset?: string;
@@ -24,28 +26,6 @@ export interface SimulateOptions {
   linearTime?: boolean;
   quiet?: boolean;
 }
-
-const HELP_AFTER = `
-Outputs (written only when the whole run succeeded; an existing file is replaced atomically):
-  --out FILE.json   result file "cait-result/1": provenance (version, date, config sha256,
-                    node, platform), the validated protocol, the grid, and per stage: name,
-                    beam, duration_s, charge_C, final_current_A, depth_nm (cell centres, nm),
-                    density (n/n0 of every species), potential_V, current {t_s, I_A,
-                    I_back_A, Q_C}, snapshots, particle balance and solver statistics.
-  --csv DIR         per stage k = 1..N: DIR/<stem>_stage<k>.csv with depth_nm,<species...>
-                    (n/n0), and DIR/<stem>_stage<k>_current.csv with t_s,I_A,I_back_A,Q_C
-                    (s, A, A, C); <stem> is the name of FILE.json without ".json".
-                    Comment lines (#) give version, config sha256, date and the stage.
-  --plot FILE.svg   n/n0 versus depth (nm) after each stage, one panel per stage; and
-                    FILE_current.svg, the current (nA) versus time (log s, or h with --linear-time).
-
-Progress goes to stderr (a bar on a terminal, a line every 10 % otherwise);
-a summary per stage goes to stdout. Exit status: 0 ok, 2 bad input, 3 solver failure.
-
-Examples:
-  cait simulate --preset quick --out results/quick.json
-  cait simulate --preset paper --out results/paper.json --csv results --plot results/paper.svg
-  cait simulate --config my.json --out my.json.result.json --quiet`;
 
 
 export function registerSimulate(program: Command, ctx: CliContext): void {
@@ -65,7 +45,7 @@ export function registerSimulate(program: Command, ctx: CliContext): void {
     .option('--max-depth <nm>', 'depth range of the profile figure, nm', positiveNumber, 150)
     .option('--linear-time', 'linear time axis (h) in the current figure (default: logarithmic, s)')
     .option('-q, --quiet', 'no progress output on stderr (the summary still goes to stdout)')
-    .addHelpText('after', HELP_AFTER)
+    .addHelpText('after', SIMULATE_HELP)
     .action(async (opts: SimulateOptions) => {
       await runSimulate(opts, ctx);
     });
@@ -189,10 +169,6 @@ class ProgressReporter {
   }
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r) => r.map((c, j) => (j === 1 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 /** The summary printed after a successful run. */
 export function summaryText(protocol: Protocol, result: ProtocolResult, written: string[]): string {
@@ -209,7 +185,7 @@ export function summaryText(protocol: Protocol, result: ProtocolResult, written:
       Number.isFinite(d) ? d.toFixed(2) : '-',
     ]);
   });
-  return table(rows) + written.map((w) => `wrote ${w}\n`).join('');
+  return table(rows, { left: [1] }) + written.map((w) => `wrote ${w}\n`).join('');
 }
 
 export async function runSimulate(opts: SimulateOptions, ctx: CliContext): Promise<void> {

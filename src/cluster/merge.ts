@@ -11,7 +11,7 @@
  * const whole = mergeShards(shards); // a cait-ensemble/1 file without a shard block
  */
 import { createHash } from 'node:crypto';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { canonicalJson, configSha256 } from '../io/result.js';
 import type { MemberResult } from '../ensemble/types.js';
 import {

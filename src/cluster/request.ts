@@ -11,10 +11,11 @@
  *     "observations"?: [...], "keepModel"?: bool }
  */
 import { z } from 'zod';
-import { InputError, parseProtocol } from '../config/validate.js';
+import { parseProtocol } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { canonicalJson, packageVersion } from '../io/result.js';
 import { PROFILES_LEVELS, type EnsembleRequest, type ProfilesLevel } from '../ensemble/types.js';
-import type { Observation } from '../fit/observe.js';
+import type { Observation } from '../observe/observe.js';
 import { makeMember } from '../sweep/grid.js';
 import { ensembleIdentity, shardMembers, type Design, type ShardSpec } from './shard.js';
 import type { EnsembleIdentity } from '../ensemble/output.js';

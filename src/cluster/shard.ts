@@ -13,7 +13,7 @@
  * const part = shardRequest(req, spec);        // the request of members 1, 5, 9
  */
 import { createHash } from 'node:crypto';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { canonicalJson, configSha256, packageVersion } from '../io/result.js';
 import type { Provenance } from '../io/result.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleRunOptions } from '../ensemble/types.js';

@@ -22,7 +22,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { SolverError } from '../solver/types.js';
 import { canonicalJson } from '../io/result.js';
 import { writeFilesAtomic } from '../io/atomic.js';
@@ -143,6 +143,7 @@ export function jobScript(o: Pick<SlurmOptions, 'sbatch' | 'template' | 'engine'
     `--engine ${shellQuote(o.engine.engine)}`,
     `--adapter ${shellQuote(o.engine.adapter)}`,
   ];
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion for the job script, not a template
   if (o.engine.engine === 'cpu') run.push(o.engine.threads !== undefined && !cpus ? `--threads ${o.engine.threads}` : '--threads "${SLURM_CPUS_PER_TASK:-1}"');
   const fill: Record<(typeof PLACEHOLDERS)[number], string> = {
     SBATCH: lines.map((l) => `#SBATCH ${l}`).join('\n'),

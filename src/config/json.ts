@@ -18,6 +18,7 @@ export function jsonError(text: string): { offset: number; reason: string } | un
   const ws = () => {
     while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
   };
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
   const shown = (c: string) => (c === undefined ? 'end of the text' : `"${/[\x00-\x1f\x7f]/.test(c) ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c}"`);
   const value = (): void => {
     ws();
@@ -62,8 +63,14 @@ export function jsonError(text: string): { offset: number; reason: string } | un
         fail(`unexpected ${shown(text[i])} ("," or "]" was expected)`);
       }
     }
-    if (c === '"') return string();
-    if (c === '-' || (c >= '0' && c <= '9')) return number();
+    if (c === '"') {
+      string();
+      return;
+    }
+    if (c === '-' || (c >= '0' && c <= '9')) {
+      number();
+      return;
+    }
     for (const lit of ['true', 'false', 'null'])
       if (text.startsWith(lit, i)) {
         i += lit.length;

@@ -1,6 +1,6 @@
 /**
  * Built-in protocols. `paper` is the Double-CAIT study of a Li3B7O12 glass
- * (PHYSICS.md §4): Rb+ 2.52 mC, then Cs+ 2.28 mC, numbers as the study gives them.
+ * (docs/model.md §5): Rb+ 2.52 mC, then Cs+ 2.28 mC, numbers as the study gives them.
  */
 import type { ProtocolInput, Protocol } from './schema.js';
 import { InputError, parseProtocol } from './validate.js';
@@ -22,7 +22,7 @@ export const paper: ProtocolInput = {
   schema: 'cait-protocol/1',
   name: 'paper',
   description:
-    'Double-CAIT of a Li3B7O12 glass: Rb+ (2.52 mC) then Cs+ (2.28 mC) at 15 V and 50 °C; D values of the study (PHYSICS.md §4)',
+    'Double-CAIT of a Li3B7O12 glass: Rb+ (2.52 mC) then Cs+ (2.28 mC) at 15 V and 50 °C; D values of the study (docs/model.md §5)',
   sample: { thickness_m: 2.325e-3, area_m2: 28.26e-6, n0_m3: 1.38e28, epsr: 8 },
   species: {
     Li: { z: 1, initial: 1 },

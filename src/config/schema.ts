@@ -31,7 +31,7 @@ export const speciesSchema = z.strictObject({
   initial: nonNegative('initial density'),
 });
 
-/** SED width with its convention (PHYSICS.md §3). */
+/** SED width with its convention (docs/model.md §4.1). */
 export const widthSchema = z.strictObject({
   convention: z.enum(['sigma', 'gamma', 'fwhmPopulated']),
   value_eV: positive('SED width'),

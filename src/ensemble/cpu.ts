@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../config/schema.js';
 import { SolverError } from '../solver/types.js';
 import { runMember, type SimulateFn } from './member.js';
-import type { Observation } from '../fit/observe.js';
+import type { Observation } from '../observe/observe.js';
 import type { SummaryOptions } from './summary.js';
 import type {
   EnsembleEngine,

@@ -1,7 +1,7 @@
 /**
  * Ensembles: many members of a parameter sweep run by one engine, their
- * per-stage scalar summaries, the `cait-ensemble/1` file and its CSV, and
- * ensemble figures. Everything exported here is engine-agnostic and free of
+ * per-stage scalar summaries, the `cait-ensemble/1` file and its CSV
+ * (its figures: src/plot/ensemble.ts). Everything exported here is engine-agnostic and free of
  * Node imports; the Node-only parts are imported from their own files:
  * `cpu.ts` (the CPU engine, worker threads) and `write.ts` (atomic writes).
  *
@@ -17,4 +17,3 @@ export * from './types.js';
 export * from './summary.js';
 export * from './member.js';
 export * from './output.js';
-export * from './plot.js';

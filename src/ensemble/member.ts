@@ -10,13 +10,14 @@
  * m.status;                  // 'ok'
  * m.stages[0].front_nm.Li;   // 4.06 nm
  */
-import { fmtNum } from '../config/validate.js';
+import { fmtNum } from '../core/format.js';
+import { clockMs } from '../core/clock.js';
 import type { Protocol } from '../config/schema.js';
 import { gridOf, simulate as f64Simulate } from '../solver/simulate.js';
 import type { ProtocolResult, RunOptions, StageResult } from '../solver/types.js';
 import { summarizeStage, type SummaryOptions } from './summary.js';
 import type { MemberResult, MemberStage, ProfilesLevel } from './types.js';
-import { observationOperator, observationResidual, type Observation, type ObservationResidual } from '../fit/observe.js';
+import { observationOperator, observationResidual, type Observation, type ObservationResidual } from '../observe/observe.js';
 
 export type SimulateFn = (protocol: Protocol, opts?: RunOptions) => ProtocolResult;
 
@@ -31,13 +32,12 @@ export interface MemberRunOptions {
   summary?: SummaryOptions;
   /** clock for wall_s, ms (default performance.now / Date.now) */
   now?: () => number;
-  /** measured profiles: the member's residual against each (src/fit/observe.ts) */
+  /** measured profiles: the member's residual against each (src/observe/observe.ts) */
   observations?: readonly Observation[];
   /** with observations: keep the model at the measured depths */
   keepModel?: boolean;
 }
 
-const clock = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 
 /**
@@ -133,7 +133,7 @@ export function memberStage(st: StageResult, protocol: Protocol, k: number, leve
  * `failed` with a reason.
  */
 export function runMember(index: number, protocol: Protocol, values: readonly number[], opts: MemberRunOptions): MemberResult {
-  const now = opts.now ?? clock;
+  const now = opts.now ?? clockMs;
   const t0 = now();
   const sim = opts.simulate ?? f64Simulate;
   let gridCells = 0;

@@ -29,7 +29,8 @@
 import type { Protocol } from '../config/schema.js';
 import type { Provenance } from '../io/result.js';
 import type { EnsembleRequest, EnsembleResult, MemberStage, MemberStatus, ProfilesLevel } from './types.js';
-import type { ObservationResidual } from '../fit/observe.js';
+import type { ObservationResidual } from '../observe/observe.js';
+import { compactJson } from '../core/json.js';
 
 export const ENSEMBLE_SCHEMA = 'cait-ensemble/1';
 export const ENSEMBLE_CSV_SCHEMA = 'cait-ensemble-csv/1';
@@ -208,32 +209,6 @@ export function buildEnsembleFile(
 }
 
 // ---- JSON text ----------------------------------------------------------------------------------
-
-function isScalar(v: unknown): boolean {
-  return v === null || typeof v !== 'object';
-}
-
-function scalarJson(v: unknown): string {
-  return JSON.stringify(v) ?? 'null';
-}
-
-/**
- * Compact JSON: arrays of scalars and objects of scalars on one line, other
- * containers indented by 2 spaces; NaN and ±Infinity become null.
- */
-export function compactJson(v: unknown, indent = ''): string {
-  if (isScalar(v)) return scalarJson(v);
-  const inner = indent + '  ';
-  if (Array.isArray(v)) {
-    if (v.length === 0) return '[]';
-    if (v.every(isScalar)) return '[' + v.map(scalarJson).join(',') + ']';
-    return '[\n' + v.map((x) => inner + compactJson(x, inner)).join(',\n') + '\n' + indent + ']';
-  }
-  const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-  if (entries.length === 0) return '{}';
-  if (entries.every(([, x]) => isScalar(x))) return '{' + entries.map(([k, x]) => `${JSON.stringify(k)}: ${scalarJson(x)}`).join(', ') + '}';
-  return '{\n' + entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${compactJson(x, inner)}`).join(',\n') + '\n' + indent + '}';
-}
 
 /**
  * The JSON text of an ensemble file as pieces (the head, one per member, the

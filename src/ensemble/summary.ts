@@ -24,7 +24,7 @@ import { blurProfile, facesFromCentres, fallingFront, risingFront } from '../ana
 import type { ProtocolResult, StageResult } from '../solver/types.js';
 
 export interface SummaryOptions {
-  /** σ of the Gaussian blur applied before taking maxima, nm (default 1: half the SIMS depth resolution, PHYSICS.md §6) */
+  /** σ of the Gaussian blur applied before taking maxima, nm (default 1: half the SIMS depth resolution, docs/model.md §6.1) */
   blur_nm?: number;
   /** shallowest depth of the maxima and of the mean composition, nm (default 2) */
   from_nm?: number;

@@ -15,7 +15,7 @@
 import type { Protocol } from '../config/schema.js';
 import type { Snapshot, StageResult, StageStats } from '../solver/types.js';
 import type { StageSummary } from './summary.js';
-import type { Observation, ObservationResidual } from '../fit/observe.js';
+import type { Observation, ObservationResidual } from '../observe/observe.js';
 
 /**
  * How much of each member's profiles is kept:
@@ -40,7 +40,7 @@ export interface EnsembleRequest {
   /** which profiles the results keep */
   profiles: ProfilesLevel;
   /**
-   * Measured profiles to compare every member with (src/fit/observe.ts): the
+   * Measured profiles to compare every member with (src/observe/observe.ts): the
    * engine computes each member's residual per observation at the end of its
    * stage (the WebGPU engine on the GPU) into MemberResult.residuals.
    */

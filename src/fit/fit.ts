@@ -5,7 +5,7 @@
  *
  * {@link runFit}:
  *  1. the grid of the `--vary` specs (cartesian product), one engine batch
- *     with the observations: every member's residual (src/fit/observe.ts);
+ *     with the observations: every member's residual (src/observe/observe.ts);
  *  2. refinement off the grid: `refine` rounds of finer 3-point-per-axis
  *     grids centred on the best member(s), each shrinking the spacing 3×
  *     (in ln p on log axes), one batch per round, inside the grid's range;
@@ -27,15 +27,18 @@
  * fit.best.values; fit.best.interval; // [[lo, hi]] in m²/s
  */
 import type { Protocol } from '../config/schema.js';
-import { InputError, fmtNum } from '../config/validate.js';
+import { fmtNum } from '../core/format.js';
+import { InputError } from '../core/errors.js';
 import { axisValues, designValues, makeMember } from '../sweep/grid.js';
 import { checkSpecs, type VarySpec } from '../sweep/spec.js';
 import { getAtPath, requireNumericPath } from '../sweep/paths.js';
 import type { EnsembleEngine, EnsembleRequest, MemberResult } from '../ensemble/types.js';
 import { facesFromCentres } from '../analysis/profiles.js';
-import { observationOperator, observationResidual, type Observation, type ObservationResidual } from './observe.js';
+import { observationOperator, observationResidual, type Observation, type ObservationResidual } from '../observe/observe.js';
 import type { FitConvergence, FitFile, FitMember, FitObservation, FitSensitivity, SpeciesSeries } from './schema.js';
-import { discreteProfileInterval, fitQuadratic, quadraticIntervals, spdInverse, type QuadraticModel } from './quadratic.js';
+import { discreteProfileInterval, fitQuadratic, quadraticIntervals, type QuadraticModel } from './quadratic.js';
+import { spdInverse } from '../core/linalg.js';
+import { clockMs } from '../core/clock.js';
 import { designAround, gaussNewtonCovariance, levenbergMarquardt, mahalanobis2, type LocalPoint, type LocalResult } from './local.js';
 
 export type AxisScale = 'log' | 'linear';
@@ -124,7 +127,7 @@ export function dataPoints(observations: readonly Observation[]): number {
 /**
  * The residuals of a member computed here from its final profiles, for an
  * engine that does not return `residuals` (a stand-in); engines compute
- * them themselves (same operator, src/fit/observe.ts).
+ * them themselves (same operator, src/observe/observe.ts).
  */
 export function residualsFromProfiles(m: MemberResult, observations: readonly Observation[], keepModel: boolean): ObservationResidual[] {
   return observations.map((obs) => {
@@ -500,7 +503,7 @@ function convergenceReport(
     warnings.push(
       `INCONSISTENT: the quadratic model's minimum lies Δχ² = ${fmtNum(check.dchi2Best)} below the best member (more than ${AGREE_DCHI2}): the residual is not quadratic near the best, or the fit has not converged`,
     );
-  if (check && check.designDchi2.length) {
+  if (check?.designDchi2.length) {
     const lo = Math.min(...check.designDchi2);
     const hi = Math.max(...check.designDchi2);
     const mean = check.designDchi2.reduce((s, v) => s + v, 0) / check.designDchi2.length;
@@ -544,7 +547,8 @@ export interface SensitivityResult {
 /**
  * Sensitivity around `centre` (values of `parameters`): per parameter the
  * members centre × (1 ± step) and × (0.8, 1.2), one batch; d model / d ln p
- * = (m₊ − m₋) / ln((1 + step)/(1 − step)).
+ * = (m₊ − m₋) / ln((1 + step)/(1 − step)); then the linearised and the
+ * cluster-robust intervals from those derivatives.
  */
 async function sensitivityAround(
   ev: Evaluator,
@@ -566,30 +570,61 @@ async function sensitivityAround(
     for (const f of factors) rows.push(centre.values.map((v, k) => (k === j ? v * f : v)));
   });
   const res = await ev.batch(rows, 'sensitivity', 'sensitivity', true);
-  const out: FitSensitivity[] = [];
-  const nObs = o.observations.length;
-  const jac: number[][] = []; // per free parameter: the weighted derivative flattened
+  const { sensitivity, jacobian } = derivatives(o.observations, parameters, usable, res, step, warnings);
+  const out: SensitivityResult = { sensitivity };
+  if (jacobian.length === usable.filter(Boolean).length && jacobian.length === parameters.length && jacobian.length > 0) {
+    const JtJ = jacobian.map((a) => jacobian.map((b) => a.reduce((s, x, i) => s + x * b[i], 0)));
+    const inv = spdInverse(JtJ);
+    const interval = (var_: number[]) =>
+      parameters.map((_, j): [number, number] => {
+        const d = Math.sqrt(var_[j]);
+        return [centre.values[j] * Math.exp(-d), centre.values[j] * Math.exp(d)];
+      });
+    if (inv) {
+      out.linearized = interval(inv.map((row, j) => s2 * row[j]));
+      const cov = robustCovariance(o.observations, centre, jacobian, inv);
+      if (cov) out.robust = interval(cov.map((row, j) => row[j]));
+    }
+  }
+  return out;
+}
+
+/**
+ * Per usable parameter, from its four members (+step, −step, 0.8, 1.2) in
+ * `res`: d model / d ln p, the ±20 % models and their residuals; and the
+ * weighted derivatives flattened, one row per parameter (the Jacobian of
+ * the residual vector √w (model − measured) in ln p).
+ */
+function derivatives(
+  observations: readonly Observation[],
+  parameters: string[],
+  usable: boolean[],
+  res: Evaluated[],
+  step: number,
+  warnings: string[],
+): { sensitivity: FitSensitivity[]; jacobian: number[][] } {
+  const sensitivity: FitSensitivity[] = [];
+  const jacobian: number[][] = [];
+  const models = (e: Evaluated): SpeciesSeries[] | undefined => (e.ssr !== null && e.residuals?.every((x) => x.model) ? e.residuals.map((x) => x.model!) : undefined);
+  const empty = (): SpeciesSeries[] => Array.from({ length: observations.length }, () => ({}));
   let r = 0;
   parameters.forEach((path, j) => {
     if (!usable[j]) return;
     const [plus, minus, m80, m120] = res.slice(r, r + 4);
     r += 4;
-    const models = (e: Evaluated): SpeciesSeries[] | undefined =>
-      e.ssr !== null && e.residuals?.every((x) => x.model) ? e.residuals.map((x) => x.model!) : undefined;
     const mp = models(plus);
     const mm = models(minus);
-    const empty = (): SpeciesSeries[] => Array.from({ length: nObs }, () => ({}));
     const derivative: SpeciesSeries[] = empty();
     if (mp && mm) {
       const dl = Math.log((1 + step) / (1 - step));
-      o.observations.forEach((obs, k) => {
+      observations.forEach((obs, k) => {
         for (const sp of obs.species) derivative[k][sp] = mp[k][sp].map((v, i) => (v - mm[k][sp][i]) / dl);
       });
       const flat: number[] = [];
-      o.observations.forEach((obs, k) => obs.species.forEach((sp, s) => derivative[k][sp].forEach((x) => flat.push(Math.sqrt(obs.weights[s]) * x))));
-      jac.push(flat);
+      observations.forEach((obs, k) => obs.species.forEach((sp, s) => derivative[k][sp].forEach((x) => flat.push(Math.sqrt(obs.weights[s]) * x))));
+      jacobian.push(flat);
     } else warnings.push(`sensitivity: a ±${fmtNum(step * 100)} % member of ${path} failed (${plus.reason ?? minus.reason ?? 'no model'}); no derivative`);
-    out.push({
+    sensitivity.push({
       path,
       step,
       rms: rmsOf(derivative),
@@ -600,58 +635,48 @@ async function sensitivityAround(
       residual_plus20: m120.ssr,
     });
   });
-  let linearized: [number, number][] | undefined;
-  let robust: [number, number][] | undefined;
-  if (jac.length === usable.filter(Boolean).length && jac.length === parameters.length && jac.length > 0) {
-    const JtJ = jac.map((a) => jac.map((b) => a.reduce((s, x, i) => s + x * b[i], 0)));
-    const inv = spdInverse(JtJ);
-    const interval = (var_: number[]) =>
-      parameters.map((_, j): [number, number] => {
-        const d = Math.sqrt(var_[j]);
-        return [centre.values[j] * Math.exp(-d), centre.values[j] * Math.exp(d)];
+  return { sensitivity, jacobian };
+}
+
+/**
+ * The cluster-robust (sandwich) covariance of ln p: clusters are the
+ * measured depth points of one observation (the species of a point share
+ * its normalization), so neither equal noise at every point nor independent
+ * species is assumed: cov = B⁻¹ M B⁻¹ · c/(c − d), B = JᵀJ (`inv` = B⁻¹),
+ * M = Σ_c (J_cᵀ r_c)(J_cᵀ r_c)ᵀ. Undefined without the centre's model or
+ * when a variance comes out negative or not finite.
+ */
+function robustCovariance(observations: readonly Observation[], centre: Evaluated, jac: number[][], inv: number[][]): number[][] | undefined {
+  const models = centre.residuals?.map((r) => r.model);
+  if (!models?.every(Boolean)) return undefined;
+  const d = jac.length;
+  const M = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+  let clusters = 0;
+  let offset = 0;
+  observations.forEach((obs, k) => {
+    const P = obs.depth_nm.length;
+    const S = obs.species.length;
+    for (let i = 0; i < P; i++) {
+      const g = new Array<number>(d).fill(0);
+      obs.species.forEach((sp, s) => {
+        const r = Math.sqrt(obs.weights[s]) * (models[k]![sp][i] - obs.target[s][i]);
+        const idx = offset + s * P + i;
+        for (let a = 0; a < d; a++) g[a] += jac[a][idx] * r;
       });
-    if (inv) {
-      linearized = interval(inv.map((row, j) => s2 * row[j]));
-      // cluster-robust (sandwich) covariance: clusters = measured depth points of one observation
-      // (the species of a point share its normalization), so neither equal noise at every point
-      // nor independent species is assumed: cov = B⁻¹ M B⁻¹, B = JᵀJ, M = Σ_c (J_cᵀ r_c)(J_cᵀ r_c)ᵀ
-      const models = centre.residuals?.map((r) => r.model);
-      if (models?.every(Boolean)) {
-        const d = jac.length;
-        const M = Array.from({ length: d }, () => new Array<number>(d).fill(0));
-        let clusters = 0;
-        let offset = 0;
-        o.observations.forEach((obs, k) => {
-          const P = obs.depth_nm.length;
-          const S = obs.species.length;
-          for (let i = 0; i < P; i++) {
-            const g = new Array<number>(d).fill(0);
-            obs.species.forEach((sp, s) => {
-              const r = Math.sqrt(obs.weights[s]) * (models[k]![sp][i] - obs.target[s][i]);
-              const idx = offset + s * P + i;
-              for (let a = 0; a < d; a++) g[a] += jac[a][idx] * r;
-            });
-            for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) M[a][b] += g[a] * g[b];
-            clusters++;
-          }
-          offset += S * P;
-        });
-        const corr = clusters > d ? clusters / (clusters - d) : NaN;
-        const cov = Array.from({ length: d }, () => new Array<number>(d).fill(0));
-        for (let a = 0; a < d; a++)
-          for (let b = 0; b < d; b++) {
-            let v = 0;
-            for (let c = 0; c < d; c++) for (let e = 0; e < d; e++) v += inv[a][c] * M[c][e] * inv[e][b];
-            cov[a][b] = v * corr;
-          }
-        if (cov.every((row, j) => Number.isFinite(row[j]) && row[j] >= 0)) robust = interval(cov.map((row, j) => row[j]));
-      }
+      for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) M[a][b] += g[a] * g[b];
+      clusters++;
     }
-  }
-  const out2: SensitivityResult = { sensitivity: out };
-  if (linearized) out2.linearized = linearized;
-  if (robust) out2.robust = robust;
-  return out2;
+    offset += S * P;
+  });
+  const corr = clusters > d ? clusters / (clusters - d) : NaN;
+  const cov = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+  for (let a = 0; a < d; a++)
+    for (let b = 0; b < d; b++) {
+      let v = 0;
+      for (let c = 0; c < d; c++) for (let e = 0; e < d; e++) v += inv[a][c] * M[c][e] * inv[e][b];
+      cov[a][b] = v * corr;
+    }
+  return cov.every((row, j) => Number.isFinite(row[j]) && row[j] >= 0) ? cov : undefined;
 }
 
 /** Top k evaluated members (ascending residual) among `evs`. */
@@ -663,23 +688,45 @@ function topOf(evs: Evaluated[], k: number): FitFile['top'] {
     .map((e) => ({ values: e.values, residual: e.ssr!, member: e.index }));
 }
 
-/** Run a fit: grid, refinement, intervals, top-k and sensitivity (see the file comment). */
-export async function runFit(o: FitOptions): Promise<FitOutcome> {
-  const now = o.now ?? (() => performance.now());
-  const tStart = now();
+/** The fitted parameters as the fit's phases see them: scaled axes, the box, the grid spacing. */
+interface FitGeometry {
+  parameters: string[];
+  sources: string[];
+  scale: AxisScale[];
+  axes: number[][];
+  /** per parameter: [lo, hi] of the grid in scaled coordinates (the box the fit searches) */
+  bounds: [number, number][];
+  /** grid spacing per axis in scaled coordinates (the fit's unit length); 0 for a single value (fixed) */
+  spacing: number[];
+  /** parameters with more than one grid value */
+  free: number[];
+  /** unit length per parameter (the spacing, or the value's magnitude for a fixed one) */
+  lengths: number[];
+}
+
+/** The options of runFit with their defaults, checked. */
+function fitSettings(o: FitOptions) {
   checkObservations(o);
   checkSpecs(o.specs);
   if (o.specs.length === 0) throw new InputError('a fit needs at least one --vary PATH=… (what to fit)');
-  const refine = o.refine ?? 2;
-  const topK = o.topK ?? 10;
-  const intervalRounds = o.intervalRounds ?? 2;
   const localSteps = o.localSteps ?? 20;
   if (!(Number.isInteger(localSteps) && localSteps >= 0)) throw new InputError(`local steps ${localSteps}: must be an integer >= 0`);
   const sensOpt = o.sensitivity ?? true;
   const step = typeof sensOpt === 'object' ? (sensOpt.step ?? 0.05) : 0.05;
   if (!(step > 0 && step < 0.5)) throw new InputError(`sensitivity step ${step}: must be between 0 and 0.5 (relative)`);
-  const memberModels = o.memberModels ?? true;
   for (const s of o.specs) requireNumericPath(o.base, s.path, s.source);
+  return {
+    refine: o.refine ?? 2,
+    topK: o.topK ?? 10,
+    intervalRounds: o.intervalRounds ?? 2,
+    localSteps,
+    sensitivity: sensOpt !== false,
+    step,
+    memberModels: o.memberModels ?? true,
+  };
+}
+
+function fitGeometry(o: FitOptions): FitGeometry {
   const parameters = o.specs.map((s) => s.path);
   const sources = o.specs.map((s) => s.source);
   const scale = o.specs.map(specScale);
@@ -691,88 +738,105 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
     const t = ax.map((v) => toScaled(v, scale[j]));
     return [Math.min(...t), Math.max(...t)];
   });
-  // grid spacing per axis in scaled coordinates (the fit's unit length); 0 for a single value (fixed)
   const spacing = axes.map((ax, j) => (ax.length > 1 ? (bounds[j][1] - bounds[j][0]) / (ax.length - 1) : 0));
   const free = spacing.map((h, j) => (h > 0 ? j : -1)).filter((j) => j >= 0);
   const lengths = spacing.map((h, j) => (h > 0 ? h : Math.max(1e-300, Math.abs(bounds[j][0]) || 1)));
-  const ev = new Evaluator(o, parameters, sources, scale, lengths, () => tStart, now);
-  const warnings: string[] = [];
+  return { parameters, sources, scale, axes, bounds, spacing, free, lengths };
+}
 
-  // 1. the grid
-  const { values: gridRows } = designValues(o.specs);
-  const grid = await ev.batch(gridRows, 'grid', 'grid', true);
-  if (!bestOf(grid)) throw new InputError(`no grid member could be compared with the data: ${grid[0]?.reason ?? 'no members'}`);
-
-  // 2. refinement rounds
-  const points = dataPoints(o.observations);
-  const stepNow = spacing.slice();
-  for (let r = 1; r <= refine && free.length > 0; r++) {
-    for (const j of free) stepNow[j] /= 3;
+/** Refinement rounds: each round ÷3 in step, a finer grid around the best few members. */
+async function refineRounds(ev: Evaluator, g: FitGeometry, rounds: number, centresPerRound: number): Promise<void> {
+  const stepNow = g.spacing.slice();
+  for (let r = 1; r <= rounds && g.free.length > 0; r++) {
+    for (const j of g.free) stepNow[j] /= 3;
     const ranked = ev.all.filter((e) => e.ssr !== null && e.source !== 'sensitivity').sort((a, b) => a.ssr! - b.ssr!);
-    const centres = ranked.slice(0, Math.max(1, o.refineCentres ?? 3));
-    const rows = centres.flatMap((c) => refineRows(c, stepNow, free, bounds, scale));
+    const centres = ranked.slice(0, Math.max(1, centresPerRound));
+    const rows = centres.flatMap((c) => refineRows(c, stepNow, g.free, g.bounds, g.scale));
     const uniq = new Map<string, number[]>();
-    for (const row of rows) uniq.set(ev.key(row.map((v, j) => toScaled(v, scale[j]))), row);
+    for (const row of rows) uniq.set(ev.key(row.map((v, j) => toScaled(v, g.scale[j]))), row);
     await ev.batch([...uniq.values()], 'refine', `refine ${r}`);
   }
+}
 
-  // 3. the local optimiser from the best member (Levenberg–Marquardt, one engine batch per iteration)
-  const fitted = () => ev.all.filter((e) => e.source !== 'sensitivity');
-  let best = bestOf(fitted())!;
-  const dof = points - free.length;
-  if (dof <= 0) warnings.push(`${points} data points for ${free.length} parameters: no degrees of freedom left for the noise estimate`);
-  let local: LocalResult | undefined;
-  const residualVector = (e: Evaluated) => residualVectorOf(e, o.observations);
-  const asLocal = (e: Evaluated): LocalPoint => ({ t: e.t, ssr: e.ssr, r: e.ssr === null ? undefined : residualVector(e) });
-  if (free.length > 0 && localSteps > 0) {
-    local = await levenbergMarquardt({
-      start: asLocal(best),
-      free,
-      bounds,
-      h: spacing.map((s, j) => differenceStep(s, scale[j])),
-      dof,
-      maxIterations: localSteps,
-      batch: async (pts, it) => (await ev.evaluate(pts.map((t) => t.map((v, k) => fromScaled(v, scale[k]))), 'local', `local ${it}`)).map(asLocal),
-    });
-    best = bestOf(fitted())!;
-  }
+/** The members a fit's optimiser and intervals work on (the sensitivity members aside). */
+function fittedOf(ev: Evaluator): Evaluated[] {
+  return ev.all.filter((e) => e.source !== 'sensitivity');
+}
 
-  // 4. intervals: members around the best where the Δχ² = 1 surface is expected, a quadratic fitted to them
+/** The local optimiser from the best member: Levenberg–Marquardt, one engine batch per iteration. */
+async function localOptimiser(ev: Evaluator, g: FitGeometry, o: FitOptions, start: Evaluated, dof: number, maxIterations: number): Promise<LocalResult | undefined> {
+  if (g.free.length === 0 || maxIterations === 0) return undefined;
+  const asLocal = (e: Evaluated): LocalPoint => ({ t: e.t, ssr: e.ssr, r: e.ssr === null ? undefined : residualVectorOf(e, o.observations) });
+  return levenbergMarquardt({
+    start: asLocal(start),
+    free: g.free,
+    bounds: g.bounds,
+    h: g.spacing.map((s, j) => differenceStep(s, g.scale[j])),
+    dof,
+    maxIterations,
+    batch: async (pts, it) => (await ev.evaluate(pts.map((t) => t.map((v, k) => fromScaled(v, g.scale[k]))), 'local', `local ${it}`)).map(asLocal),
+  });
+}
+
+/**
+ * Interval members: placed around the best where the Δχ² = 1 surface is
+ * expected (from the optimiser's Gauss–Newton covariance, else the members'
+ * quadratic), a quadratic fitted to them, re-placed while it and the best
+ * disagree. Returns the best, s² and the quadratic model with its check.
+ */
+async function intervalRounds(
+  ev: Evaluator,
+  g: FitGeometry,
+  local: LocalResult | undefined,
+  start: Evaluated,
+  dof: number,
+  rounds: number,
+): Promise<{ best: Evaluated; s2: number; q?: QuadraticModel; check?: ConsistencyCheck }> {
+  let best = start;
   let s2 = dof > 0 ? best.ssr! / dof : NaN;
   let q: QuadraticModel | undefined;
   let check: ConsistencyCheck | undefined;
-  if (free.length > 0 && Number.isFinite(s2)) {
-    // the expected shape of the Δχ² = 1 region: Gauss–Newton (the optimiser's Jacobian) or the members' quadratic
-    let cov: number[][] | undefined;
-    if (local?.jacobian && local.best.t === best.t) cov = gaussNewtonCovariance(local.jacobian, s2);
-    if (!cov) {
-      const q0 = localQuadratic(fitted(), free, lengths, s2);
-      if (q0?.positive && q0.Ainv) cov = q0.Ainv.map((row) => row.map((v) => 2 * s2 * v));
-    }
-    const wide = bounds.map(([lo, hi], j): [number, number] => [lo - spacing[j], hi + spacing[j]]);
-    for (let r = 1; r <= 1 + intervalRounds && cov; r++) {
-      const design = designAround(best.t, cov, free, wide);
-      const got = await ev.evaluate(design.map((t) => t.map((v, k) => fromScaled(v, scale[k]))), 'interval', `interval ${r}`);
-      best = bestOf(fitted())!;
-      s2 = best.ssr! / dof;
-      q = quadraticAround(fitted(), best, cov, free, s2) ?? localQuadratic(fitted(), free, lengths, s2);
-      check = consistency(q, best, got, free, s2);
-      if (check.ok) break;
-      // re-centre on the best and take the shape the members show
-      if (q?.positive && q.Ainv) cov = q.Ainv.map((row) => row.map((v) => 2 * s2 * v));
-    }
-    if (!cov) q = localQuadratic(fitted(), free, lengths, s2);
+  if (g.free.length === 0 || !Number.isFinite(s2)) return { best, s2 };
+  let cov: number[][] | undefined;
+  if (local?.jacobian && local.best.t === best.t) cov = gaussNewtonCovariance(local.jacobian, s2);
+  if (!cov) {
+    const q0 = localQuadratic(fittedOf(ev), g.free, g.lengths, s2);
+    if (q0?.positive && q0.Ainv) cov = q0.Ainv.map((row) => row.map((v) => 2 * s2 * v));
   }
-  for (const j of free) {
-    const at = best.t[j];
-    if (Math.abs(at - bounds[j][0]) < 1e-9 * lengths[j] || Math.abs(at - bounds[j][1]) < 1e-9 * lengths[j])
-      warnings.push(`the best ${parameters[j]} = ${fmtNum(best.values[j])} lies at the edge of its grid: widen the range`);
+  const wide = g.bounds.map(([lo, hi], j): [number, number] => [lo - g.spacing[j], hi + g.spacing[j]]);
+  for (let r = 1; r <= 1 + rounds && cov; r++) {
+    const design = designAround(best.t, cov, g.free, wide);
+    const got = await ev.evaluate(design.map((t) => t.map((v, k) => fromScaled(v, g.scale[k]))), 'interval', `interval ${r}`);
+    best = bestOf(fittedOf(ev))!;
+    s2 = best.ssr! / dof;
+    q = quadraticAround(fittedOf(ev), best, cov, g.free, s2) ?? localQuadratic(fittedOf(ev), g.free, g.lengths, s2);
+    check = consistency(q, best, got, g.free, s2);
+    if (check.ok) break;
+    // re-centre on the best and take the shape the members show
+    if (q?.positive && q.Ainv) cov = q.Ainv.map((row) => row.map((v) => 2 * s2 * v));
   }
+  if (!cov) q = localQuadratic(fittedOf(ev), g.free, g.lengths, s2);
+  return { best, s2, q, check };
+}
 
+/**
+ * The Δχ² = 1 intervals per parameter from the quadratic model (else the
+ * discrete profile's), the discrete profile's own, and the warnings where
+ * they disagree or leave the grid.
+ */
+function fitIntervals(
+  ev: Evaluator,
+  g: FitGeometry,
+  best: Evaluated,
+  s2: number,
+  q: QuadraticModel | undefined,
+  warnings: string[],
+): { intervals: [number, number][]; profile: ([number, number] | null)[] } {
+  const { parameters, free, bounds, spacing, scale, lengths } = g;
   const intervals: [number, number][] = parameters.map((_, j) => [best.values[j], best.values[j]]);
   const profileIv: ([number, number] | null)[] = parameters.map(() => null);
   const chi2 = (e: Evaluated) => e.ssr! / s2;
-  const okFitted = fitted().filter((e) => e.ssr !== null);
+  const okFitted = fittedOf(ev).filter((e) => e.ssr !== null);
   const qiv = q && Number.isFinite(s2) ? quadraticIntervals(q, s2) : undefined;
   free.forEach((j, a) => {
     const dp = Number.isFinite(s2)
@@ -810,40 +874,72 @@ export async function runFit(o: FitOptions): Promise<FitOutcome> {
       );
     }
   });
-  const convergence = convergenceReport(local, localSteps, best, check, free, parameters, intervals, warnings);
+  return { intervals, profile: profileIv };
+}
+
+/** Run a fit: grid, refinement, local optimiser, intervals, top-k and sensitivity (see the file comment). */
+export async function runFit(o: FitOptions): Promise<FitOutcome> {
+  const now = o.now ?? clockMs;
+  const tStart = now();
+  const set = fitSettings(o);
+  const g = fitGeometry(o);
+  const { parameters, scale, axes, bounds, free, lengths } = g;
+  const ev = new Evaluator(o, parameters, g.sources, scale, lengths, () => tStart, now);
+  const warnings: string[] = [];
+
+  // 1. the grid
+  const { values: gridRows } = designValues(o.specs);
+  const grid = await ev.batch(gridRows, 'grid', 'grid', true);
+  if (!bestOf(grid)) throw new InputError(`no grid member could be compared with the data: ${grid[0]?.reason ?? 'no members'}`);
+
+  // 2. refinement rounds
+  await refineRounds(ev, g, set.refine, o.refineCentres ?? 3);
+
+  // 3. the local optimiser from the best member
+  const points = dataPoints(o.observations);
+  const dof = points - free.length;
+  if (dof <= 0) warnings.push(`${points} data points for ${free.length} parameters: no degrees of freedom left for the noise estimate`);
+  const local = await localOptimiser(ev, g, o, bestOf(fittedOf(ev))!, dof, set.localSteps);
+
+  // 4. intervals: members around the best where the Δχ² = 1 surface is expected, a quadratic fitted to them
+  const { best, s2, q, check } = await intervalRounds(ev, g, local, bestOf(fittedOf(ev))!, dof, set.intervalRounds);
+  for (const j of free) {
+    const at = best.t[j];
+    if (Math.abs(at - bounds[j][0]) < 1e-9 * lengths[j] || Math.abs(at - bounds[j][1]) < 1e-9 * lengths[j])
+      warnings.push(`the best ${parameters[j]} = ${fmtNum(best.values[j])} lies at the edge of its grid: widen the range`);
+  }
+  const { intervals, profile } = fitIntervals(ev, g, best, s2, q, warnings);
+  const convergence = convergenceReport(local, set.localSteps, best, check, free, parameters, intervals, warnings);
 
   // 5. sensitivity
-  let sens: SensitivityResult | undefined;
-  if (sensOpt !== false) sens = await sensitivityAround(ev, o, parameters, best, step, s2, warnings);
+  const sens = set.sensitivity ? await sensitivityAround(ev, o, parameters, best, set.step, s2, warnings) : undefined;
 
-  const members = ev.all.map((e) => fitMember(e, memberModels));
-  const bestModel = best.residuals!.map((r) => r.model ?? {});
   const outcome: FitOutcome = {
     base: o.base,
     parameters,
     scale,
     grid: { axes, size: gridRows.length },
     residual: grid.map((e) => e.ssr),
-    members,
+    members: ev.all.map((e) => fitMember(e, set.memberModels)),
     noise: { s2, points, dof },
     best: {
       values: best.values,
       residual: best.ssr!,
       interval: intervals,
-      model: bestModel,
+      model: best.residuals!.map((r) => r.model ?? {}),
       member: best.index,
     },
-    top: topOf(fitted(), topK),
+    top: topOf(fittedOf(ev), set.topK),
     measured: { observations: o.observations.map((obs, k) => toFitObservation(obs, o.windows?.[k])) },
     ...runReport(ev, o, (now() - tStart) / 1000, warnings),
   };
-  outcome.best.interval_profile = profileIv;
+  outcome.best.interval_profile = profile;
   outcome.convergence = convergence;
   if (q?.positive && q.tMin)
     outcome.best.quadratic = {
       centre: parameters.map((_, j) => {
         const a = free.indexOf(j);
-        return a >= 0 ? fromScaled(q!.tMin![a], scale[j]) : best.values[j];
+        return a >= 0 ? fromScaled(q.tMin![a], scale[j]) : best.values[j];
       }),
       residual: q.ssrMin,
       points: q.points,
@@ -878,7 +974,7 @@ export interface SensitivityOptions {
  * linearised (Gauss–Newton) one, s² from the member's residual.
  */
 export async function runSensitivity(o: SensitivityOptions): Promise<FitOutcome> {
-  const now = o.now ?? (() => performance.now());
+  const now = o.now ?? clockMs;
   const tStart = now();
   const fo: FitOptions = { base: o.base, specs: [], observations: o.observations, engine: o.engine, onProgress: o.onProgress, signal: o.signal };
   checkObservations(fo);

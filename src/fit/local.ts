@@ -5,7 +5,7 @@
  *
  * Coordinates are the fit's scaled ones (ln p on log axes, p on linear ones).
  * The residual vector of a member is r = √w_s (model − measured) over the
- * observations, species and measured depths (src/fit/observe.ts), so that
+ * observations, species and measured depths (src/observe/observe.ts), so that
  * SSR = |r|².
  *
  * One iteration at the current point x (with its Jacobian J):
@@ -29,7 +29,7 @@
  * const res = await levenbergMarquardt({ start, free: [0, 1], bounds, h: [1e-3, 0.02], dof: 170, batch });
  * res.converged; res.best.t; res.jacobian;
  */
-import { cholesky, spdInverse } from './quadratic.js';
+import { cholesky, spdInverse } from '../core/linalg.js';
 
 /** A member as the optimiser sees it: its scaled coordinates, SSR (null: failed) and residual vector. */
 export interface LocalPoint {

@@ -13,7 +13,7 @@
  *   --window [K:]FROM:TO       depth window of the comparison, nm (default 3:150)
  *   --weights [K:]Li=1,Rb=1    weight of each species' squared differences (0 drops a species)
  *   --shots [K:]N, --crater-depth [K:]NM, --sputter-rate [K:]NM_PER_S,
- *   --sensitivity [K:]Li=1,Cs=2.6      SIMS processing of a raw file (src/sims, PHYSICS.md §7)
+ *   --sensitivity [K:]Li=1,Cs=2.6      SIMS processing of a raw file (src/sims, docs/model.md §7.1)
  * A file is any format `cait sims` reads: a normalized CSV (depth_nm,Li,Rb,Cs)
  * or raw counts (CSV/TSV, IONTOF ASCII, Cameca) processed on the fly.
  *
@@ -21,12 +21,13 @@
  * const obs = loadObservations(parseMeasuredArgs({ measured: ['1:rb.csv', '2:cs.csv'], sigma: ['2', '2:20'] }), protocol, (f) => readFileSync(f, 'utf8'));
  */
 import type { Protocol } from '../config/schema.js';
-import { InputError, fmtNum } from '../config/validate.js';
+import { fmtNum } from '../core/format.js';
+import { InputError, fsReason } from '../core/errors.js';
 import { elementOf, parseSims, processProfile, type MeasuredProfile, type ProcessOptions, type SimsText } from '../sims/index.js';
-import { makeObservation, type DepthResolution, type Observation } from './observe.js';
+import { makeObservation, type DepthResolution, type Observation } from '../observe/observe.js';
 import { lengthNm, rateNmPerS } from '../config/units.js';
 
-/** Default Gaussian depth resolution σ, nm (PHYSICS.md §7). */
+/** Default Gaussian depth resolution σ, nm (docs/model.md §7.2). */
 export const DEFAULT_SIGMA_NM = 2;
 /** Default depth window, nm: excludes the first nanometres (surface artefacts). */
 export const DEFAULT_WINDOW_NM: [number, number] = [3, 150];
@@ -182,13 +183,6 @@ function pick<T>(option: string, list: Staged<T>[], k: number): T | undefined {
   return specific[0]?.value ?? general[0]?.value;
 }
 
-function fsReason(e: unknown): string {
-  const code = (e as { code?: string }).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EISDIR') return 'is a directory';
-  if (code === 'EACCES') return 'permission denied';
-  return (e as Error).message ?? String(e);
-}
 
 /** A loaded measurement: its observation, the window used, and the processed profile. */
 export interface LoadedMeasurement {

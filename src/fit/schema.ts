@@ -4,13 +4,13 @@
  *
  * Conventions: parameters are dotted protocol paths (`stages.1.D.Cs.D_m2s`),
  * values in the units of the field's name; a residual is the weighted sum of
- * squares Σ_obs Σ_species w_s Σ_points (model − measured)² (src/fit/observe.ts),
+ * squares Σ_obs Σ_species w_s Σ_points (model − measured)² (src/observe/observe.ts),
  * `null` for a failed member. Grid members are the cartesian product of
  * `grid.axes` (the last parameter varies fastest), listed first in `members`
  * in that order; `residual[i]` is grid member i's.
  */
 import type { Protocol } from '../config/schema.js';
-import type { DepthResolution } from './observe.js';
+import type { DepthResolution } from '../observe/observe.js';
 import type { ExecutorRecord } from '../ensemble/output.js';
 
 export const FIT_SCHEMA = 'cait-fit/1';

@@ -8,7 +8,7 @@
  */
 import { InputError } from '../config/validate.js';
 import { normInv } from '../physics/special.js';
-import { mulberry32 } from '../sweep/lhs.js';
+import { mulberry32 } from '../core/random.js';
 
 /** Default number of bootstrap resamples. */
 export const DEFAULT_BOOTSTRAP = 1000;

@@ -24,7 +24,7 @@
  * m.mu_star; // decreasing with a_i: x1 (a = 0) first
  */
 import { InputError } from '../config/validate.js';
-import { mulberry32 } from '../sweep/lhs.js';
+import { mulberry32 } from '../core/random.js';
 import { bootstrapSeed, DEFAULT_BOOTSTRAP, DEFAULT_CONF_LEVEL, finiteOrNull, resamples, sampleSd, zOfLevel } from './bootstrap.js';
 
 /** Default number of grid levels. */

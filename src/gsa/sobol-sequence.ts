@@ -17,7 +17,7 @@
  * sobolPoints(1024, 6, { seed: 7 });      // 1024 scrambled points in [0, 1)^6
  */
 import { InputError } from '../config/validate.js';
-import { mulberry32 } from '../sweep/lhs.js';
+import { mulberry32 } from '../core/random.js';
 import { JOE_KUO, JOE_KUO_DIMS } from './joe-kuo.js';
 
 export { JOE_KUO_DIMS };

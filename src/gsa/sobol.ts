@@ -246,7 +246,7 @@ export function sobolIndices(d: SaltelliDesign, y: ArrayLike<number>, opts: Anal
   const B = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
   if (B < 2) return out;
   const z = zOfLevel(opts.level ?? DEFAULT_CONF_LEVEL);
-  const idx = opts.shared && opts.shared.length && opts.shared[0].length === bl.n ? opts.shared : resamples(bl.n, B, bootstrapSeed(opts.seed ?? 1));
+  const idx = opts.shared?.length && opts.shared[0].length === bl.n ? opts.shared : resamples(bl.n, B, bootstrapSeed(opts.seed ?? 1));
   const reps = idx.map((r) => estimate(bl, k, d.secondOrder, r));
   const conf = (f: (e: Estimate) => number) => finiteOrNull(z * sampleSd(reps.map(f)));
   out.S1_conf = Array.from({ length: k }, (_, i) => conf((e) => e.S1[i]));

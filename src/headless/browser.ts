@@ -1,7 +1,7 @@
 /**
  * Headless Chromium with the built page (Node only): the static server on
  * dist-web/ (src/serve/static.ts), Debian's Chromium through puppeteer with
- * WebGPU allowed on SwiftShader (flags from /work/shared/ENVIRONMENT.md),
+ * WebGPU allowed on SwiftShader (CHROMIUM_BASE_ARGS and CHROMIUM_WEBGPU_ARG below),
  * the page open at http://127.0.0.1:PORT/ (navigator.gpu exists only in a
  * secure context) and its engine runner (src/web/run/runner.ts) ready.
  *
@@ -13,8 +13,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'puppeteer';
-import { InputError } from '../config/validate.js';
+import type { Browser, Page } from 'puppeteer-core';
+import { InputError } from '../core/errors.js';
 import { startStaticServer, type StaticServer } from '../serve/static.js';
 
 /** Debian's Chromium unless CAIT_CHROMIUM names another. */
@@ -116,7 +116,7 @@ export async function openBrowserSession(opts: BrowserSessionOptions = {}): Prom
   };
   try {
     // loaded here, not at the top: every `cait` command imports this module, only headless runs need puppeteer
-    const { default: puppeteer } = await import('puppeteer');
+    const { default: puppeteer } = await import('puppeteer-core');
     browser = await puppeteer.launch({
       executablePath: chromium,
       headless: true,

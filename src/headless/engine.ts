@@ -12,7 +12,7 @@
  *   const res = await engine.run(request, { onProgress: (p) => console.error(`${p.done}/${p.total}`) });
  * } finally { await engine.close(); }
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { GpuError } from '../gpu/device.js';
 import { SolverError } from '../solver/types.js';
 import type { EnsembleEngine, EnsembleProgress, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../ensemble/types.js';
@@ -115,6 +115,11 @@ export class BrowserEngine implements EnsembleEngine {
       throw pageError(out.name, out.message);
     }
     const h = out.value;
+    if (opts.signal?.aborted) {
+      // the run finished before the page saw the cancel: the caller asked for no result
+      await page.evaluate((id: number) => (window as unknown as RunnerWindow).caitRunner.release(id), h.id);
+      throw new SolverError('browser engine: the run was aborted');
+    }
     const pieces: string[] = [];
     for (let k = 0; k < h.pieces; k++)
       pieces.push(await page.evaluate((id: number, i: number) => (window as unknown as RunnerWindow).caitRunner.piece(id, i), h.id, k));

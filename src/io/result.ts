@@ -20,6 +20,7 @@ import type { Protocol } from '../config/schema.js';
 import type { GridInfo, ProtocolResult, StageResult } from '../solver/types.js';
 import { writeFilesAtomic, type OutputFile } from './atomic.js';
 import { canonicalJson } from './canonical.js';
+import { compactJson } from '../core/json.js';
 
 export const RESULT_SCHEMA = 'cait-result/1';
 const PACKAGE_NAME = 'cait-ensemble';
@@ -146,28 +147,9 @@ export function buildResultJson(
   };
 }
 
-/**
- * JSON text of a result: objects indented by 2 spaces, arrays of numbers (or
- * other scalars) on one line so that profiles stay compact. Numbers are
- * written with JSON's shortest round-trip form; NaN and ±Infinity become null.
- */
+/** JSON text of a result (src/core/json.ts: profiles on one line, NaN and ±Infinity as null), with a final newline. */
 export function resultJsonText(value: unknown): string {
-  return stringifyCompact(value, '') + '\n';
-}
-
-function stringifyCompact(v: unknown, indent: string): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  const inner = indent + '  ';
-  if (Array.isArray(v)) {
-    if (v.length === 0) return '[]';
-    if (v.every((x) => x === null || typeof x !== 'object')) return '[' + v.map((x) => JSON.stringify(x) ?? 'null').join(',') + ']';
-    return '[\n' + v.map((x) => inner + stringifyCompact(x, inner)).join(',\n') + '\n' + indent + ']';
-  }
-  const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-  if (entries.length === 0) return '{}';
-  return (
-    '{\n' + entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${stringifyCompact(x, inner)}`).join(',\n') + '\n' + indent + '}'
-  );
+  return compactJson(value) + '\n';
 }
 
 /** Write a result file atomically. */

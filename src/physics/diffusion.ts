@@ -1,5 +1,5 @@
 /**
- * Concentration-dependent diffusion coefficients (PHYSICS.md §3), f64.
+ * Concentration-dependent diffusion coefficients (docs/model.md §4), f64.
  *
  * θ = n / n_ref. Every model is compiled into a `Diffusivity` that returns
  * D(θ) in m²/s and dD/dθ (for the Newton Jacobian). The WGSL engine gets
@@ -96,7 +96,7 @@ function sedDiffusivity(model: Extract<DModel, { model: 'sed' }>, T_K: number): 
   const kLn = fall ? fall.decades * Math.LN10 : 0;
   const w = fall ? fall.width : 1;
   const evalInto = (theta: number, out: Float64Array) => {
-    let t = theta < THETA_FLOOR ? THETA_FLOOR : theta;
+    let t = Math.max(theta, THETA_FLOOR);
     let D: number;
     let dD: number;
     if (t >= 1) {

@@ -14,10 +14,13 @@
  * @example
  * writeFileSync('map.svg', residualMapSvg(file, residualMap(file, 0, 1, 'min')));
  */
-import { interpolateViridis, line, scaleLinear, scaleLog, scaleSequentialLog, format } from 'd3';
+import { format } from 'd3-format';
+import { scaleLinear, scaleLog, scaleSequentialLog } from 'd3-scale';
+import { interpolateViridis } from 'd3-scale-chromatic';
+import { line } from 'd3-shape';
 import type { FitFile } from '../fit/schema.js';
 import type { ResidualMap } from '../fit/map.js';
-import { cholesky, spdInverse } from '../fit/quadratic.js';
+import { cholesky, spdInverse } from '../core/linalg.js';
 import { esc } from './profiles.js';
 import { speciesColor } from './palette.js';
 import { wrapWords } from './text.js';

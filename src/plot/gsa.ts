@@ -21,7 +21,10 @@
  * writeFileSync('indices.svg', indicesSvg(file));
  * writeFileSync('depth_ST.svg', depthMapSvg(file, 'ST'));
  */
-import { interpolateYlGnBu, line, area, scaleLinear, format } from 'd3';
+import { format } from 'd3-format';
+import { scaleLinear } from 'd3-scale';
+import { interpolateYlGnBu } from 'd3-scale-chromatic';
+import { area, line } from 'd3-shape';
 import type { DepthMap, GsaFile } from '../gsa/schema.js';
 import { attrs, esc, r, SPECIES_COLORS } from './profiles.js';
 import { fmtLabel } from './fit.js';

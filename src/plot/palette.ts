@@ -1,6 +1,6 @@
 /**
  * The one species palette of every figure: the CLI's SVGs (src/plot,
- * src/ensemble/plot.ts) and the explorer page (src/web) give a species the
+ * src/plot/ensemble.ts) and the explorer page (src/web) give a species the
  * same colour, whatever the protocol's order. Okabe–Ito colours (safe for
  * the common colour-vision deficiencies); platform-neutral, no imports.
  *

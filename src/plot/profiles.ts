@@ -7,7 +7,9 @@
  *   writeFileSync('paper.svg', profilesSvg(protocol, result, { maxDepth_nm: 150 }));
  */
 import { speciesColor } from './palette.js';
-import { scaleLinear, scaleLog, line, format } from 'd3';
+import { format } from 'd3-format';
+import { scaleLinear, scaleLog } from 'd3-scale';
+import { line } from 'd3-shape';
 import type { Protocol } from '../config/schema.js';
 import type { ProtocolResult } from '../solver/types.js';
 

@@ -9,7 +9,7 @@ import { createReadStream, promises as fsp, realpathSync, statSync } from 'node:
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 
 export interface StaticServerOptions {
   /** directory whose files are served */
@@ -89,7 +89,7 @@ async function handle(rootReal: string, req: IncomingMessage, res: ServerRespons
   }
   let file = resolveUnderRoot(rootReal, req.url ?? '/');
   if (!file) return send(res, 403, 'forbidden\n');
-  let st;
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
   try {
     st = await fsp.stat(file);
     if (st.isDirectory()) {

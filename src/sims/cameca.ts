@@ -19,7 +19,7 @@
  * params; processing applies the non-paralysable correction with it unless
  * told otherwise (--dead-time 0 when the export is already corrected).
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { FileParams, RawChannel, RawProfile } from './types.js';
 import { checkIncreasing, checkNonNegative, elementOf, isIonLabel, linesOf, numberCell, type Lines, type SimsText } from './util.js';
 

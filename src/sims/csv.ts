@@ -9,7 +9,7 @@
  */
 // the browser build of csv-parse (its own Buffer shim): the same module runs in Node and in the page
 import { parse } from 'csv-parse/browser/esm/sync';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { RawChannel, RawProfile } from './types.js';
 import { axisOf, elementOf, hasMass, isIonLabel, linesOf, MAX_COLUMNS, NORMALIZED_NEGATIVE_TOLERANCE, readDataRows, type Lines, type SimsText } from './util.js';
 

@@ -7,7 +7,7 @@
  *    that is not all numbers → csv;
  *  - anything else: an InputError naming the line.
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { SimsFormat } from './types.js';
 import { linesOf, type Lines, type SimsText } from './util.js';
 

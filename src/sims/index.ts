@@ -4,7 +4,7 @@
  * (depth in nm, normalized densities per element). Pure functions on text;
  * reading files is the CLI's job (src/cli/sims.ts).
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { parseCameca } from './cameca.js';
 import { parseCsv } from './csv.js';
 import { detectFormat } from './detect.js';

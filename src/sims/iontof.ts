@@ -12,7 +12,7 @@
  * first cell: its second cell is above the first data column; `#Sputter Time
  * (s)` (no tab) starts with the first column.
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { RawChannel, RawProfile } from './types.js';
 import { axisOf, elementOf, isIonLabel, linesOf, readDataRows, type Lines, type SimsText } from './util.js';
 

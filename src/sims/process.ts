@@ -1,5 +1,5 @@
 /**
- * From a raw SIMS profile to a measured profile (PHYSICS.md §7):
+ * From a raw SIMS profile to a measured profile (docs/model.md §7.1):
  *
  *  1. Counting corrections (skipped when the detector is unknown):
  *     a. ToF, with the number of primary-ion shots per point N (--shots):
@@ -31,7 +31,8 @@
  *     calibration scales with the assumed n0 (and A), and needs the whole
  *     inventory inside the profile.
  */
-import { InputError, fmtNum } from '../config/validate.js';
+import { fmtNum } from '../core/format.js';
+import { InputError } from '../core/errors.js';
 import { ELEMENTARY_CHARGE } from '../physics/constants.js';
 import type { CalibratedElement, ChargeCalibration, MeasuredProfile, ProcessOptions, RawProfile } from './types.js';
 import { channelOf } from './util.js';

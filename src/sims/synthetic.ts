@@ -9,7 +9,7 @@
  * The model, point by point (depth x of a data point = sputter time · rate):
  *  1. depth resolution: the cell-wise constant profile seen through a
  *     Gaussian (or MRI) resolution function mirrored at the surface — the
- *     observation operator of the fitting layer (src/fit/observe.ts), not a
+ *     observation operator of the observation layer (src/observe/observe.ts), not a
  *     copy of it;
  *  2. a near-surface artefact: the yield of element X is multiplied by
  *     1 + (a_X − 1) e^{−x/ℓ} (pre-equilibrium sputtering; a_X > 1 enhanced,
@@ -38,10 +38,10 @@
  *   yields: { Li: 2000, Rb: 5000, Cs: 8000 }, detector: { kind: 'tof', shots: 10000 } });
  * const text = syntheticSimsText(s, 'iontof'); // importSims(text, { shots: 10000, craterDepth_nm: 100, sensitivity: { Rb: 0.4, Cs: 0.25 } })
  */
-import { InputError } from '../config/validate.js';
-import { applyOperator, observationOperator, type DepthResolution } from '../fit/observe.js';
+import { InputError } from '../core/errors.js';
+import { applyOperator, observationOperator, type DepthResolution } from '../observe/observe.js';
 import { facesFromCentres } from '../analysis/profiles.js';
-import { mulberry32 } from '../sweep/lhs.js';
+import { mulberry32 } from '../core/random.js';
 import { parseParams } from './cameca.js';
 import type { SimsFormat } from './types.js';
 

@@ -2,7 +2,7 @@
  * SIMS depth profiles: what the parsers return (RawProfile: one axis, time or
  * depth, and counts per mass channel) and what processing makes of them
  * (MeasuredProfile: depth in nm and normalized densities per element).
- * See PHYSICS.md §7.
+ * See docs/model.md §7.1 (processing) and docs/formats.md §5 (the formats).
  */
 
 export type SimsFormat = 'csv' | 'iontof' | 'cameca';

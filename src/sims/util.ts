@@ -1,5 +1,5 @@
 /** Shared helpers of the SIMS parsers: line splitting, number cells, axis titles, channel labels, data rows. */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { RawChannel } from './types.js';
 
 /** The text of a SIMS file: a string, or its pieces in order (a large file read chunk by chunk, never whole). */
@@ -197,7 +197,7 @@ export const NORMALIZED_NEGATIVE_TOLERANCE = 1e-6;
 export function normalizedValue(x: number, where: string, line: number, column: number, title: string): number {
   if (x < -NORMALIZED_NEGATIVE_TOLERANCE)
     throw new InputError(`${where}: line ${line}, column ${column} (${title}): negative density (${x}; normalized values may dip below 0 by ${NORMALIZED_NEGATIVE_TOLERANCE} at most)`);
-  return x < 0 ? 0 : x;
+  return Math.max(x, 0);
 }
 
 /**

@@ -20,7 +20,8 @@
 import { z } from 'zod';
 import { getPreset } from '../config/presets.js';
 import type { Protocol } from '../config/schema.js';
-import { InputError, formatZodError, parseJson, parseProtocol } from '../config/validate.js';
+import { formatZodError, parseJson, parseProtocol } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { PATH_PATTERN } from './paths.js';
 import { DEFAULT_SEED, MAX_MEMBERS, checkAscending, checkSpecs, type SampleSpec, type VarySpec } from './spec.js';
 

@@ -4,7 +4,8 @@
  */
 import type { z } from 'zod';
 import { protocolSchema, type Protocol } from '../config/schema.js';
-import { InputError, issuePath } from '../config/validate.js';
+import { issuePath } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { latinHypercube } from './lhs.js';
 import { getAtPath, requireNumericPath } from './paths.js';
 import { MAX_MEMBERS, checkSpecs, type RangeSpec, type SampleSpec, type VarySpec } from './spec.js';

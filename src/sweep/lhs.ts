@@ -1,27 +1,9 @@
 /**
  * Latin hypercube designs with a small seeded PRNG, so that the same seed
  * always gives the same design (on any machine: the generator uses 32-bit
- * integer arithmetic only).
+ * integer arithmetic only: src/core/random.ts).
  */
-
-/**
- * mulberry32 (Tommy Ettinger, public domain): a 32-bit-state generator
- * returning uniform numbers in [0, 1) with 32 random bits each. Fast and
- * good enough for stratified sampling; not for cryptography.
- *
- * @example
- * const rand = mulberry32(42);
- * rand(); // 0.6011037519201636, the same for every run with seed 42
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../core/random.js';
 
 /**
  * A Latin hypercube of `n` points in the unit cube [0,1)^`dims`: along every

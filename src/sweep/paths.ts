@@ -3,7 +3,7 @@
  * `D_m2s` field of the `Cs` entry of the `D` record of the second stage.
  * Segments are object keys; a segment of digits indexes an array.
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 
 /** Syntax of a path: segments of letters, digits and `_`, joined by dots. */
 export const PATH_PATTERN = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;

@@ -14,7 +14,7 @@
  * the default scale. Several `--vary` form a cartesian product, the last one
  * varying fastest (see grid.ts).
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { PATH_PATTERN } from './paths.js';
 
 /** The largest sweep, in members (and the largest N of one range). */

@@ -6,7 +6,8 @@
  * JSON files are checked for the structure the views rely on; a file that
  * does not fit is an InputError naming the file and the field.
  */
-import { formatZodError, InputError, parseJson } from '../config/validate.js';
+import { formatZodError, parseJson } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { EnsembleFile } from '../ensemble/output.js';
 import { ENSEMBLE_SCHEMA } from '../ensemble/output.js';
 import type { FitFile } from '../fit/schema.js';

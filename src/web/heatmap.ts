@@ -7,9 +7,12 @@
  * on its cells (data-region="1", .region-marker outlines). Hover and click
  * are delegated from the cell group (one listener for 10 000 cells).
  */
-import * as d3 from 'd3';
+import { range } from 'd3-array';
+import { axisBottom, axisLeft, axisRight, type AxisScale } from 'd3-axis';
+import { scaleBand, scaleLinear, scaleLog, scaleSequential, scaleSequentialLog } from 'd3-scale';
+import { interpolateViridis } from 'd3-scale-chromatic';
 import type { FitFile } from '../fit/schema.js';
-import type { ResidualMap } from './map.js';
+import type { PageMap } from './map.js';
 import { unitOfPath } from '../sweep/paths.js';
 import { csvCell, fmtNum, newSvg, shortPath } from './plots.js';
 
@@ -59,7 +62,7 @@ function tickIndices(n: number, max = 8): number[] {
  * each; the returned promise resolves when all are there (the svg then has
  * data-complete="1").
  */
-export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: ResidualMap, o: HeatmapOptions): Promise<SVGSVGElement> {
+export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: PageMap, o: HeatmapOptions): Promise<SVGSVGElement> {
   const { nx, ny } = map;
   const ax = fit.grid.axes[o.x];
   const ay = o.y >= 0 ? fit.grid.axes[o.y] : [NaN];
@@ -75,8 +78,8 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
   const lo = Number.isFinite(map.min) ? map.min : 0;
   const hi = Number.isFinite(map.max) && map.max > lo ? map.max : lo + 1;
   const colour = useLog
-    ? d3.scaleSequentialLog(d3.interpolateViridis).domain([lo, hi])
-    : d3.scaleSequential(d3.interpolateViridis).domain([lo, hi]);
+    ? scaleSequentialLog(interpolateViridis).domain([lo, hi])
+    : scaleSequential(interpolateViridis).domain([lo, hi]);
   svg.attr('data-scale', useLog ? 'log' : 'linear');
   const thr = regionThreshold(fit);
 
@@ -162,17 +165,17 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
   }
 
   // axes: grid values at their cells
-  const xs = d3.scaleBand<number>().domain(d3.range(nx)).range([m.l, m.l + nx * cw]);
-  const ys = d3.scaleBand<number>().domain(d3.range(ny)).range([m.t + ny * ch, m.t]);
+  const xs = scaleBand<number>().domain(range(nx)).range([m.l, m.l + nx * cw]);
+  const ys = scaleBand<number>().domain(range(ny)).range([m.t + ny * ch, m.t]);
   svg
     .append('g')
     .attr('transform', `translate(0,${m.t + ny * ch})`)
-    .call(d3.axisBottom(xs).tickValues(tickIndices(nx)).tickFormat((k) => fmtNum(ax[k])));
+    .call(axisBottom(xs).tickValues(tickIndices(nx)).tickFormat((k) => fmtNum(ax[k])));
   if (o.y >= 0)
     svg
       .append('g')
       .attr('transform', `translate(${m.l},0)`)
-      .call(d3.axisLeft(ys).tickValues(tickIndices(ny)).tickFormat((k) => fmtNum(ay[k])));
+      .call(axisLeft(ys).tickValues(tickIndices(ny)).tickFormat((k) => fmtNum(ay[k])));
   svg.append('text').attr('class', 'xlabel').attr('x', m.l + (nx * cw) / 2).attr('y', H - 12).attr('text-anchor', 'middle').text(axisTitle(fit.parameters[o.x]));
   if (o.y >= 0)
     svg
@@ -193,15 +196,14 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
   }
   const legend = svg.append('g').attr('class', 'colour-legend');
   legend.append('rect').attr('x', lx).attr('y', m.t).attr('width', 14).attr('height', lh).attr('fill', 'url(#cait-legend-grad)');
-  const ls = (useLog ? d3.scaleLog() : d3.scaleLinear()).domain([lo, hi]).range([m.t + lh, m.t]);
+  const ls = (useLog ? scaleLog() : scaleLinear()).domain([lo, hi]).range([m.t + lh, m.t]);
   legend
     .append('g')
     .attr('transform', `translate(${lx + 14},0)`)
     // five ticks evenly spaced in the scale's own sense (d3's log ticks crowd a narrow log range)
     .call(
-      d3
-        .axisRight(ls as d3.AxisScale<number>)
-        .tickValues(useLog ? d3.range(5).map((k) => lo * Math.pow(hi / lo, k / 4)) : ls.ticks(5))
+      axisRight(ls as AxisScale<number>)
+        .tickValues(useLog ? range(5).map((k) => lo * Math.pow(hi / lo, k / 4)) : ls.ticks(5))
         .tickFormat((v) => fmtNum(Number(v))),
     );
   legend
@@ -213,7 +215,7 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
   // one delegated listener for hover and click
   const memberOf = (ev: Event): number | null => {
     const t = ev.target as Element | null;
-    if (!t || !t.classList.contains('cell')) return null;
+    if (!t?.classList.contains('cell')) return null;
     const k = Number(t.getAttribute('data-member'));
     return k >= 0 ? k : null;
   };
@@ -228,7 +230,7 @@ export async function drawHeatmap(host: HTMLElement, fit: FitFile, map: Residual
 }
 
 /** The map's data as CSV: i, j, the axis values, member, residual, χ² (= residual / s2). */
-export function heatmapCsv(fit: FitFile, map: ResidualMap, x: number, y: number, mode: string): string {
+export function heatmapCsv(fit: FitFile, map: PageMap, x: number, y: number, mode: string): string {
   const px = fit.parameters[x];
   const py = y >= 0 ? fit.parameters[y] : '';
   const out = [`# cait explorer heatmap: mode ${mode}; chi2 = residual / noise.s2 (s2 = ${fit.noise.s2})`];

@@ -20,11 +20,12 @@ import type { FitFile } from '../fit/schema.js';
 import { loadedFromObject, parseLoaded, type Loaded, type SimsInputs } from './data.js';
 import { download, svgText, svgToPng } from './export.js';
 import { drawHeatmap, heatmapCsv, nextTask, regionThreshold } from './heatmap.js';
-import { indexOfValues, residualMap, type ResidualMap } from './map.js';
+import { indexOfValues, pageMap, type PageMap } from './map.js';
 import { csvCell, drawPanels, fillSelect, fmtNum, panelsCsv, shortPath, type Panel } from './plots.js';
-import { fmtResolved } from '../config/validate.js';
+import { fmtResolved } from '../core/format.js';
 import { DEFAULT_STATE, readState, stateSearch, type PageState } from './state.js';
-import type { MemberDetail, ParseSource, WorkerReply, WorkerRequest } from './parse.worker.js';
+import type { ParseSource } from './parse.worker.js';
+import { ParseClient } from './worker-client.js';
 import { derivativePanels, drawSensitivityBars, ensemblePanels, memberPanels, plusMinusPanels, sensitivityCsv, simsPanels } from './views.js';
 
 interface ViewEntry {
@@ -53,12 +54,34 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return e as T;
 };
 
-let loaded: Loaded | null = null;
-let state: PageState = { ...DEFAULT_STATE };
-let currentMap: ResidualMap | null = null;
-let lastRender = 0;
+/** What the page shows and how: the one place its mutable state lives. */
+interface PageContext {
+  /** the file shown */
+  loaded: Loaded | null;
+  /** axes, mode, selection, scale… (mirrored in the URL) */
+  state: PageState;
+  /** the heatmap drawn last */
+  currentMap: PageMap | null;
+  /** milliseconds of the last full render */
+  lastRender: number;
+  /** the ensemble member table's page */
+  ensemblePage: number;
+  /** draws started per view: a draw that finds a newer one started gives up */
+  generation: { heatmap: number; profiles: number; ensemble: number };
+  /** milliseconds of the last draw of each view */
+  timings: Record<string, number>;
+}
+
+const page: PageContext = {
+  loaded: null,
+  state: { ...DEFAULT_STATE },
+  currentMap: null,
+  lastRender: 0,
+  ensemblePage: 0,
+  generation: { heatmap: 0, profiles: 0, ensemble: 0 },
+  timings: {},
+};
 const views = new Map<string, ViewEntry>();
-let ensemblePage = 0;
 const PAGE_ROWS = 100;
 
 function setStatus(text: string, error = false): void {
@@ -70,7 +93,7 @@ function setStatus(text: string, error = false): void {
 }
 
 function writeUrl(): void {
-  const search = stateSearch(state);
+  const search = stateSearch(page.state);
   if (search !== location.search) history.replaceState(null, '', location.pathname + search + location.hash);
 }
 
@@ -107,66 +130,7 @@ function simsInputs(): SimsInputs {
 
 // ---- the parser worker ----------------------------------------------------------------------------
 
-type Ask = ({ op: 'parse'; name: string; sims: SimsInputs } & ParseSource) | { op: 'member'; member: number };
-let worker: Worker | null = null;
-let nextId = 1;
-const pending = new Map<number, { ok: (r: WorkerReply) => void; fail: (e: Error) => void }>();
-
-function getWorker(): Worker | null {
-  if (worker) return worker;
-  try {
-    worker = new Worker(new URL('./parse.worker.ts', import.meta.url), { type: 'module' });
-    worker.onmessage = (ev: MessageEvent<WorkerReply>) => {
-      const p = pending.get(ev.data.id);
-      pending.delete(ev.data.id);
-      p?.ok(ev.data);
-    };
-    worker.onerror = (ev) => {
-      for (const p of pending.values()) p.fail(new Error(`parser worker: ${ev.message}`));
-      pending.clear();
-    };
-  } catch {
-    worker = null; // no workers here: parse on the main thread
-  }
-  return worker;
-}
-
-function ask(q: Ask): Promise<WorkerReply> {
-  const w = getWorker();
-  if (!w) return Promise.reject(new Error('no parser worker'));
-  const id = nextId++;
-  return new Promise((ok, fail) => {
-    pending.set(id, { ok, fail });
-    w.postMessage({ ...q, id } as WorkerRequest);
-  });
-}
-
-/** Members whose profiles live in the worker (the file came through it) and have not been fetched yet. */
-let profilesInWorker = false;
-const fetched = new Set<number>();
-
-async function memberDetail(member: number): Promise<MemberDetail | null> {
-  if (!profilesInWorker || fetched.has(member)) return null;
-  const r = await ask({ op: 'member', member });
-  if (!r.ok) throw new Error(r.error);
-  fetched.add(member);
-  return r.detail ?? null;
-}
-
-/** Put a fit member's model (kept by the worker) back on the member before it is drawn. */
-async function ensureFitModel(fit: FitFile, member: number | null): Promise<void> {
-  if (member === null || !fit.members[member]) return;
-  const d = await memberDetail(member);
-  if (d?.kind === 'fit' && d.model) fit.members[member].model = d.model;
-}
-
-/** Put ensemble members' stage profiles (kept by the worker) back before they are drawn. */
-async function ensureEnsembleProfiles(ens: EnsembleFile, members: readonly number[]): Promise<void> {
-  for (const i of members) {
-    const d = await memberDetail(i);
-    if (d?.kind === 'ensemble') d.stages.forEach((p, k) => ens.members[i]?.stages[k] && Object.assign(ens.members[i].stages[k], p));
-  }
-}
+const parser = new ParseClient();
 
 // ---- loading --------------------------------------------------------------------------------------
 
@@ -187,8 +151,8 @@ async function loadSource(src: ParseSource, name: string, fromUrl: string | null
   let viaWorker = false;
   try {
     const sims = simsInputs();
-    if (getWorker()) {
-      const r = await ask({ op: 'parse', name, sims, ...src });
+    if (parser.available()) {
+      const r = await parser.parse(src, name, sims);
       if (!r.ok || !r.loaded) throw new Error(r.ok ? `${name}: nothing parsed` : r.error);
       l = r.loaded;
       viaWorker = true;
@@ -215,39 +179,38 @@ async function fetchText(url: string, name: string): Promise<string> {
   return r.text();
 }
 
-/** Show a loaded file: fresh state (or the URL's, when it named this file), URL updated, every view drawn. */
+/** Show a page.loaded file: fresh page.state (or the URL's, when it named this file), URL updated, every view drawn. */
 async function showLoaded(l: Loaded, fromUrl: string | null, keepState: boolean, viaWorker = false): Promise<void> {
-  loaded = l;
-  profilesInWorker = viaWorker;
-  fetched.clear();
-  const prev = state;
-  state = keepState ? { ...prev, file: fromUrl } : { ...DEFAULT_STATE, file: fromUrl };
-  ensemblePage = 0;
+  page.loaded = l;
+  parser.loaded(viaWorker);
+  const prev = page.state;
+  page.state = keepState ? { ...prev, file: fromUrl } : { ...DEFAULT_STATE, file: fromUrl };
+  page.ensemblePage = 0;
   initState();
   writeUrl();
   await renderAll();
 }
 
 function initState(): void {
-  if (!loaded) return;
-  if (loaded.kind === 'fit') {
-    const fit = loaded.fit;
+  if (!page.loaded) return;
+  if (page.loaded.kind === 'fit') {
+    const fit = page.loaded.fit;
     const P = fit.parameters.length;
-    const xi = state.x ? fit.parameters.indexOf(state.x) : -1;
-    let yi = state.y ? fit.parameters.indexOf(state.y) : -1;
-    const x = xi >= 0 ? xi : 0;
+    const xi = page.state.x ? fit.parameters.indexOf(page.state.x) : -1;
+    let yi = page.state.y ? fit.parameters.indexOf(page.state.y) : -1;
+    const x = Math.max(xi, 0);
     if (yi < 0 || yi === x) yi = P > 1 ? (x === 0 ? 1 : 0) : -1;
-    state.x = fit.parameters[x];
-    state.y = yi >= 0 ? fit.parameters[yi] : null;
+    page.state.x = fit.parameters[x];
+    page.state.y = yi >= 0 ? fit.parameters[yi] : null;
     const bestIdx = indexOfValues(fit.grid.axes, fit.best.values);
-    if (!state.fixed || state.fixed.length !== P || state.fixed.some((v, k) => v >= fit.grid.axes[k].length)) state.fixed = bestIdx;
-    if (state.cell === null || state.cell >= fit.members.length) state.cell = fit.best.member;
-  } else if (loaded.kind === 'ensemble') {
-    const ens = loaded.ens;
-    state.members = state.members.filter((i) => i < ens.members.length);
-    if (!state.members.length) {
+    if (!page.state.fixed || page.state.fixed.length !== P || page.state.fixed.some((v, k) => v >= fit.grid.axes[k].length)) page.state.fixed = bestIdx;
+    if (page.state.cell === null || page.state.cell >= fit.members.length) page.state.cell = fit.best.member;
+  } else if (page.loaded.kind === 'ensemble') {
+    const ens = page.loaded.ens;
+    page.state.members = page.state.members.filter((i) => i < ens.members.length);
+    if (!page.state.members.length) {
       const first = ens.members.findIndex((m) => m.status === 'ok');
-      if (first >= 0) state.members = [first];
+      if (first >= 0) page.state.members = [first];
     }
   }
 }
@@ -272,51 +235,51 @@ function show(id: string, on: boolean): void {
 async function renderAll(): Promise<void> {
   const t0 = performance.now();
   views.clear();
-  show('fit-views', loaded?.kind === 'fit');
-  show('ensemble-views', loaded?.kind === 'ensemble');
-  show('sims-views', loaded?.kind === 'sims');
-  show('gsa-views', loaded?.kind === 'gsa');
-  if (!loaded) return;
-  if (loaded.kind === 'fit') await renderFit(loaded.fit);
-  else if (loaded.kind === 'ensemble') await renderEnsemble(loaded.ens);
-  else if (loaded.kind === 'gsa') await renderGsaViews();
+  show('fit-views', page.loaded?.kind === 'fit');
+  show('ensemble-views', page.loaded?.kind === 'ensemble');
+  show('sims-views', page.loaded?.kind === 'sims');
+  show('gsa-views', page.loaded?.kind === 'gsa');
+  if (!page.loaded) return;
+  if (page.loaded.kind === 'fit') await renderFit(page.loaded.fit);
+  else if (page.loaded.kind === 'ensemble') await renderEnsemble(page.loaded.ens);
+  else if (page.loaded.kind === 'gsa') await renderGsaViews();
   else renderSims();
-  lastRender = performance.now() - t0;
+  page.lastRender = performance.now() - t0;
   setStatus(statusLine());
-  document.body.dataset.loaded = loaded.kind;
+  document.body.dataset.loaded = page.loaded.kind;
   document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
 }
 
 function statusLine(): string {
-  if (!loaded) return '';
-  if (loaded.kind === 'fit') {
-    const f = loaded.fit;
-    return `${loaded.name}: cait-fit/1, ${f.parameters.length} parameters, grid ${f.grid.axes.map((a) => a.length).join(' × ')} (${f.grid.size} members), ${f.members.length} evaluated; ${f.provenance?.engine ?? '?'} on ${f.provenance?.adapter ?? '?'}`;
+  if (!page.loaded) return '';
+  if (page.loaded.kind === 'fit') {
+    const f = page.loaded.fit;
+    return `${page.loaded.name}: cait-fit/1, ${f.parameters.length} parameters, grid ${f.grid.axes.map((a) => a.length).join(' × ')} (${f.grid.size} members), ${f.members.length} evaluated; ${f.provenance?.engine ?? '?'} on ${f.provenance?.adapter ?? '?'}`;
   }
-  if (loaded.kind === 'ensemble') {
-    const e = loaded.ens;
-    return `${loaded.name}: cait-ensemble/1, ${e.counts?.members ?? e.members.length} members (${e.counts?.failed ?? 0} failed), profiles ${e.profiles}; ${e.engine} on ${e.adapter}`;
+  if (page.loaded.kind === 'ensemble') {
+    const e = page.loaded.ens;
+    return `${page.loaded.name}: cait-ensemble/1, ${e.counts?.members ?? e.members.length} members (${e.counts?.failed ?? 0} failed), profiles ${e.profiles}; ${e.engine} on ${e.adapter}`;
   }
-  if (loaded.kind === 'gsa') {
-    const g = loaded.gsa;
-    return `${loaded.name}: cait-gsa/1, ${g.method === 'sobol' ? `Sobol' indices, N = ${g.N}` : `Morris screening, r = ${g.N}`}, ${g.parameters.length} parameters, ${Object.keys(g.outputs).length} outputs${g.depth ? ' and depth maps' : ''}; ${g.provenance.engine} on ${g.provenance.adapter}`;
+  if (page.loaded.kind === 'gsa') {
+    const g = page.loaded.gsa;
+    return `${page.loaded.name}: cait-gsa/1, ${g.method === 'sobol' ? `Sobol' indices, N = ${g.N}` : `Morris screening, r = ${g.N}`}, ${g.parameters.length} parameters, ${Object.keys(g.outputs).length} outputs${g.depth ? ' and depth maps' : ''}; ${g.provenance.engine} on ${g.provenance.adapter}`;
   }
-  const m = loaded.measured;
-  return `${loaded.name}: ${m.format} SIMS profile, ${m.depth_nm.length} points, elements ${m.elements.join(', ')}${m.warnings.length ? `; ${m.warnings.length} warning(s): ${m.warnings.join('; ')}` : ''}`;
+  const m = page.loaded.measured;
+  return `${page.loaded.name}: ${m.format} SIMS profile, ${m.depth_nm.length} points, elements ${m.elements.join(', ')}${m.warnings.length ? `; ${m.warnings.length} warning(s): ${m.warnings.join('; ')}` : ''}`;
 }
 
 function axisIndices(fit: FitFile): { x: number; y: number } {
-  return { x: fit.parameters.indexOf(state.x!), y: state.y ? fit.parameters.indexOf(state.y) : -1 };
+  return { x: fit.parameters.indexOf(page.state.x!), y: page.state.y ? fit.parameters.indexOf(page.state.y) : -1 };
 }
 
 async function renderFit(fit: FitFile): Promise<void> {
   const P = fit.parameters.length;
   const { x, y } = axisIndices(fit);
   const opts = fit.parameters.map((p) => ({ value: p, label: shortPath(p) }));
-  fillSelect($('axis-x') as HTMLSelectElement, opts, state.x!);
-  fillSelect($('axis-y') as HTMLSelectElement, P > 1 ? opts : [{ value: '', label: '(none)' }], state.y ?? '');
-  ($('mode') as HTMLSelectElement).value = state.mode;
-  ($('scale') as HTMLSelectElement).value = state.scale;
+  fillSelect($('axis-x') as HTMLSelectElement, opts, page.state.x!);
+  fillSelect($('axis-y') as HTMLSelectElement, P > 1 ? opts : [{ value: '', label: '(none)' }], page.state.y ?? '');
+  ($('mode') as HTMLSelectElement).value = page.state.mode;
+  ($('scale') as HTMLSelectElement).value = page.state.scale;
   // fixed values of the other parameters
   const fixedBox = $('fixed-controls');
   fixedBox.replaceChildren();
@@ -326,11 +289,11 @@ async function renderFit(fit: FitFile): Promise<void> {
     label.textContent = `${shortPath(p)} `;
     const sel = document.createElement('select');
     sel.dataset.param = String(k);
-    sel.disabled = state.mode !== 'fixed';
+    sel.disabled = page.state.mode !== 'fixed';
     fillSelect(
       sel,
       fit.grid.axes[k].map((v, n) => ({ value: String(n), label: fmtNum(v) })),
-      String(state.fixed![k]),
+      String(page.state.fixed![k]),
     );
     label.append(sel);
     fixedBox.append(label);
@@ -345,11 +308,10 @@ async function renderFit(fit: FitFile): Promise<void> {
 }
 
 /** Milliseconds of the last draw of each view, wall time including the yields between chunks. */
-const timings: Record<string, number> = {};
 async function timed(name: string, f: () => void | Promise<void>): Promise<void> {
   const t0 = performance.now();
   await f();
-  timings[name] = performance.now() - t0;
+  page.timings[name] = performance.now() - t0;
 }
 
 function renderBest(fit: FitFile): void {
@@ -391,23 +353,22 @@ function renderBest(fit: FitFile): void {
   }
 }
 
-let heatmapGeneration = 0;
 
 async function renderHeatmap(fit: FitFile): Promise<void> {
   const { x, y } = axisIndices(fit);
-  const map = residualMap(fit, { x, y, mode: state.mode, fixed: state.fixed! });
-  currentMap = map;
+  const map = pageMap(fit, { x, y, mode: page.state.mode, fixed: page.state.fixed! });
+  page.currentMap = map;
   const host = $('heatmap-plot');
-  const generation = ++heatmapGeneration;
+  const generation = ++page.generation.heatmap;
   const svg = await drawHeatmap(host, fit, map, {
-    isCurrent: () => generation === heatmapGeneration,
+    isCurrent: () => generation === page.generation.heatmap,
     x,
     y,
-    scale: state.scale,
-    selected: state.cell,
+    scale: page.state.scale,
+    selected: page.state.cell,
     onHover: (m, ev) => showTooltip(fit, m, ev),
     onSelect: (m) => {
-      state.cell = m;
+      page.state.cell = m;
       writeUrl();
       renderHeatmapMarkOnly(fit);
       void renderProfiles(fit).then(() => {
@@ -415,7 +376,7 @@ async function renderHeatmap(fit: FitFile): Promise<void> {
       });
     },
   });
-  if (generation !== heatmapGeneration) return;
+  if (generation !== page.generation.heatmap) return;
   const inRegion = svg.querySelectorAll('.cell[data-region="1"]').length;
   const hasBest = !!svg.querySelector('.best-marker');
   const refinedBest = !!svg.querySelector('.best-member-point');
@@ -426,18 +387,18 @@ async function renderHeatmap(fit: FitFile): Promise<void> {
       ? 'red +: best member (found off the grid, between the cells)'
       : 'best member: not in this slice';
   $('heatmap-caption').textContent =
-    `${map.nx} × ${map.ny} cells; ${state.mode === 'min' ? 'other parameters minimized over' : 'other parameters fixed'}; ` +
+    `${map.nx} × ${map.ny} cells; ${page.state.mode === 'min' ? 'other parameters minimized over' : 'other parameters fixed'}; ` +
     `${bestText}; dashed white: Δχ² ≤ 1 (residual ≤ ${fmtNum(regionThreshold(fit))}, ${inRegion} cell${inRegion === 1 ? '' : 's'}); orange: selected` +
     (offGrid ? `; dots: ${offGrid} member${offGrid === 1 ? '' : 's'} off the grid (refinement, optimiser, interval members) at their values` : '');
-  views.set('heatmap', { svg: () => host.querySelector('svg'), csv: () => heatmapCsv(fit, map, x, y, state.mode) });
+  views.set('heatmap', { svg: () => host.querySelector('svg'), csv: () => heatmapCsv(fit, map, x, y, page.state.mode) });
 }
 
 /** Move the selected-cell outline without redrawing 10 000 cells. */
 function renderHeatmapMarkOnly(fit: FitFile): void {
   const svg = $('heatmap-plot').querySelector('svg');
-  if (!svg || !currentMap) return void renderHeatmap(fit);
+  if (!svg || !page.currentMap) return void renderHeatmap(fit);
   svg.querySelector('.selected-marker')?.remove();
-  const cell = state.cell === null ? null : svg.querySelector<SVGRectElement>(`.cell[data-member="${state.cell}"]`);
+  const cell = page.state.cell === null ? null : svg.querySelector<SVGRectElement>(`.cell[data-member="${page.state.cell}"]`);
   if (!cell) return;
   const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
   const w = Number(cell.getAttribute('width'));
@@ -476,17 +437,16 @@ function showTooltip(fit: FitFile, member: number | null, ev: MouseEvent): void 
   tip.style.top = `${ev.clientY + 14}px`;
 }
 
-let profilesGeneration = 0;
 
 async function renderProfiles(fit: FitFile): Promise<void> {
-  const generation = ++profilesGeneration;
-  await ensureFitModel(fit, state.cell);
-  if (generation !== profilesGeneration) return; // a newer selection is being drawn
-  const panels = memberPanels(fit, state.cell);
-  const m = state.cell !== null ? fit.members[state.cell] : null;
+  const generation = ++page.generation.profiles;
+  await parser.ensureFitModel(fit, page.state.cell);
+  if (generation !== page.generation.profiles) return; // a newer selection is being drawn
+  const panels = memberPanels(fit, page.state.cell);
+  const m = page.state.cell !== null ? fit.members[page.state.cell] : null;
   const title =
-    m && state.cell !== null
-      ? `member ${state.cell} (${fit.parameters.map((p, k) => `${shortPath(p)} = ${fmtNum(m.values[k])}`).join(', ')}; residual ${m.residual === null ? 'failed' : fmtNum(m.residual)})${m.model ? '' : ' — no model profiles stored for this member'}`
+    m && page.state.cell !== null
+      ? `member ${page.state.cell} (${fit.parameters.map((p, k) => `${shortPath(p)} = ${fmtNum(m.values[k])}`).join(', ')}; residual ${m.residual === null ? 'failed' : fmtNum(m.residual)})${m.model ? '' : ' — no model profiles stored for this member'}`
       : 'best fit';
   drawPanels($('profiles-plot'), panels, {
     view: 'profiles',
@@ -495,7 +455,7 @@ async function renderProfiles(fit: FitFile): Promise<void> {
     legend: [
       { label: 'measured', kind: 'points' },
       { label: 'best fit', kind: 'line', dash: '5 3' },
-      { label: `member ${state.cell ?? ''}`, kind: 'line', width: 2 },
+      { label: `member ${page.state.cell ?? ''}`, kind: 'line', width: 2 },
     ],
   });
   views.set('profiles', { svg: () => $('profiles-plot').querySelector('svg'), csv: () => panelsCsv(panels, 'depth_nm', 'n_over_n0') });
@@ -528,11 +488,11 @@ function renderSensitivity(fit: FitFile): void {
 
 /** The sensitivity-study views (src/web/gsa.ts, loaded when first needed); a change of output or index redraws them. */
 async function renderGsaViews(): Promise<void> {
-  if (loaded?.kind !== 'gsa') return;
+  if (page.loaded?.kind !== 'gsa') return;
   const { renderGsa } = await import('./gsa.js');
-  if (loaded?.kind !== 'gsa') return;
+  if (page.loaded?.kind !== 'gsa') return;
   const v = renderGsa(
-    loaded.gsa,
+    page.loaded.gsa,
     {
       bars: $('gsa-indices-plot'),
       depth: $('gsa-depth-plot'),
@@ -555,10 +515,10 @@ async function renderGsaViews(): Promise<void> {
 async function renderEnsemble(ens: EnsembleFile): Promise<void> {
   const table = $('member-table') as HTMLTableElement;
   const pages = Math.max(1, Math.ceil(ens.members.length / PAGE_ROWS));
-  ensemblePage = Math.min(ensemblePage, pages - 1);
-  const from = ensemblePage * PAGE_ROWS;
+  page.ensemblePage = Math.min(page.ensemblePage, pages - 1);
+  const from = page.ensemblePage * PAGE_ROWS;
   const to = Math.min(ens.members.length, from + PAGE_ROWS);
-  const sel = new Set(state.members);
+  const sel = new Set(page.state.members);
   const stages = ens.base?.stages?.length ?? 0;
   const head =
     '<tr><th></th><th>#</th>' +
@@ -585,7 +545,7 @@ async function renderEnsemble(ens: EnsembleFile): Promise<void> {
     );
   }
   table.innerHTML = head + rows.join('');
-  $('member-page').textContent = `members ${from}–${to - 1} of ${ens.members.length} (page ${ensemblePage + 1}/${pages})`;
+  $('member-page').textContent = `members ${from}–${to - 1} of ${ens.members.length} (page ${page.ensemblePage + 1}/${pages})`;
   await renderEnsembleProfiles(ens);
   views.set('members', { svg: () => null, csv: () => ensembleMembersCsv(ens) });
 }
@@ -596,27 +556,26 @@ function ensembleMembersCsv(ens: EnsembleFile): string {
   return out.join('\n') + '\n';
 }
 
-let ensembleGeneration = 0;
 
 async function renderEnsembleProfiles(ens: EnsembleFile): Promise<void> {
-  const generation = ++ensembleGeneration;
+  const generation = ++page.generation.ensemble;
   const host = $('ensemble-profiles-plot');
   if (ens.profiles === 'none') {
     host.textContent = 'This ensemble has no profiles (run cait ensemble with --profiles final to see them here).';
     views.delete('ensemble-profiles');
     return;
   }
-  await ensureEnsembleProfiles(ens, state.members);
-  if (generation !== ensembleGeneration) return;
+  await parser.ensureEnsembleProfiles(ens, page.state.members);
+  if (generation !== page.generation.ensemble) return;
   const maxDepth = Number(($('ensemble-depth') as HTMLInputElement).value) || 150;
-  const panels: Panel[] = ensemblePanels(ens, state.members, maxDepth);
-  drawPanels(host, panels, { view: 'ensemble-profiles', title: `members ${state.members.join(', ') || '(none selected)'}`, cols: Math.min(2, panels.length) });
+  const panels: Panel[] = ensemblePanels(ens, page.state.members, maxDepth);
+  drawPanels(host, panels, { view: 'ensemble-profiles', title: `members ${page.state.members.join(', ') || '(none selected)'}`, cols: Math.min(2, panels.length) });
   views.set('ensemble-profiles', { svg: () => host.querySelector('svg'), csv: () => panelsCsv(panels, 'depth_nm', 'n_over_n0') });
 }
 
 function renderSims(): void {
-  if (loaded?.kind !== 'sims') return;
-  const panels = simsPanels(loaded.measured, loaded.name);
+  if (page.loaded?.kind !== 'sims') return;
+  const panels = simsPanels(page.loaded.measured, page.loaded.name);
   drawPanels($('sims-plot'), panels, { view: 'sims', cols: 1, panelW: 640, panelH: 320 });
   views.set('sims', { svg: () => $('sims-plot').querySelector('svg'), csv: () => panelsCsv(panels, 'depth_nm', 'c') });
 }
@@ -642,7 +601,7 @@ async function exportPngBlob(name: string): Promise<Blob> {
 }
 
 function baseName(): string {
-  return (loaded?.name ?? 'cait').replace(/\.[^.]+$/, '');
+  return (page.loaded?.name ?? 'cait').replace(/\.[^.]+$/, '');
 }
 
 async function onExportClick(ev: Event): Promise<void> {
@@ -663,16 +622,16 @@ async function onExportClick(ev: Event): Promise<void> {
 // ---- wiring ----------------------------------------------------------------------------------------
 
 async function onControlsChange(): Promise<void> {
-  if (loaded?.kind !== 'fit') return;
-  const fit = loaded.fit;
+  if (page.loaded?.kind !== 'fit') return;
+  const fit = page.loaded.fit;
   const nx = ($('axis-x') as HTMLSelectElement).value;
   let ny: string | null = ($('axis-y') as HTMLSelectElement).value || null;
   if (ny === nx) ny = fit.parameters.find((p) => p !== nx) ?? null; // two different axes
-  state.x = nx;
-  state.y = ny;
-  state.mode = ($('mode') as HTMLSelectElement).value === 'fixed' ? 'fixed' : 'min';
-  state.scale = ($('scale') as HTMLSelectElement).value === 'linear' ? 'linear' : 'log';
-  for (const sel of $('fixed-controls').querySelectorAll<HTMLSelectElement>('select[data-param]')) state.fixed![Number(sel.dataset.param)] = Number(sel.value);
+  page.state.x = nx;
+  page.state.y = ny;
+  page.state.mode = ($('mode') as HTMLSelectElement).value === 'fixed' ? 'fixed' : 'min';
+  page.state.scale = ($('scale') as HTMLSelectElement).value === 'linear' ? 'linear' : 'log';
+  for (const sel of $('fixed-controls').querySelectorAll<HTMLSelectElement>('select[data-param]')) page.state.fixed![Number(sel.dataset.param)] = Number(sel.value);
   writeUrl();
   await renderFit(fit);
   document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
@@ -703,32 +662,32 @@ function wire(): void {
   $('fixed-controls').addEventListener('change', () => void onControlsChange());
   for (const id of ['sims-shots', 'sims-crater', 'sims-rate', 'sims-sens'])
     $(id).addEventListener('change', () => {
-      if (loaded?.kind === 'sims') void loadText(loaded.text, loaded.name, state.file);
+      if (page.loaded?.kind === 'sims') void loadText(page.loaded.text, page.loaded.name, page.state.file);
     });
   document.addEventListener('click', (ev) => void onExportClick(ev));
   $('member-table').addEventListener('change', (ev) => {
     const t = ev.target as HTMLInputElement;
-    if (loaded?.kind !== 'ensemble' || t.type !== 'checkbox') return;
+    if (page.loaded?.kind !== 'ensemble' || t.type !== 'checkbox') return;
     const i = Number(t.dataset.member);
-    const set = new Set(state.members);
+    const set = new Set(page.state.members);
     if (t.checked) set.add(i);
     else set.delete(i);
-    state.members = [...set].sort((a, b) => a - b);
+    page.state.members = [...set].sort((a, b) => a - b);
     writeUrl();
-    void renderEnsembleProfiles(loaded.ens).then(() => {
+    void renderEnsembleProfiles(page.loaded.ens).then(() => {
       document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
     });
   });
-  $('ensemble-depth').addEventListener('change', () => void (loaded?.kind === 'ensemble' && renderEnsembleProfiles(loaded.ens)));
+  $('ensemble-depth').addEventListener('change', () => void (page.loaded?.kind === 'ensemble' && renderEnsembleProfiles(page.loaded.ens)));
   $('member-prev').addEventListener('click', () => {
-    if (loaded?.kind !== 'ensemble') return;
-    ensemblePage = Math.max(0, ensemblePage - 1);
-    void renderEnsemble(loaded.ens);
+    if (page.loaded?.kind !== 'ensemble') return;
+    page.ensemblePage = Math.max(0, page.ensemblePage - 1);
+    void renderEnsemble(page.loaded.ens);
   });
   $('member-next').addEventListener('click', () => {
-    if (loaded?.kind !== 'ensemble') return;
-    ensemblePage++;
-    void renderEnsemble(loaded.ens);
+    if (page.loaded?.kind !== 'ensemble') return;
+    page.ensemblePage++;
+    void renderEnsemble(page.loaded.ens);
   });
 }
 
@@ -764,7 +723,7 @@ async function start(): Promise<void> {
   wire();
   const api: ExplorerApi = {
     loadText: (text, name) => loadText(text, name),
-    state: () => structuredClone(state),
+    state: () => structuredClone(page.state),
     views: () => [...views.keys()],
     exportSvg,
     exportCsv: (v) => viewEntry(v).csv(),
@@ -777,13 +736,13 @@ async function start(): Promise<void> {
         r.readAsDataURL(blob);
       });
     },
-    lastRenderMs: () => lastRender,
-    timings: () => ({ ...timings }),
+    lastRenderMs: () => page.lastRender,
+    timings: () => ({ ...page.timings }),
   };
   (window as unknown as { caitExplorer: ExplorerApi }).caitExplorer = api;
   const live = mountLive();
   const initial = readState(location.search);
-  state = initial;
+  page.state = initial;
   if (initial.file) await loadFromUrl(initial.file);
   else setStatus('Open a cait-fit/1, cait-ensemble/1 or cait-gsa/1 JSON file, or a SIMS depth profile (or drop it on the page).');
   await live;

@@ -9,10 +9,10 @@
  * grid.axes with the last parameter varying fastest, so grid member i has
  * axis indices idx_k = floor(i / stride_k) mod n_k, stride_k = Π_{l>k} n_l.
  */
-import { residualMap as fitResidualMap } from '../fit/map.js';
+import { residualMap as fitResidualMap, type MapMode } from '../fit/map.js';
 import type { FitFile } from '../fit/schema.js';
 
-export type MapMode = 'min' | 'fixed';
+export type { MapMode };
 
 export interface MapSpec {
   /** parameter index on the horizontal axis */
@@ -24,7 +24,8 @@ export interface MapSpec {
   fixed: number[];
 }
 
-export interface ResidualMap {
+/** The page's form of a residual map (src/fit/map.ts ResidualMap reduced to a slice, flat for drawing). */
+export interface PageMap {
   nx: number;
   ny: number;
   /** values[j * nx + i]: residual of cell (i along x, j along y); NaN where no member (failed) */
@@ -54,7 +55,10 @@ export function indexOfValues(axes: readonly (readonly number[])[], values: read
     let bd = Infinity;
     a.forEach((v, n) => {
       const d = Math.abs(v - values[k]) / (Math.abs(v) + Math.abs(values[k]) || 1);
-      if (d < bd) (bd = d), (best = n);
+      if (d < bd) {
+        bd = d;
+        best = n;
+      }
     });
     return best;
   });
@@ -67,7 +71,7 @@ export function indexOfValues(axes: readonly (readonly number[])[], values: read
  * not only the best member's): members outside that slice are left out
  * before the reduction. A single-parameter fit gets a one-value dummy y axis.
  */
-export function residualMap(fit: Pick<FitFile, 'parameters' | 'grid' | 'residual'>, spec: MapSpec): ResidualMap {
+export function pageMap(fit: Pick<FitFile, 'parameters' | 'grid' | 'residual'>, spec: MapSpec): PageMap {
   const axes = fit.grid.axes;
   const P = axes.length;
   if (spec.x < 0 || spec.x >= P) throw new RangeError(`map: x axis ${spec.x} is not a parameter index (0..${P - 1})`);

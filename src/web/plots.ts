@@ -9,8 +9,12 @@
  */
 import { speciesColor } from '../plot/palette.js';
 import { wrapWords } from '../plot/text.js';
-import * as d3 from 'd3';
-import { fmtNum } from '../config/validate.js';
+import { max, min } from 'd3-array';
+import { axisBottom, axisLeft } from 'd3-axis';
+import { scaleLinear } from 'd3-scale';
+import { select, type Selection } from 'd3-selection';
+import { line as lineGenerator } from 'd3-shape';
+import { fmtNum } from '../core/format.js';
 
 export interface Series {
   /** what it is: measured, best, member, minus20, plus20, ... */
@@ -40,10 +44,9 @@ export const speciesColour = speciesColor;
 export const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** Replace host's content with a new <svg> of this size (viewBox, scales with the page). */
-export function newSvg(host: HTMLElement, width: number, height: number, view: string): d3.Selection<SVGSVGElement, unknown, null, undefined> {
+export function newSvg(host: HTMLElement, width: number, height: number, view: string): Selection<SVGSVGElement, unknown, null, undefined> {
   host.replaceChildren();
-  return d3
-    .select(host)
+  return select(host)
     .append('svg')
     .attr('xmlns', SVG_NS)
     .attr('width', width)
@@ -51,10 +54,11 @@ export function newSvg(host: HTMLElement, width: number, height: number, view: s
     .attr('viewBox', `0 0 ${width} ${height}`)
     .attr('data-view', view)
     .attr('font-family', 'system-ui, sans-serif')
-    .attr('font-size', 11) as d3.Selection<SVGSVGElement, unknown, null, undefined>;
+    .attr('font-size', 11) as Selection<SVGSVGElement, unknown, null, undefined>;
 }
 
-function setAttrs(sel: d3.Selection<any, any, any, any>, attrs: Record<string, string | number> | undefined): void {
+// biome-ignore lint/suspicious/noExplicitAny: any selection (svg, g, path, …) takes attributes
+function setAttrs(sel: Selection<any, any, any, any>, attrs: Record<string, string | number> | undefined): void {
   for (const [k, v] of Object.entries(attrs ?? {})) sel.attr(`data-${k}`, v);
 }
 
@@ -105,23 +109,22 @@ export function drawPanels(
     setAttrs(g, p.attrs);
     const xs = p.series.flatMap((s) => s.x as number[]).filter(Number.isFinite);
     const ys = p.series.flatMap((s) => s.y as number[]).filter(Number.isFinite);
-    const xd: [number, number] = xs.length ? [Math.min(0, d3.min(xs)!), d3.max(xs)!] : [0, 1];
-    let yd: [number, number] = ys.length ? [Math.min(0, d3.min(ys)!), Math.max(0, d3.max(ys)!)] : [0, 1];
+    const xd: [number, number] = xs.length ? [Math.min(0, min(xs)!), max(xs)!] : [0, 1];
+    let yd: [number, number] = ys.length ? [Math.min(0, min(ys)!), Math.max(0, max(ys)!)] : [0, 1];
     const span = yd[1] - yd[0];
     // a flat series (all zero) gets a unit range; otherwise 5 % headroom at the ends away from 0
     yd = span > 0 ? [yd[0] < 0 ? yd[0] - 0.05 * span : 0, yd[1] > 0 ? yd[1] + 0.05 * span : 0] : [yd[0], yd[0] + 1];
-    const x = d3.scaleLinear().domain(xd).range([m.l, pw - m.r]);
-    const y = d3.scaleLinear().domain(yd).range([ph - m.b, m.t]);
+    const x = scaleLinear().domain(xd).range([m.l, pw - m.r]);
+    const y = scaleLinear().domain(yd).range([ph - m.b, m.t]);
     g.attr('data-xdomain', xd.join(',')).attr('data-xrange', x.range().join(',')).attr('data-ydomain', yd.join(',')).attr('data-yrange', y.range().join(','));
     const title = g.append('text').attr('class', 'panel-title').attr('x', m.l).attr('y', 12).attr('font-weight', 'bold');
     titleLines[k].forEach((l, i) => title.append('tspan').attr('x', m.l).attr('dy', i === 0 ? 0 : 14).text(l));
     title.append('title').text(p.title);
-    g.append('g').attr('transform', `translate(0,${ph - m.b})`).call(d3.axisBottom(x).ticks(6));
-    g.append('g').attr('transform', `translate(${m.l},0)`).call(d3.axisLeft(y).ticks(5));
+    g.append('g').attr('transform', `translate(0,${ph - m.b})`).call(axisBottom(x).ticks(6));
+    g.append('g').attr('transform', `translate(${m.l},0)`).call(axisLeft(y).ticks(5));
     g.append('text').attr('x', (m.l + pw - m.r) / 2).attr('y', ph - 6).attr('text-anchor', 'middle').text(p.xlabel);
     g.append('text').attr('transform', `translate(12,${(ph - m.b + m.t) / 2}) rotate(-90)`).attr('text-anchor', 'middle').text(p.ylabel);
-    const line = d3
-      .line<[number, number]>()
+    const line = lineGenerator<[number, number]>()
       .defined((d) => Number.isFinite(d[0]) && Number.isFinite(d[1]))
       .x((d) => x(d[0]))
       .y((d) => y(d[1]));

@@ -4,7 +4,9 @@
  * observation), the sensitivity (RMS bars, derivative and the ±20 %
  * profiles), an ensemble's member profiles, a measured SIMS profile.
  */
-import * as d3 from 'd3';
+import { max } from 'd3-array';
+import { axisBottom } from 'd3-axis';
+import { scaleLinear } from 'd3-scale';
 import type { EnsembleFile } from '../ensemble/output.js';
 import type { FitFile } from '../fit/schema.js';
 import type { MeasuredProfile } from '../sims/index.js';
@@ -79,9 +81,8 @@ export function drawSensitivityBars(host: HTMLElement, fit: FitFile): SVGSVGElem
   const svg = newSvg(host, W, H, 'sensitivity');
   svg.append('rect').attr('width', W).attr('height', H).attr('fill', 'white');
   svg.append('text').attr('x', 8).attr('y', 15).attr('font-weight', 'bold').text('sensitivity: RMS of d model / d ln p (n/n0 per e-fold)');
-  const x = d3
-    .scaleLinear()
-    .domain([0, d3.max(sens, (s) => s.rms) || 1])
+  const x = scaleLinear()
+    .domain([0, max(sens, (s) => s.rms) || 1])
     .nice()
     .range([m.l, W - m.r]);
   sens.forEach((s, k) => {
@@ -95,7 +96,7 @@ export function drawSensitivityBars(host: HTMLElement, fit: FitFile): SVGSVGElem
       .text(`residual at −20 %: ${s.residual_minus20 === null ? '–' : fmtNum(s.residual_minus20)}, +20 %: ${s.residual_plus20 === null ? '–' : fmtNum(s.residual_plus20)}`)
       .attr('font-size', 9);
   });
-  svg.append('g').attr('transform', `translate(0,${m.t + sens.length * bh + 2})`).call(d3.axisBottom(x).ticks(5));
+  svg.append('g').attr('transform', `translate(0,${m.t + sens.length * bh + 2})`).call(axisBottom(x).ticks(5));
   return svg.node()!;
 }
 

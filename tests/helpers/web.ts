@@ -1,26 +1,27 @@
 /**
  * Browser-test helpers: Debian's Chromium through puppeteer (headless, WebGPU
- * on SwiftShader allowed; flags from /work/shared/ENVIRONMENT.md) and the
+ * on SwiftShader allowed; the flags of src/headless/browser.ts) and the
  * built explorer page (dist-web/) served from 127.0.0.1 by the project's own
  * static server.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { startStaticServer, type StaticServer } from '../../src/serve/static.js';
 import { CHROMIUM_BASE_ARGS, CHROMIUM_WEBGPU_ARG, chromiumEnv } from '../../src/headless/browser.js';
+import { CHROMIUM_PATH, missing } from './require.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const DIST_WEB = join(REPO_ROOT, 'dist-web');
-export const CHROMIUM = process.env.CAIT_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = CHROMIUM_PATH;
 
 /** Chromium flags: those of `cait headless` (no sandbox, SwiftShader allowed, no background traffic) with WebGPU. */
 export const CHROMIUM_ARGS = [...CHROMIUM_BASE_ARGS, CHROMIUM_WEBGPU_ARG];
 
-/** Is there a Chromium to launch? (browser tests skip with a reason when not) */
+/** Is there a Chromium to launch? Suites gate on needs('chromium') (tests/helpers/require.ts: skipped here, a failure in CI). */
 export function hasChromium(): boolean {
-  return existsSync(CHROMIUM);
+  return missing('chromium') === undefined;
 }
 
 /** Headless Chromium with the WebGPU/SwiftShader flags; close() it when done. */

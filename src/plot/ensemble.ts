@@ -7,10 +7,10 @@
  * @example
  * writeFileSync('rb.svg', ensembleProfilesSvg(file, { stage: 2, species: 'Rb', maxDepth_nm: 120 }));
  */
-import { interpolateViridis } from 'd3';
-import { InputError } from '../config/validate.js';
-import { SPECIES_COLORS, ionLabel, linePlotSvg, type Series } from '../plot/profiles.js';
-import type { EnsembleFile } from './output.js';
+import { interpolateViridis } from 'd3-scale-chromatic';
+import { InputError } from '../core/errors.js';
+import { SPECIES_COLORS, ionLabel, linePlotSvg, type Series } from './profiles.js';
+import type { EnsembleFile } from '../ensemble/output.js';
 
 export interface EnsembleProfilesOptions {
   /** the stage, 1-based (default: the last) */
