@@ -24,7 +24,7 @@ import { webGpuEngineShaders } from '../src/gpu/node-shaders.js';
 import { BrowserEngine } from '../src/headless/engine.js';
 import { packageRoot } from '../src/headless/browser.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
-import type { EngineChoice } from '../src/web/run/protocol.js';
+import type { EngineChoice } from '../src/ensemble/wire/protocol.js';
 import { arg, benchProtocol } from './common.js';
 
 

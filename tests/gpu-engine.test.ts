@@ -1,32 +1,20 @@
-/**
- * The WebGPU ensemble engine (src/gpu/engine.ts, shaders/npp_qn.wgsl, one
- * workgroup per lattice) against its f64 twin:
- * simulate(tabulateProtocol(quasi-neutral member, K), TWIN_NUMERICS) with the
- * same table size K and the same partitions (docs/numerics.md §6: blurred
- * profiles to 0.01, fronts to 0.5 nm), its partitioned block solve against
- * src/solver/blocktri.ts, its summaries against src/ensemble/summary.ts. Runs
- * on Dawn's null backend (validation) and on SwiftShader (execution);
- * vitest's default forks pool (see gpu-device.test.ts).
- */
-import { existsSync } from 'node:fs';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareProfiles, facesFromCentres } from '../src/analysis/profiles.js';
-import { getPreset } from '../src/config/presets.js';
 import type { Protocol } from '../src/config/schema.js';
-import type { EnsembleRequest } from '../src/ensemble/types.js';
 import { WebGpuEngine } from '../src/gpu/engine.js';
 import { QC, residualPrelude, stageLayout, summaryPrelude, wgslPrelude } from '../src/gpu/layout.js';
-import { SWIFTSHADER_ICD, openNodeDevice } from '../src/gpu/node.js';
+import { openNodeDevice } from '../src/gpu/node.js';
 import { readBuffer } from '../src/gpu/readback.js';
 import { loadNppQnShader, loadResidualShader, loadSummaryShader, webGpuEngineShaders } from '../src/gpu/node-shaders.js';
 import { BlockTriSolver, partitionCount } from '../src/solver/blocktri.js';
 import { SUMMARY_DEFAULTS, summarizeStage } from '../src/ensemble/summary.js';
-import { applyOperator, observationOperator, observationResidual, type Observation } from '../src/fit/observe.js';
-import { TABLE_POINTS, tabulateProtocol } from '../src/physics/tabulate.js';
-import { gridOf, simulate } from '../src/solver/simulate.js';
+import { applyOperator, observationOperator, observationResidual, type Observation } from '../src/observe/observe.js';
+import { TABLE_POINTS } from '../src/physics/tabulate.js';
+import { gridOf } from '../src/solver/simulate.js';
 import { dcsRequest, gpuTwinOf, reducedPaper, withDcs } from './helpers/protocols.js';
+import { needs } from './helpers/require.js';
 
-const REQUIRE_SWIFTSHADER = !!process.env.CI || process.env.CAIT_REQUIRE_SWIFTSHADER === '1';
 const K = TABLE_POINTS;
 const D_CS = [2.4e-23, 3.1e-23, 3.8e-23];
 const reduced = reducedPaper;
@@ -69,9 +57,10 @@ describe("the shaders on Dawn's null backend (validation only)", () => {
   });
 });
 
-const swiftshaderMissing = !(existsSync(SWIFTSHADER_ICD) || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || REQUIRE_SWIFTSHADER);
+const swiftshader = needs('swiftshader');
 
-describe.skipIf(swiftshaderMissing)('WebGPU engine on SwiftShader vs the f64 twin', () => {
+describe.skipIf(swiftshader.skip)('WebGPU engine on SwiftShader vs the f64 twin', () => {
+  swiftshader.assertPresent();
   let gpu: Awaited<ReturnType<typeof openNodeDevice>>;
   let engine: WebGpuEngine;
   const twin = (p: Protocol) => gpuTwinOf(p, engine.lanes, K);

@@ -1,13 +1,13 @@
 /**
  * The gpu.js ensemble engine (src/gpujs) against its f64 twin
  * simulate(tabulateProtocol(quasi-neutral member, K)) — the same twin as the
- * WebGPU engine's (PHYSICS.md §6: blurred profiles to 0.01, fronts to
+ * WebGPU engine's (docs/numerics.md §6: blurred profiles to 0.01, fronts to
  * 0.5 nm) — in gpu.js's Node backend (WebAssembly kernels, f32). Also: the
  * f32 flux kernel against the f64 flux of src/solver/npp.ts, a failing
  * member, observations, abort, the refusals, and the throughput beside the
  * WebGPU engine on SwiftShader (logged).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GPU } from 'gpu.js';
@@ -16,19 +16,19 @@ import { compareProfiles } from '../src/analysis/profiles.js';
 import { getPreset } from '../src/config/presets.js';
 import type { Protocol } from '../src/config/schema.js';
 import { memberResiduals } from '../src/ensemble/member.js';
-import type { EnsembleRequest, EnsembleResult } from '../src/ensemble/types.js';
-import { makeObservation } from '../src/fit/observe.js';
+import type { EnsembleResult } from '../src/ensemble/types.js';
+import { makeObservation } from '../src/observe/observe.js';
 import { GpuJsEngine, gpujsModes } from '../src/gpujs/engine.js';
 import { FLUX_IN, FLUX_OUT, FluxKernels, lnDTable } from '../src/gpujs/kernel.js';
 import { GpuJsStage, type FluxRequest } from '../src/gpujs/stage.js';
 import { NUMERICS } from '../src/gpu/layout.js';
 import { BandMatrix } from '../src/solver/banded.js';
-import { REPO_ROOT, hasChromium, launchChromium, servePage } from './helpers/web.js';
+import { REPO_ROOT, launchChromium, servePage } from './helpers/web.js';
+import { needs } from './helpers/require.js';
 import { makeDiffusivity } from '../src/physics/diffusion.js';
-import { TABLE_POINTS, tabulateModel, tabulateProtocol } from '../src/physics/tabulate.js';
+import { TABLE_POINTS, tabulateModel } from '../src/physics/tabulate.js';
 import { sgFlux } from '../src/solver/npp.js';
-import { gridOf, simulate } from '../src/solver/simulate.js';
-import type { ProtocolResult } from '../src/solver/types.js';
+import { gridOf } from '../src/solver/simulate.js';
 import { dcsRequest, reducedPaper, twinOf, withDcs } from './helpers/protocols.js';
 
 const K = TABLE_POINTS;
@@ -254,7 +254,7 @@ describe('gpu.js engine vs the f64 twin', () => {
         `gpu.js kernel ${tm.kernel_s.toFixed(2)} s, packing/unpacking ${tm.pack_s.toFixed(2)} s, host f64 (rows, banded LU, Newton, step control) ${(wall - tm.kernel_s - tm.pack_s).toFixed(2)} s`,
     );
     const worst = expectTwins(res, members, [0, 1, 2], 'webasm');
-    console.log(`[gpujs] worst blurred difference to the twins: ${worst.toExponential(2)} (PHYSICS §6 asks ≤ 0.01)`);
+    console.log(`[gpujs] worst blurred difference to the twins: ${worst.toExponential(2)} (docs/numerics.md §6 asks ≤ 0.01)`);
     engine.destroy();
   });
 
@@ -378,7 +378,10 @@ describe('gpu.js engine: requests it refuses', () => {
   });
 });
 
-describe.skipIf(!hasChromium())('in headless Chromium: WebGL2 on SwiftShader, bundled by vite', () => {
+const chromium = needs('chromium');
+
+describe.skipIf(chromium.skip)('in headless Chromium: WebGL2 on SwiftShader, bundled by vite', () => {
+  chromium.assertPresent();
   it('a scratch page bundles the engine (no Node modules) and its webgl2 kernels match the twins', async () => {
     // a throwaway page in a temp dir (not the explorer's build): the engine, the reduced protocol, 3 members
     const dir = mkdtempSync(join(tmpdir(), 'cait-gpujs-page-'));

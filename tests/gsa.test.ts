@@ -414,7 +414,7 @@ describe('cait gsa on the quick preset with the f64 solver (in-process, serial e
     for (const f of ['depth_S1.svg', 'depth_ST.svg', 'depth_interactions.svg']) expect(readFileSync(join(out, f), 'utf8')).toMatch(/^<svg .*data-index=/);
   });
 
-  it("with --measured: the residual of each run is the fit's (src/fit/observe.ts) against the data; D(Rb+) controls it", async () => {
+  it("with --measured: the residual of each run is the fit's (src/observe/observe.ts) against the data; D(Rb+) controls it", async () => {
     // "measured": the base protocol's own profile through a 2 nm resolution, on 0.5 nm points
     const base = getPreset('quick');
     const st = simulate(base).stages[0];

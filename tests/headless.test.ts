@@ -26,7 +26,7 @@ import { InputError } from '../src/core/errors.js';
 import { SolverError } from '../src/solver/types.js';
 import { startStaticServer, type StaticServer } from '../src/serve/static.js';
 import { buildGrid, parseVary } from '../src/sweep/index.js';
-import { decodeResult, decodeValue, encodeResult, encodeValue } from '../src/web/run/codec.js';
+import { decodeResult, decodeValue, encodeResult, encodeValue } from '../src/ensemble/wire/codec.js';
 import { ensembleJsonPieces } from '../src/web/run/download.js';
 import { launchChromium, REPO_ROOT } from './helpers/web.js';
 import { needs } from './helpers/require.js';

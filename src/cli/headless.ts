@@ -11,7 +11,7 @@ import { InputError } from '../core/errors.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../ensemble/types.js';
 import { BrowserEngine } from '../headless/engine.js';
 import { defaultWebRoot } from '../headless/browser.js';
-import { ENGINE_CHOICES, type EngineChoice } from '../web/run/protocol.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../ensemble/wire/protocol.js';
 import { addProtocolOptions, baseProgram, type CliContext } from './common.js';
 import { registerFit, runFitCommand, type FitCliOptions } from './fit.js';
 import { addSweepOptions, addSweepOutputOptions, runEnsemble, type OpenedEngine, type SweepCliOptions } from './ensemble.js';

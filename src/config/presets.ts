@@ -3,7 +3,8 @@
  * (docs/model.md §5): Rb+ 2.52 mC, then Cs+ 2.28 mC, numbers as the study gives them.
  */
 import type { ProtocolInput, Protocol } from './schema.js';
-import { InputError, parseProtocol } from './validate.js';
+import { InputError } from '../core/errors.js';
+import { parseProtocol } from './validate.js';
 
 const T_50C = 323.15;
 

@@ -7,14 +7,6 @@ import type { z } from 'zod';
 import { protocolSchema, type Protocol } from './schema.js';
 import { InputError } from '../core/errors.js';
 
-/**
- * @deprecated import these from src/core/ (errors.ts, format.ts); kept here
- * for the modules of src/gpu and src/gpujs until the engine rebuild (issue 9)
- * imports them from there.
- */
-export { InputError, MAX_MESSAGE, safeMessage } from '../core/errors.js';
-/** @deprecated see above */
-export { fmtNum, fmtResolved } from '../core/format.js';
 
 /** Dotted path of a zod issue (`stages.1.D.Cs.D_m2s`). */
 export function issuePath(path: ReadonlyArray<PropertyKey>): string {

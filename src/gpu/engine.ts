@@ -32,17 +32,18 @@
  * engine.lastRun; // dispatches, readback bytes, host time per member, granted limits
  */
 import type { DModel, Protocol, Stage } from '../config/schema.js';
-import { InputError } from '../config/validate.js';
-import { ELEMENTARY_CHARGE, kT_eV } from '../physics/constants.js';
+import { InputError } from '../core/errors.js';
+import { ELEMENTARY_CHARGE, M2_TO_NM2, kT_eV } from '../physics/constants.js';
 import { makeDiffusivity } from '../physics/diffusion.js';
 import { TABLE_POINTS, tabulateLnD } from '../physics/tabulate.js';
 import { DEFAULT_LANES } from '../solver/blocktri.js';
-import { gridOf } from '../solver/simulate.js';
+import { unmodelledSpecies } from '../solver/simulate.js';
 import type { Grid } from '../solver/grid.js';
 import { SolverError, type StageResult } from '../solver/types.js';
 import { memberFailureReason } from '../ensemble/member.js';
 import { enteredSpecies, frontSpecies, SUMMARY_DEFAULTS, type StageSummary } from '../ensemble/summary.js';
-import { combineResidual, observationOperator, type ObservationOperator, type ObservationResidual } from '../fit/observe.js';
+import { combineResidual, observationOperator, type ObservationOperator, type ObservationResidual } from '../observe/observe.js';
+import { checkFloat32Request } from '../ensemble/float32.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
 import { type AcquiredDevice, GpuError, describeAdapter, isSoftwareAdapter } from './device.js';
 import { readBuffer, withErrorScope } from './readback.js';
@@ -52,7 +53,6 @@ import {
   NO_MEMBER,
   P,
   PF,
-  S_MAX,
   SF,
   SP_MAX,
   ST,
@@ -79,7 +79,6 @@ import {
 /** Invocations per lattice on a software adapter (SwiftShader runs a workgroup as SIMD groups of 4). */
 export const SOFTWARE_LANES = 4;
 
-const M2_TO_NM2 = 1e18;
 const LN_M2_TO_NM2 = Math.log(M2_TO_NM2);
 
 // GPUBufferUsage / GPUShaderStage bits spelled out (the globals may be missing before the webgpu package loads)
@@ -191,71 +190,6 @@ export interface WebGpuRunStats {
   hostMsPerMember: number;
   /** the device's limits as granted */
   limits: Record<string, number>;
-}
-
-/**
- * What both float32 engines (webgpu, gpujs) can run: members that share
- * species, stages and grid (only numbers vary), the arithmetic face D, no
- * snapshot records, 2..S_MAX species per stage, nref = bulk, table models on
- * a uniform θ grid from 0 to 1. Returns the shared grid; throws InputError
- * naming the member and the field.
- */
-export function checkFloat32Request(req: EnsembleRequest, engine: string): Grid {
-  const ms = req.members;
-  if (ms.length === 0) throw new InputError('the request has no members');
-  for (let i = 1; i < ms.length; i++) {
-    const v = varyingStructure(ms[0], ms[i]);
-    if (v) throw new InputError(`${engine} engine: all members must share species, stages and grid; member ${i} differs from member 0 at ${v}`);
-  }
-  ms.forEach((p, i) => {
-    if (p.solver.face_D !== 'arithmetic') throw new InputError(`member ${i}: solver.face_D: the ${engine} engine implements the arithmetic face average only`);
-    p.stages.forEach((st, k) => {
-      if (st.record.times_s.length || st.record.charges_C.length)
-        throw new InputError(`member ${i}: stages.${k}.record: the ${engine} engine records no snapshots (leave times_s and charges_C empty)`);
-      const names = Object.keys(st.D);
-      if (names.length < 2 || names.length > S_MAX) throw new InputError(`member ${i}: stages.${k}.D: the ${engine} engine needs 2..${S_MAX} species per stage`);
-      for (const nm of names) {
-        const d = st.D[nm];
-        if ((d.model === 'sed' || d.model === 'table') && d.nref === 'stageStart')
-          throw new InputError(`member ${i}: stages.${k}.D.${nm}.nref: the ${engine} engine supports nref = bulk only`);
-        if (d.model === 'table') {
-          const n = d.theta.length;
-          const uniform = n >= 2 && d.theta.every((t, j) => Math.abs(t - j / (n - 1)) <= 1e-12);
-          if (!uniform) throw new InputError(`member ${i}: stages.${k}.D.${nm}: the ${engine} engine needs table models on a uniform θ grid from 0 to 1`);
-        }
-      }
-    });
-  });
-  return gridOf(ms[0]);
-}
-
-/** The value at a dotted path where two member protocols differ in structure (not just a number), or in a numeric field that must be shared. */
-export function varyingStructure(a: unknown, b: unknown, path: string[] = []): string | undefined {
-  const p = path.join('.');
-  if (path.length === 1 && (path[0] === 'name' || path[0] === 'description')) return undefined;
-  if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b) || (a === null) !== (b === null)) return p || '(root)';
-  if (typeof a === 'number') {
-    const shared = path[0] === 'grid' || p === 'sample.thickness_m' || (path[0] === 'species' && path[2] === 'z');
-    return shared && a !== b ? p : undefined;
-  }
-  if (typeof a !== 'object' || a === null) return a === b ? undefined : p || '(root)';
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    if (a.length !== bb.length) return p;
-    for (let i = 0; i < a.length; i++) {
-      const r = varyingStructure(a[i], bb[i], [...path, String(i)]);
-      if (r) return r;
-    }
-    return undefined;
-  }
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return p || '(root)';
-  for (const k of ka) {
-    const r = varyingStructure((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], [...path, k]);
-    if (r) return r;
-  }
-  return undefined;
 }
 
 /** ln D (nm²/s) table of a model on the uniform θ grid of K points (table models: checked uniform by checkFloat32Request); 1 point for a constant D. */
@@ -561,15 +495,8 @@ export class WebGpuEngine implements EnsembleEngine {
     // a species present at the stage start must have a D model
     for (const m of members) {
       if (m.failed) continue;
-      species.forEach((nm, j) => {
-        if (!(nm in m.protocol.stages[k].D) && m.peak[j] > 1e-12)
-          m.failed = memberFailureReason(
-            new SolverError(`species ${nm} is present at the start of stage "${m.protocol.stages[k].name}" but the stage has no D model for it`, {
-              stage: m.protocol.stages[k].name,
-              species: nm,
-            }),
-          );
-      });
+      const absent = unmodelledSpecies(m.protocol.stages[k], species, (j) => m.peak[j]);
+      if (absent) m.failed = memberFailureReason(absent);
     }
     // the closing species as the twin chooses it (largest inventory at the stage start, not the beam); one per batch
     const closingOf = (m: MemberState) => {

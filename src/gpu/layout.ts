@@ -21,10 +21,11 @@
  * Platform-neutral: no Node imports (the engine runs in browsers too).
  */
 import { BLOCK_PIVOT_TOL, cellsPerPartition, partitionCount } from '../solver/blocktri.js';
-import { F64_NUMERICS, GAMMA } from '../solver/simulate.js';
+import { F32_NUMERICS, GAMMA } from '../solver/simulate.js';
+import { FLOAT32_MAX_SPECIES } from '../ensemble/float32.js';
 
-/** Most active species per stage (the closing one included). */
-export const S_MAX = 4;
+/** Most active species per stage (the closing one included): the float32 engines' limit. */
+export const S_MAX = FLOAT32_MAX_SPECIES;
 /** Most species in a protocol (active or not in a stage). */
 export const SP_MAX = 8;
 /** Right-hand sides of every block solve: −residual, the border vector e, the error estimate. */
@@ -147,28 +148,13 @@ export const CTL = { next: 0, finished: 1, attempts: 2, slot0: 4 } as const;
 export const NO_MEMBER = 0xffffffff;
 
 /**
- * Numerics of the scheme: the f64 twin's (src/solver/simulate.ts F64_NUMERICS, TWIN_NUMERICS) except where
- * f32 forces a floor (the comments say why). Every constant the shader shares with the twin is generated
+ * Numerics of the scheme: the float32 engines' step numerics (src/solver/simulate.ts F32_NUMERICS: the f64
+ * twin's, except where f32 forces a floor), the TR-BDF2 γ, the block pivot tolerance and the ψ re-basing. Every constant the shader shares with the twin is generated
  * into the WGSL prelude from here (wgslPrelude), so the step control cannot drift apart.
  */
 export const NUMERICS = {
-  ...F64_NUMERICS,
+  ...F32_NUMERICS,
   GAMMA,
-  /**
-   * f64: 1e-5. f32 roundoff of a density near 1 is 6e-8 absolute, i.e. ~5e-5 tolerance units at the
-   * defaults (atol 1e-4, rtol 1e-3) before any amplification by the Newton matrix: stagnation below
-   * 1e-3 units (still 1000× below the error tolerance) is accepted as roundoff.
-   */
-  NOISE_FLOOR: 1e-3,
-  /**
-   * ψ' (deviation from the linear profile) reaches ~20 kT/e in the exchanged zone: its f32 ulp is
-   * ~2e-6, so the f64 1e-6 kT/e can never pass; 1e-4 kT/e (a 1e-4 relative flux change) can.
-   */
-  PSI_TOL: 1e-4,
-  /** f64: 1e-7. The closing species 1 − Σ z n carries ~1e-7 absolute f32 roundoff: 1e-6 */
-  NEG_TOL: 1e-6,
-  /** f64: 1e-7. Charge and time targets count as reached within 2e-6 (f32 cannot do 1e-7) */
-  TARGET_RTOL: 2e-6,
   /** the smallest scaled block pivot a Newton system may have (as the twin) */
   PIVOT_TOL: BLOCK_PIVOT_TOL,
   /** ψ' at the bulk cell above which `rebase` re-chooses the reference, kT/e */
@@ -452,7 +438,7 @@ export interface SparseOperator {
 }
 
 export interface ResidualRowSpec {
-  /** the operator of the row's observation (src/fit/observe.ts) */
+  /** the operator of the row's observation (src/observe/observe.ts) */
   op: SparseOperator;
   /** protocol index of the species whose density is compared */
   species: number;

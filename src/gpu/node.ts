@@ -5,7 +5,7 @@
  * CLI and tests do, and hand the `gpu` to `acquireDevice` (device.ts) exactly
  * as a page hands over `navigator.gpu`.
  *
- * Drivers (see ENVIRONMENT.md):
+ * Drivers (docs/gpu.md; the README says how to install them):
  * - vulkan:      the system's Vulkan driver (a real GPU).
  * - swiftshader: SwiftShader's Vulkan ICD shipped with Debian's chromium; full
  *                "core" WebGPU on the CPU. Needs VK_ICD_FILENAMES before the
@@ -102,7 +102,7 @@ async function loadWebgpu(): Promise<WebgpuModule> {
     } catch (e) {
       webgpuModule = undefined;
       const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-      throw new GpuError(`cannot load Dawn for Node (the webgpu package): ${msg}; run npm ci`);
+      throw new GpuError(`cannot load Dawn for Node (the webgpu package): ${msg}; install it with npm install webgpu (an optional dependency)`);
     }
     const g = globalThis as Record<string, unknown>;
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in g)) g[k] = v;

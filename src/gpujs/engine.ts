@@ -25,13 +25,14 @@
  */
 import { GPU } from 'gpu.js';
 import type { DModel, Protocol } from '../config/schema.js';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { TABLE_POINTS, tabulateProtocol } from '../physics/tabulate.js';
+import { unmodelledSpecies } from '../solver/simulate.js';
 import type { Grid } from '../solver/grid.js';
 import { SolverError, type ProtocolResult, type StageResult } from '../solver/types.js';
 import { memberFailureReason, memberResiduals, memberStage, nonFiniteReason } from '../ensemble/member.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
-import { checkFloat32Request } from '../gpu/engine.js';
+import { checkFloat32Request } from '../ensemble/float32.js';
 import { FluxKernels, GPUJS_VERSION, lnDTable } from './kernel.js';
 import { GpuJsStage, type FluxRequest } from './stage.js';
 
@@ -136,10 +137,8 @@ export class GpuJsEngine implements EnsembleEngine {
     for (let k = 0; k < twin.stages.length; k++) {
       m.stage = k;
       const stage = twin.stages[k];
-      species.forEach((nm, j) => {
-        if (!(nm in stage.D) && dens[j].some((v) => v > 1e-12))
-          throw new SolverError(`species ${nm} is present at the start of stage "${stage.name}" but the stage has no D model for it`, { stage: stage.name, species: nm });
-      });
+      const absent = unmodelledSpecies(stage, species, (j) => dens[j].reduce((a, v) => Math.max(a, v), 0));
+      if (absent) throw absent;
       const active = species.filter((nm) => nm in stage.D);
       const tables = active.map((nm) => this.table(stage.D[nm], stage.T_K));
       const runner = new GpuJsStage(twin, stage, grid, species, dens, tables);

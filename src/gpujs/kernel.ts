@@ -28,7 +28,7 @@
  */
 import type { DModel } from '../config/schema.js';
 import { makeDiffusivity } from '../physics/diffusion.js';
-import { CPUKernel, GPU, HeadlessGLKernel, WebAssemblyKernel, WebGL2Kernel, WebGLKernel, type IKernelRunShortcut } from 'gpu.js';
+import { CPUKernel, type GPU, HeadlessGLKernel, WebAssemblyKernel, WebGL2Kernel, WebGLKernel, type IKernelRunShortcut } from 'gpu.js';
 
 /** Numbers per output element: J, ∂J/∂n_L, ∂J/∂n_R, ∂J/∂Δ. */
 export const FLUX_OUT = 4;

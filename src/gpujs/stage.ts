@@ -21,26 +21,24 @@
  * row swaps) cannot live in one thread as it does in npp_qn.wgsl; see the
  * README section of the engine for the measurements.
  *
- * The numerics constants are the f32 engines' (src/gpu/layout.ts NUMERICS):
+ * The numerics constants are the f32 engines' (src/solver/simulate.ts F32_NUMERICS):
  * the f32 fluxes put a roundoff floor under the Newton updates. Measured
  * (tests/gpujs.test.ts, reduced paper protocol, end of stage 2): the f32
  * residual moves the Newton solution by 2e-5 kT/e in ψ — 20× the twin's f64
- * ψ tolerance (1e-6 kT/e), 0.2× NUMERICS.PSI_TOL (1e-4) — and by 3e-5
+ * ψ tolerance (1e-6 kT/e), 0.2× F32_NUMERICS.PSI_TOL (1e-4) — and by 3e-5
  * tolerance units in the densities. Platform-neutral (no Node imports).
  */
 import type { Protocol, Stage } from '../config/schema.js';
 import type { BandMatrix } from '../solver/banded.js';
 import type { Grid } from '../solver/grid.js';
 import type { BoundaryFluxes, StageSystem } from '../solver/npp.js';
-import { GAMMA, StageRunner, type StageSource, type StepNumerics } from '../solver/simulate.js';
+import { F32_NUMERICS, StageRunner, type StageSource, type StepNumerics } from '../solver/simulate.js';
 import type { StageResult, StageStats } from '../solver/types.js';
-import { NUMERICS } from '../gpu/layout.js';
 import { FLUX_IN, FLUX_OUT } from './kernel.js';
 
-if (NUMERICS.GAMMA !== GAMMA) throw new Error('gpujs: NUMERICS.GAMMA differs from the solver’s TR-BDF2 γ');
 
 /** The runner's constants: the f32 engines'; a non-finite error estimate ends the stage. */
-const GPUJS_NUMERICS: StepNumerics = { ...NUMERICS, REJECT_NONFINITE_ERROR: true };
+const GPUJS_NUMERICS: StepNumerics = { ...F32_NUMERICS, REJECT_NONFINITE_ERROR: true };
 
 /** A member asks for the fluxes at a state: `inputs` (F·S·FLUX_IN, f64) in; the engine fills `out` (F·S·FLUX_OUT). */
 export interface FluxRequest {

@@ -6,7 +6,7 @@
  * is the interval (the convention of SALib, so numbers compare directly).
  * Platform-neutral.
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { normInv } from '../physics/special.js';
 import { mulberry32 } from '../core/random.js';
 

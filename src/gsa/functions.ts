@@ -20,7 +20,7 @@
  * f.evaluate([0.5, 1, -2]); // 7.02…
  * f.analytic.S1;            // [0.3139, 0.4424, 0]
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 
 export type TestFunctionName = 'ishigami' | 'sobol-g';
 export const TEST_FUNCTIONS: readonly TestFunctionName[] = ['ishigami', 'sobol-g'];

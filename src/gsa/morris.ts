@@ -23,7 +23,7 @@
  * const m = morrisIndices(d, d.unit.map((u) => g.evaluate(u)));
  * m.mu_star; // decreasing with a_i: x1 (a = 0) first
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { mulberry32 } from '../core/random.js';
 import { bootstrapSeed, DEFAULT_BOOTSTRAP, DEFAULT_CONF_LEVEL, finiteOrNull, resamples, sampleSd, zOfLevel } from './bootstrap.js';
 

@@ -20,7 +20,7 @@
  *                                                  of the paper preset Cs+ ~0.47, Rb+ ~0.49: the 0.5 crossing
  *                                                  then jumps about inside the zone)
  *   residual (and residual_<j> with several)       Σ w (model − measured)² against measured profiles
- *                                                  (src/fit/observe.ts), where they are given
+ *                                                  (src/observe/observe.ts), where they are given
  * A value that does not exist for a member (no front, a failed member) is NaN.
  *
  * Depth-resolved: each species present in a stage (the native species and
@@ -32,7 +32,7 @@ import type { Protocol } from '../config/schema.js';
 import { blurProfile, facesFromCentres, lastFallingFront } from '../analysis/profiles.js';
 import { enteredSpecies } from '../ensemble/summary.js';
 import type { MemberResult } from '../ensemble/types.js';
-import type { Observation } from '../fit/observe.js';
+import type { Observation } from '../observe/observe.js';
 
 /** One named scalar output. */
 export interface OutputDef {

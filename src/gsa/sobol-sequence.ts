@@ -16,7 +16,7 @@
  * sobolPoints(4, 2, { scramble: false }); // [[0, 0], [0.5, 0.5], [0.75, 0.25], [0.25, 0.75]]
  * sobolPoints(1024, 6, { seed: 7 });      // 1024 scrambled points in [0, 1)^6
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { mulberry32 } from '../core/random.js';
 import { JOE_KUO, JOE_KUO_DIMS } from './joe-kuo.js';
 

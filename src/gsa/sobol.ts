@@ -27,7 +27,7 @@
  * const y = d.unit.map((u) => f.evaluate(u.map((v) => -Math.PI + 2 * Math.PI * v)));
  * sobolIndices(d, y).S1; // ≈ [0.314, 0.442, 0.000]
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import { bootstrapSeed, DEFAULT_BOOTSTRAP, DEFAULT_CONF_LEVEL, finiteOrNull, resamples, sampleSd, zOfLevel } from './bootstrap.js';
 import { sobolPoints } from './sobol-sequence.js';
 

@@ -19,9 +19,9 @@
  * const file = buildGsaFile({ ...analyze(design, runs, s), ... });
  */
 import type { Protocol } from '../config/schema.js';
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 import type { EnsembleEngine, EnsembleProgress, MemberResult } from '../ensemble/types.js';
-import type { Observation } from '../fit/observe.js';
+import type { Observation } from '../observe/observe.js';
 import { residualsFromProfiles } from '../fit/fit.js';
 import { fromUnit, makeMember } from '../sweep/grid.js';
 import { bootstrapSeed, DEFAULT_BOOTSTRAP, DEFAULT_CONF_LEVEL, resamples } from './bootstrap.js';

@@ -16,8 +16,8 @@ import { InputError } from '../core/errors.js';
 import { GpuError } from '../gpu/device.js';
 import { SolverError } from '../solver/types.js';
 import type { EnsembleEngine, EnsembleProgress, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../ensemble/types.js';
-import { decodeResult, encodeValue } from '../web/run/codec.js';
-import type { CaitRunner, EngineChoice, RunHandle } from '../web/run/protocol.js';
+import { decodeResult, encodeValue } from '../ensemble/wire/codec.js';
+import type { CaitRunner, EngineChoice, RunHandle } from '../ensemble/wire/protocol.js';
 import { openBrowserSession, type BrowserSession, type BrowserSessionOptions } from './browser.js';
 
 export interface BrowserEngineOptions extends BrowserSessionOptions {

@@ -224,7 +224,7 @@ export class BlockTriSolver {
    * A, B, C are not modified. Returns the smallest scaled pivot (and where).
    */
   solve(A: Float64Array, B: Float64Array, C: Float64Array, r: Float64Array, q: number, rnd: Round = EXACT): BlockSolveStats {
-    const { N, m, P, mm, start, a, c, d, t1, t2, work } = this;
+    const { m, P, mm, start, a, c, d, t1, t2, work } = this;
     const mq = m * q;
     const stats: BlockSolveStats = { minPivot: Infinity, cell: -1 };
     const inv = (M: Float64Array, mo: number, out: Float64Array, oo: number, cell: number) => {

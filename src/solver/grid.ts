@@ -3,7 +3,7 @@
  * x_fine, then cells growing geometrically (ratio ≤ growth) to the back
  * electrode. Lengths in nm.
  */
-import { InputError } from '../config/validate.js';
+import { InputError } from '../core/errors.js';
 
 export interface Grid {
   /** number of cells */

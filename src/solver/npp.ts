@@ -1,5 +1,5 @@
 /**
- * The discrete Nernst–Planck–Poisson system of one stage, f64 (PHYSICS.md §2).
+ * The discrete Nernst–Planck–Poisson system of one stage, f64 (docs/model.md §2–3; docs/numerics.md §2–3).
  *
  * Finite volumes on the cells of `Grid`; Scharfetter–Gummel fluxes with a
  * face average of the concentration-dependent D; full Poisson. Scaled
@@ -20,13 +20,12 @@
  *    J = D n max(0, z ψ_{N−1} / d_N); nothing enters.
  */
 import type { Front, Protocol, Stage } from '../config/schema.js';
-import { EPSILON_0, ELEMENTARY_CHARGE, kT_eV } from '../physics/constants.js';
+import { EPSILON_0, ELEMENTARY_CHARGE, M2_TO_NM2, kT_eV } from '../physics/constants.js';
 import { makeDiffusivity, type Diffusivity } from '../physics/diffusion.js';
 import { bernoulli, bernoulliDerivFrom } from '../physics/special.js';
 import type { BandMatrix } from './banded.js';
 import type { Grid } from './grid.js';
 
-const M2_TO_NM2 = 1e18;
 
 export type FaceAverage = 'arithmetic' | 'harmonic' | 'geometric';
 

@@ -106,6 +106,29 @@ export const F64_NUMERICS: StepNumerics = {
 };
 
 /**
+ * The step numerics of the float32 engines (WebGPU, gpu.js): the f64 solver's, except the floors float32
+ * forces. Generated into the WGSL prelude by src/gpu/layout.ts; the gpu.js engine runs its host loop on them.
+ */
+export const F32_NUMERICS: StepNumerics = {
+  ...F64_NUMERICS,
+  /**
+   * f64: 1e-5. f32 roundoff of a density near 1 is 6e-8 absolute, i.e. ~5e-5 tolerance units at the
+   * defaults (atol 1e-4, rtol 1e-3) before any amplification by the Newton matrix: stagnation below
+   * 1e-3 units (still 1000× below the error tolerance) is accepted as roundoff.
+   */
+  NOISE_FLOOR: 1e-3,
+  /**
+   * ψ' (deviation from the linear profile) reaches ~20 kT/e in the exchanged zone: its f32 ulp is
+   * ~2e-6, so the f64 1e-6 kT/e can never pass; 1e-4 kT/e (a 1e-4 relative flux change) can.
+   */
+  PSI_TOL: 1e-4,
+  /** f64: 1e-7. The closing species 1 − Σ z n carries ~1e-7 absolute f32 roundoff: 1e-6 */
+  NEG_TOL: 1e-6,
+  /** f64: 1e-7. Charge and time targets count as reached within 2e-6 (f32 cannot do 1e-7) */
+  TARGET_RTOL: 2e-6,
+};
+
+/**
  * Where a runner's rates f(y) (with the boundary fluxes) and Newton systems come from. Generators so
  * that a provider can yield requests (the gpu.js engine: the face fluxes of many members computed in
  * one kernel call, src/gpujs/stage.ts) and be resumed when they are answered; the f64 solver's
@@ -132,13 +155,17 @@ export const TWIN_NUMERICS: StepNumerics = { ...F64_NUMERICS, LINEAR: 'block', L
 
 /** StageSystem's own f64 rates and assembly. */
 export function f64Source(sys: StageSystem): StageSource<never> {
+  // generators by the StageSource contract that answer at once: they never yield
   return {
+    // biome-ignore lint/correctness/useYield: answers at once (StageSource contract)
     *rates(y, f, bf) {
       sys.rates(y, f, bf);
     },
+    // biome-ignore lint/correctness/useYield: answers at once (StageSource contract)
     *assemble(y, rhs, cdt, A, res) {
       sys.assemble(y, rhs, cdt, A, res);
     },
+    // biome-ignore lint/correctness/useYield: answers at once (StageSource contract)
     *assembleBlocks(y, rhs, cdt, blk) {
       sys.faceFluxes(y, true);
       sys.assembleBlocksFrom(y, rhs, cdt, blk);
@@ -692,6 +719,23 @@ export class StageRunner<R = never> {
   }
 }
 
+/**
+ * The one check that a stage models every species present at its start (largest density above 1e-12 n0):
+ * the SolverError for the first that is not, or undefined. `peak(j)` is the largest density of protocol
+ * species j at the stage start. Used by every engine.
+ */
+export function unmodelledSpecies(stage: Stage, species: readonly string[], peak: (j: number) => number): SolverError | undefined {
+  for (let j = 0; j < species.length; j++) {
+    const nm = species[j];
+    if (!(nm in stage.D) && peak(j) > 1e-12)
+      return new SolverError(`species ${nm} is present at the start of stage "${stage.name}" but the stage has no D model for it`, {
+        stage: stage.name,
+        species: nm,
+      });
+  }
+  return undefined;
+}
+
 /** Run every stage of a protocol with the f64 solver. */
 export function simulate(protocol: Protocol, opts: RunOptions = {}): ProtocolResult {
   const grid = gridOf(protocol);
@@ -699,14 +743,8 @@ export function simulate(protocol: Protocol, opts: RunOptions = {}): ProtocolRes
   const dens = species.map((nm) => new Float64Array(grid.N).fill(protocol.species[nm].initial));
   const stages: StageResult[] = [];
   protocol.stages.forEach((stage, k) => {
-    // a species the stage does not model must be absent
-    species.forEach((nm, j) => {
-      if (!(nm in stage.D) && dens[j].some((v) => v > 1e-12))
-        throw new SolverError(`species ${nm} is present at the start of stage "${stage.name}" but the stage has no D model for it`, {
-          stage: stage.name,
-          species: nm,
-        });
-    });
+    const absent = unmodelledSpecies(stage, species, (j) => dens[j].reduce((a, v) => Math.max(a, v), 0));
+    if (absent) throw absent;
     const runner = new StageRunner(protocol, stage, grid, species, dens, { numerics: opts.numerics, onBlockSystem: opts.onBlockSystem });
     stages.push(runner.run(dens, opts, k, protocol.stages.length));
   });

@@ -7,7 +7,7 @@
  * writer of the format; this only cuts its work into slices).
  */
 import { ensembleJsonChunks, type EnsembleFile } from '../../ensemble/output.js';
-import { yieldToEventLoop } from './codec.js';
+import { yieldToEventLoop } from '../../ensemble/wire/codec.js';
 
 /** The JSON text pieces of `file`, `slice` members per step, yielding between steps. */
 export async function ensembleJsonPieces(file: EnsembleFile, slice = 25): Promise<string[]> {

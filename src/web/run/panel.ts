@@ -113,7 +113,8 @@ export function mountLiveSweep(host: HTMLElement, onResult: (file: EnsembleFile 
   });
 
   async function start(): Promise<void> {
-    let req, grid;
+    let req: ReturnType<typeof requestFromGrid>;
+    let grid: ReturnType<typeof buildGrid>;
     try {
       const base = getPreset(preset.value);
       const specs = [...varyList.querySelectorAll<HTMLInputElement>('input[data-cait="vary"]')]

@@ -27,8 +27,8 @@ import summaryShaderSource from '../../../shaders/summary.wgsl?raw';
 import { acquireDevice, GpuError } from '../../gpu/device.js';
 import { WebGpuEngine } from '../../gpu/engine.js';
 import type { EnsembleEngine, EnsembleProgress, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../../ensemble/types.js';
-import { decodeValue, encodeResult } from './codec.js';
-import { ENGINE_CHOICES, type CaitRunner, type EngineChoice, type RunHandle } from './protocol.js';
+import { decodeValue, encodeResult } from '../../ensemble/wire/codec.js';
+import { ENGINE_CHOICES, type CaitRunner, type EngineChoice, type RunHandle } from '../../ensemble/wire/protocol.js';
 
 export { ENGINE_CHOICES, type CaitRunner, type EngineChoice, type RunHandle };
 

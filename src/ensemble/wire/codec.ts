@@ -11,7 +11,7 @@
  * const pieces = await encodeResult(result);   // in the page
  * const back = decodeResult(pieces);            // in Node: deep-equal to result
  */
-import type { EnsembleResult, MemberResult } from '../../ensemble/types.js';
+import type { EnsembleResult, MemberResult } from '../types.js';
 
 const TAG = '$num';
 
