@@ -173,7 +173,7 @@ export function registerGsa(program: Command, ctx: CliContext): void {
   const cmd = addProtocolOptions(
     program
       .command('gsa')
-      .summary('global sensitivity analysis: Sobol indices or Morris screening over many parameters')
+      .summary("Sobol' indices or Morris screening (global)")
       .description(
         "Which parameters control which output: Sobol' indices (first order, total, second order) on a " +
           "Saltelli design of a Sobol' sequence, or Morris elementary effects, with bootstrap intervals; " +
