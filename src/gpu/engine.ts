@@ -224,6 +224,8 @@ interface MemberState {
 
 /** The D models' ln D tables in one pool (one copy per distinct model), and D at the reservoir per model. */
 class TablePool {
+  /** tabulated models of earlier runs (a tabulation is ~4096 evaluations of the SED; up to 256 kept) */
+  private static readonly tables = new Map<string, Float64Array>();
   readonly values: number[] = [];
   private readonly index = new Map<string, { off: number; len: number; Dres: Map<number, number> }>();
   constructor(readonly K: number) {}
@@ -231,7 +233,12 @@ class TablePool {
     const key = `${T_K}|${JSON.stringify(model)}`;
     let e = this.index.get(key);
     if (!e) {
-      const t = lnDTable(model, T_K, this.K);
+      let t = TablePool.tables.get(`${this.K}|${key}`);
+      if (!t) {
+        t = lnDTable(model, T_K, this.K);
+        if (TablePool.tables.size >= 256) TablePool.tables.clear();
+        TablePool.tables.set(`${this.K}|${key}`, t);
+      }
       e = { off: this.values.length, len: t.length, Dres: new Map() };
       for (const v of t) this.values.push(v);
       this.index.set(key, e);
