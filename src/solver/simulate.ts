@@ -24,7 +24,8 @@ import { BandMatrix } from './banded.js';
 import { BLOCK_PIVOT_TOL, BlockTriSolver, DEFAULT_LANES, partitionCount, type Round } from './blocktri.js';
 import { makeGrid, type Grid } from './grid.js';
 import { StageSystem, newtonBlocks, type BoundaryFluxes, type NewtonBlocks } from './npp.js';
-import { SolverError, type ProtocolResult, type RunOptions, type Snapshot, type StageResult, type StageStats } from './types.js';
+import { StageRecorder, StageTargets, StepController } from './stepping.js';
+import { SolverError, type ProtocolResult, type RunOptions, type StageResult, type StageStats } from './types.js';
 
 export const GAMMA = 2 - Math.SQRT2;
 /** shared diagonal coefficient of both stages: γ/2 = (1−γ)/(2−γ) */
@@ -541,61 +542,27 @@ export class StageRunner<R = never> {
    * landing on the record times and charges and on the stop time or charge.
    */
   *steps(dens: Float64Array[], opts: RunOptions, stageIndex: number, stageCount: number): Generator<R, StageResult, void> {
-    const { protocol, stage, grid, species } = this;
-    const sys = this.sys;
+    const { protocol, stage, grid, species, sys, w } = this;
     const { N, m, S, U } = sys;
-    const w = this.w;
-    const { SAFETY, MAX_GROWTH, NEG_TOL, TARGET_RTOL, REJECT_NONFINITE_ERROR, MIN_GROWTH, MIN_CUT, REJECT_SAFETY, NEWTON_CUT, NEGATIVE_CUT, DT_FLOOR, MAX_SECANT } =
-      this.num;
+    const { NEG_TOL, REJECT_NONFINITE_ERROR } = this.num;
     const solver = protocol.solver;
-    const A_m2 = protocol.sample.area_m2;
-    const n0 = protocol.sample.n0_m3;
-    // particle flux in n0·nm/s → current: e·A·n0·1e-9·J
-    const toAmp = ELEMENTARY_CHARGE * A_m2 * n0 * 1e-9;
-    const zBeam = sys.z[sys.beam];
     const psi = new Float64Array(N);
     sys.pack(dens, psi, w.y0);
     yield* this.initialPotential();
 
     const inv0 = Array.from({ length: S }, (_, s) => sys.inventory(w.y0, s));
     const crossed = { front: new Float64Array(S), back: new Float64Array(S) };
-
-    const stopQ = 'charge_C' in stage.stop ? stage.stop.charge_C : undefined;
-    const stopT = 'duration_s' in stage.stop ? stage.stop.duration_s : undefined;
-    const maxT = stopT ?? stage.max_duration_s;
-    const recT = [...stage.record.times_s].filter((t) => t < maxT).sort((a, b) => a - b);
-    const recQ = [...stage.record.charges_C].filter((q) => stopQ === undefined || q < stopQ).sort((a, b) => a - b);
-    const snapshots: Snapshot[] = [];
+    const targets = new StageTargets(stage, this.num.TARGET_RTOL);
+    const ctl = new StepController(this.num, solver.dt_max_s, Math.min(solver.dt0_s, targets.maxT));
+    // particle flux in n0·nm/s → current: e·A·n0·1e-9·J
+    const rec = new StageRecorder(sys, species, dens, ELEMENTARY_CHARGE * protocol.sample.area_m2 * protocol.sample.n0_m3 * 1e-9);
 
     let t = 0;
     let Q = 0;
-    let dt = Math.min(solver.dt0_s, maxT);
-    const rec = { t_s: [] as number[], I_A: [] as number[], I_back_A: [] as number[], Q_C: [] as number[] };
-    const chargeOf = (dq: Float64Array) => zBeam * dq[sys.beam] * toAmp;
-    const record = () => {
-      rec.t_s.push(t);
-      rec.I_A.push(zBeam * w.bf0.front[sys.beam] * toAmp);
-      let ib = 0;
-      for (let s = 0; s < S; s++) ib += sys.z[s] * w.bf0.back[s];
-      rec.I_back_A.push(ib * toAmp);
-      rec.Q_C.push(Q);
-    };
-    const snapshot = () => {
-      const d: Record<string, number[]> = {};
-      const nAll = sys.fill(w.y0);
-      species.forEach((nm, k) => {
-        const s = sys.active.indexOf(k);
-        d[nm] = s < 0 ? Array.from(dens[k]) : Array.from({ length: N }, (_, i) => nAll[i * S + s]);
-      });
-      snapshots.push({ t_s: t, charge_C: Q, density: d });
-    };
-
     yield* this.source.rates(w.y0, w.f0, w.bf0);
-    record();
+    rec.record(t, Q, w.bf0);
     let lastProgress = 0;
     const progressEvery = opts.progressIntervalMs ?? 100;
-    let secantTries = 0;
-    let lastFreeDt: number | undefined;
     const fail = (msg: string, at?: number): never => {
       const where: SolverError['where'] = { stage: stage.name, t_s: t };
       if (at !== undefined && at >= 0) {
@@ -610,46 +577,30 @@ export class StageRunner<R = never> {
     for (;;) {
       if (this.stats.steps + this.stats.rejected >= solver.max_steps)
         fail(`step limit reached (${solver.max_steps} steps) at Q = ${(Q * 1e3).toPrecision(4)} mC`);
-      // time limits: stop time, next record time
-      let tLimit = maxT;
-      if (recT.length && recT[0] < tLimit) tLimit = recT[0];
-      let dtTry = Math.min(dt, solver.dt_max_s, tLimit - t);
-      const hitsTime = dtTry >= tLimit - t - TARGET_RTOL * Math.max(tLimit, 1);
-      if (hitsTime) dtTry = tLimit - t;
+      const { dtTry, hitsTime } = ctl.propose(t, targets.timeLimit());
       if (!(dtTry > 1e-14 * Math.max(1, t))) fail(`time step underflow (Δt = ${dtTry.toExponential(2)} s)`);
 
       const r = yield* this.step(dtTry);
       if (!r.ok) {
         this.stats.rejected++;
-        dt = dtTry * NEWTON_CUT;
-        if (dt < DT_FLOOR) fail(`step failed at Δt = ${dtTry.toExponential(2)} s: ${r.reason}`, r.at);
+        if (!ctl.newtonFailed(dtTry)) fail(`step failed at Δt = ${dtTry.toExponential(2)} s: ${r.reason}`, r.at);
         continue;
       }
-      // positivity
+      // positivity and the error estimate
       const { minN, minAt } = this.minDensity(w.y1);
       const nonFinite = REJECT_NONFINITE_ERROR && !Number.isFinite(r.err);
       if (r.err > 1 || minN < -NEG_TOL || nonFinite) {
         this.stats.rejected++;
-        const fac = r.err > 1 ? Math.max(MIN_CUT, REJECT_SAFETY * Math.pow(r.err, -1 / 3)) : NEGATIVE_CUT;
-        dt = dtTry * fac;
-        if (dt < DT_FLOOR || nonFinite) fail(`time step underflow: error estimate ${r.err.toPrecision(3)}, min density ${minN.toExponential(2)}`, minAt);
+        if (!ctl.rejected(dtTry, r.err, nonFinite)) fail(`time step underflow: error estimate ${r.err.toPrecision(3)}, min density ${minN.toExponential(2)}`, minAt);
         continue;
       }
-      const dQ = chargeOf(r.dQ.front);
-      const Q1 = Q + dQ;
-      // charge targets: the stop charge and the next record charge
-      let qTarget = stopQ;
-      if (recQ.length && (qTarget === undefined || recQ[0] < qTarget)) qTarget = recQ[0];
-      if (qTarget !== undefined && Q1 > qTarget * (1 + TARGET_RTOL) && secantTries < MAX_SECANT) {
-        // land on the target: shrink the step by the secant of Q(Δt)
-        secantTries++;
-        dt = dtTry * ((qTarget - Q) / dQ) * (1 - 0.1 * TARGET_RTOL);
-        continue;
-      }
+      // charge targets: the stop charge and the next record charge (landed on by a secant)
+      const dQ = rec.chargeOf(r.dQ.front);
+      const qTarget = targets.chargeTarget();
+      if (ctl.overshoots(dtTry, Q, dQ, qTarget)) continue;
       // accept
-      secantTries = 0;
       t += dtTry;
-      Q = Q1;
+      Q = Q + dQ;
       for (let s = 0; s < S; s++) {
         crossed.front[s] += r.dQ.front[s];
         crossed.back[s] += r.dQ.back[s];
@@ -657,18 +608,10 @@ export class StageRunner<R = never> {
       this.stats.steps++;
       w.y0.set(w.y1);
       yield* this.source.rates(w.y0, w.f0, w.bf0);
-      record();
-      const reachedQ = qTarget !== undefined && Q >= qTarget * (1 - TARGET_RTOL);
-      if (hitsTime && recT.length && recT[0] <= t * (1 + TARGET_RTOL)) {
-        recT.shift();
-        snapshot();
-      }
-      if (reachedQ && recQ.length && recQ[0] === qTarget) {
-        recQ.shift();
-        snapshot();
-      }
-      const done = (stopQ !== undefined && Q >= stopQ * (1 - TARGET_RTOL)) || (stopT !== undefined && t >= stopT * (1 - TARGET_RTOL));
-      this.fraction = stopQ !== undefined ? Math.min(1, Q / stopQ) : Math.min(1, t / maxT);
+      rec.record(t, Q, w.bf0);
+      for (let k = targets.reached(t, Q, hitsTime, qTarget); k > 0; k--) rec.snapshot(t, Q, w.y0);
+      const done = targets.done(t, Q);
+      this.fraction = targets.fraction(t, Q);
       if (opts.onProgress && (done || Date.now() - lastProgress > progressEvery)) {
         lastProgress = Date.now();
         opts.onProgress({
@@ -682,17 +625,13 @@ export class StageRunner<R = never> {
         });
       }
       if (done) break;
-      if (stopQ !== undefined && t >= maxT * (1 - TARGET_RTOL)) {
-        const I = rec.I_A[rec.I_A.length - 1];
+      if (targets.outOfTime(t)) {
+        const stopQ = targets.stopQ!;
         fail(
-          `stage cannot deliver its charge: after max_duration_s = ${maxT.toExponential(3)} s only ${(Q * 1e3).toPrecision(4)} of ${(stopQ * 1e3).toPrecision(4)} mC were delivered (current ${(I * 1e9).toPrecision(3)} nA)`,
+          `stage cannot deliver its charge: after max_duration_s = ${targets.maxT.toExponential(3)} s only ${(Q * 1e3).toPrecision(4)} of ${(stopQ * 1e3).toPrecision(4)} mC were delivered (current ${(rec.lastCurrent() * 1e9).toPrecision(3)} nA)`,
         );
       }
-      const grow = r.err > 0 ? SAFETY * Math.pow(r.err, -1 / 3) : MAX_GROWTH;
-      dt = dtTry * Math.min(MAX_GROWTH, Math.max(MIN_GROWTH, grow));
-      // after a step clamped to hit a time target, resume the step size of the last free step
-      if (hitsTime) dt = Math.max(dt, lastFreeDt ?? dt);
-      else lastFreeDt = dt;
+      ctl.accepted(dtTry, r.err, hitsTime);
     }
 
     sys.unpack(w.y0, dens, psi);
@@ -707,12 +646,12 @@ export class StageRunner<R = never> {
       beam: stage.beam,
       duration_s: t,
       charge_C: Q,
-      final_current_A: rec.I_A[rec.I_A.length - 1],
+      final_current_A: rec.lastCurrent(),
       depth_nm: Array.from(grid.x),
       density,
       potential_V: Array.from(psi, (p) => p * sys.kT),
-      current: rec,
-      snapshots,
+      current: rec.current,
+      snapshots: rec.snapshots,
       balance,
       stats: { ...this.stats },
     };
