@@ -27,6 +27,7 @@
  * gpu.js does not parse. Platform-neutral (no Node imports).
  */
 import type { DModel } from '../config/schema.js';
+import { M2_TO_NM2 } from '../physics/constants.js';
 import { makeDiffusivity } from '../physics/diffusion.js';
 import { CPUKernel, type GPU, HeadlessGLKernel, WebAssemblyKernel, WebGL2Kernel, WebGLKernel, type IKernelRunShortcut } from 'gpu.js';
 
@@ -129,7 +130,7 @@ export function lnDTable(model: DModel, T_K: number): Float32Array {
   return t;
 }
 
-const LN_M2_TO_NM2 = Math.log(1e18);
+const LN_M2_TO_NM2 = Math.log(M2_TO_NM2);
 
 /** gpu.js's version, for the adapter string. */
 export const GPUJS_VERSION = '2.24.1';
