@@ -177,6 +177,8 @@ describe('cait-fit/1 (src/fit/schema.ts)', () => {
     expect(bad((f) => delete f.best.member)).toBe('fit.json: best.member: Invalid input: expected number, received undefined');
     expect(bad((f) => (f.schema = 'cait-fit/0'))).toBe('fit.json: schema: Invalid input: expected "cait-fit/1"');
     expect(bad((f) => (f.measured.observations[1].resolution = { kind: 'box' }))).toMatch(/^fit\.json: measured\.observations\.1\.resolution(\.kind)?: Invalid/);
+    expect(bad((f) => (f.grid.axes[1] = []))).toMatch(/^fit\.json: grid\.axes\.1: expected at least one value \(and \d+ more issues?\)$/);
+    expect(bad((f) => (f.grid.axes[0] = 'wide'))).toBe('fit.json: grid.axes.0: Invalid input: expected array, received string');
     expect(bad((f) => (f.grid.size = 31))).toBe('fit.json: grid.size: 31 is not the product of the axis lengths (30) (and 1 more issue)');
     expect(bad((f) => f.measured.observations[0].target.Rb.pop())).toBe('fit.json: measured.observations.0.target.Rb: expected 30 numbers (one per depth), got 29');
   });

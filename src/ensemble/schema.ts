@@ -18,6 +18,7 @@ import type { Assert, Equal } from '../core/types.js';
 import {
   balanceSchema,
   currentSchema,
+  numberList as nums,
   densitySchema,
   provenanceSchema,
   snapshotSchema,
@@ -30,7 +31,6 @@ import type { MemberStage, ProfilesLevel } from './types.js';
 export const ENSEMBLE_SCHEMA = 'cait-ensemble/1';
 
 const num = z.number();
-const nums = z.array(num);
 const count = z.number().int().min(0);
 
 export const profilesLevelSchema = z.enum(['none', 'final', 'all']);

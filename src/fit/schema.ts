@@ -19,11 +19,11 @@ import { protocolSchema } from '../config/schema.js';
 import type { Assert, Equal } from '../core/types.js';
 import type { DepthResolution } from '../observe/observe.js';
 import { executorRecordSchema } from '../ensemble/schema.js';
+import { numberList as nums } from '../io/schema.js';
 
 export const FIT_SCHEMA = 'cait-fit/1';
 
 const num = z.number();
-const nums = z.array(num);
 const count = z.number().int().min(0);
 /** a number the writer may have written as null (NaN): reads back as NaN */
 const numOrNaN = z.union([num, z.null().transform(() => NaN)]);
@@ -137,7 +137,7 @@ export const fitFileSchema = z
     parameters: z.array(z.string()).min(1),
     /** per parameter: how its axis is spaced (log for D, linear otherwise unless asked) */
     scale: z.array(z.enum(['log', 'linear'])),
-    grid: z.object({ axes: z.array(nums.min(1)), size: count }),
+    grid: z.object({ axes: z.array(nums), size: count }),
     /** per grid member (grid order) */
     residual: z.array(num.min(0).nullable()),
     /** every evaluated member: the grid (in grid order), then refinement and sensitivity members */
@@ -181,6 +181,9 @@ export const fitFileSchema = z
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     const P = f.parameters.length;
     if (f.grid.axes.length !== P) issue(['grid', 'axes'], `expected ${P} axes (one per parameter), got ${f.grid.axes.length}`);
+    f.grid.axes.forEach((a, j) => {
+      if (a.length === 0) issue(['grid', 'axes', j], 'expected at least one value');
+    });
     const size = f.grid.axes.reduce((s, a) => s * a.length, 1);
     if (f.grid.size !== size) issue(['grid', 'size'], `${f.grid.size} is not the product of the axis lengths (${size})`);
     if (f.scale.length !== P) issue(['scale'], `expected ${P} entries (one per parameter), got ${f.scale.length}`);
