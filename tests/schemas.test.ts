@@ -27,6 +27,7 @@ import { FIT_SCHEMA, fitFileSchema, type FitFile } from '../src/fit/schema.js';
 import { buildFitFile } from '../src/fit/output.js';
 import { compactJson } from '../src/core/json.js';
 import { parseLoaded } from '../src/web/data.js';
+import { gsaFileSchema } from '../src/gsa/schema.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const readJson = (rel: string) => JSON.parse(readFileSync(ROOT + rel, 'utf8')) as Record<string, unknown>;
@@ -181,6 +182,15 @@ describe('cait-fit/1 (src/fit/schema.ts)', () => {
     expect(bad((f) => (f.grid.axes[0] = 'wide'))).toBe('fit.json: grid.axes.0: Invalid input: expected array, received string');
     expect(bad((f) => (f.grid.size = 31))).toBe('fit.json: grid.size: 31 is not the product of the axis lengths (30) (and 1 more issue)');
     expect(bad((f) => f.measured.observations[0].target.Rb.pop())).toBe('fit.json: measured.observations.0.target.Rb: expected 30 numbers (one per depth), got 29');
+  });
+});
+
+describe('cait-gsa/1 (src/gsa/schema.ts; its executor record is the ensemble\'s)', () => {
+  it('the recorded studies parse', () => {
+    for (const f of ['scripts/gsa/paper-sobol/gsa.json', 'scripts/gsa/paper-morris/gsa.json']) {
+      const r = gsaFileSchema.safeParse(readJson(f));
+      expect(r.success, `${f}: ${r.error?.message}`).toBe(true);
+    }
   });
 });
 
