@@ -153,7 +153,7 @@ describe('cait-fit/1 (src/fit/schema.ts)', () => {
     for (const f of ['tests/fixtures/web/fit-small.json', 'examples/fit-quick.json']) roundTrip(fitFileSchema, readFileSync(ROOT + f, 'utf8'));
   });
 
-  it('what buildFitFile writes parses, a failed member\'s null residual included; noise.s2 written null (no degrees of freedom) reads back as NaN', () => {
+  it('what buildFitFile writes parses, a failed member\'s null residual included; noise.s2 and intervals written null (no degrees of freedom) read back as NaN', () => {
     const fit = readJson('tests/fixtures/web/fit-small.json') as unknown as FitFile;
     const { schema: _s, provenance: p, ...rest } = fit;
     const outcome = { ...rest, engine: p.engine, adapter: p.adapter, wall_s: p.wall_s, warnings: ['w'], phases: [{ phase: 'grid', members: 30, failed: 1, wall_s: 1 }], residuals_source: 'engine' as const };
@@ -162,9 +162,18 @@ describe('cait-fit/1 (src/fit/schema.ts)', () => {
     const file = buildFitFile(outcome, { version: '0.1.0', date: date.toISOString(), config_sha256: p.config_sha256, node: 'v20', platform: 'linux-x64' }, 'cait fit …');
     const v = roundTrip(fitFileSchema, compactJson(file)) as FitFile;
     expect(v.members[1].residual).toBeNull();
-    const noDof = JSON.parse(compactJson({ ...file, noise: { s2: NaN, points: 2, dof: 0 } }));
+    // no degrees of freedom (cait sensitivity with as many points as parameters): s2 and the linearised intervals are NaN
+    const nan = file.best.interval.map((): [number, number] => [NaN, NaN]);
+    const noDof = JSON.parse(compactJson({ ...file, noise: { s2: NaN, points: 2, dof: 0 }, best: { ...file.best, interval: nan, interval_linearized: nan } }));
     expect(noDof.noise.s2).toBeNull();
-    expect(fitFileSchema.parse(noDof).noise.s2).toBeNaN();
+    expect(noDof.best.interval[0]).toEqual([null, null]);
+    const back = fitFileSchema.parse(noDof);
+    expect(back.noise.s2).toBeNaN();
+    expect(back.best.interval_linearized![1]).toEqual([NaN, NaN]);
+    // elsewhere null is not a number
+    expect(refusal(() => parseWithSchema(fitFileSchema, { ...noDof, best: { ...noDof.best, values: [null, 1] } }, 'fit.json'))).toBe(
+      'fit.json: best.values.0: Invalid input: expected number, received null',
+    );
   });
 
   it('a wrong type, a missing field, another format, an inconsistent grid: refused naming the field', () => {

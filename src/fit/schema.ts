@@ -11,8 +11,8 @@
  * `null` for a failed member. Grid members are the cartesian product of
  * `grid.axes` (the last parameter varies fastest), listed first in `members`
  * in that order; `residual[i]` is grid member i's. NaN is written as null
- * (src/core/json.ts): `noise.s2` (no degrees of freedom left) reads back as
- * NaN.
+ * (src/core/json.ts): `noise.s2` (no degrees of freedom left) and the ends
+ * of the intervals that need it read back as NaN.
  */
 import { z } from 'zod';
 import { protocolSchema } from '../config/schema.js';
@@ -28,6 +28,8 @@ const count = z.number().int().min(0);
 /** a number the writer may have written as null (NaN): reads back as NaN */
 const numOrNaN = z.union([num, z.null().transform(() => NaN)]);
 const pair = z.tuple([num, num]);
+/** an interval the writer may have written as [null, null] (its width needs s2, NaN without degrees of freedom) */
+const interval = z.tuple([numOrNaN, numOrNaN]);
 
 /** Per species: values at the observation's measured depths (`measured.observations[k].depth_nm`). */
 export const speciesSeriesSchema = z.record(z.string(), nums);
@@ -148,7 +150,7 @@ export const fitFileSchema = z
       values: nums,
       residual: num,
       /** Δχ² = 1 (χ² = SSR / s2) profile-likelihood interval per parameter */
-      interval: z.array(pair),
+      interval: z.array(interval),
       /** per observation: the best member's model at the measured depths */
       model: z.array(speciesSeriesSchema),
       /** index into members */
@@ -156,9 +158,9 @@ export const fitFileSchema = z
       /** the discrete profile's Δχ² = 1 interval over the evaluated members (null: it does not close inside the evaluated range) */
       interval_profile: z.array(pair.nullable()).optional(),
       /** the Gauss–Newton (linearised) interval from the sensitivity derivatives */
-      interval_linearized: z.array(pair).optional(),
+      interval_linearized: z.array(interval).optional(),
       /** the sandwich (cluster-robust, clusters = measured depth points) interval */
-      interval_robust: z.array(pair).optional(),
+      interval_robust: z.array(interval).optional(),
       /** the local quadratic model of the residual the intervals come from (free: the parameters it spans; Hessian in scaled coordinates, ln p on log axes) */
       quadratic: z
         .object({ centre: nums, residual: num.optional(), points: count, free: z.array(z.string()), hessian_scaled: z.array(nums) })
