@@ -196,6 +196,14 @@ describe('cait merge refuses', () => {
     await refused([shard('a0'), bad, shard('a2')], "the shards' member values are not those of their ensemble (values_sha256 differs): was a shard file edited?");
   });
 
+  it('a shard that is not a cait-ensemble/1 file, with one line naming the field (src/ensemble/schema.ts)', async () => {
+    await make();
+    const bad = edited('a1', 'a1type', (f) => ((f.members[0].stages[0] as unknown as Record<string, unknown>).duration_s = '20'));
+    await refused([shard('a0'), bad, shard('a2')], `${bad}: members.0.stages.0.duration_s: Invalid input: expected number, received string`);
+    const gone = edited('a1', 'a1gone', (f) => delete (f.shard!.ensemble as { values_sha256?: string }).values_sha256);
+    await refused([shard('a0'), gone, shard('a2')], `${gone}: shard.ensemble.values_sha256: Invalid input: expected string, received undefined`);
+  });
+
   it('--out naming one of the shards', async () => {
     await make();
     const r = await cli(['merge', shard('a0'), shard('a1'), shard('a2'), '--out', shard('a1')]);

@@ -39,7 +39,9 @@ import { discreteProfileInterval, fitQuadratic, profileEndpoints, quadraticInter
 import { spdInverse } from '../src/core/linalg.js';
 import { levenbergMarquardt } from '../src/fit/local.js';
 import { residualMap, gridIndices } from '../src/fit/map.js';
-import type { FitFile } from '../src/fit/schema.js';
+import { fitFileSchema, type FitFile } from '../src/fit/schema.js';
+import { buildFitFile } from '../src/fit/output.js';
+import { compactJson } from '../src/core/json.js';
 import { reducedPaper } from './helpers/protocols.js';
 import type { EnsembleEngine, EnsembleRequest, EnsembleResult, MemberResult, MemberStage } from '../src/ensemble/types.js';
 import { needs } from './helpers/require.js';
@@ -323,6 +325,8 @@ describe('runFit on an exactly quadratic residual (stand-in engine, model linear
     for (const n of names) expect(existsSync(join(dir, 'out', n)), n).toBe(true);
     const json = JSON.parse(readFileSync(join(dir, 'out', 'fit.json'), 'utf8')) as FitFile;
     expect(json.schema).toBe('cait-fit/1');
+    // the written file is what its schema says (src/fit/schema.ts), every field known to it
+    expect(fitFileSchema.parse(json)).toEqual(json);
     expect(json.provenance.engine).toBe('linear-standin');
     expect(json.provenance.config_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(json.provenance.command).toContain('cait fit');
@@ -356,6 +360,8 @@ describe('runFit on an exactly quadratic residual (stand-in engine, model linear
     const [lo, hi] = file.best.interval[0];
     expect(Math.log(hi / lo) / 2).toBeCloseTo(d0, 6);
     expect(existsSync(join(dir, 'out', 'pm20.svg'))).toBe(true);
+    const json = JSON.parse(readFileSync(join(dir, 'out', 'fit.json'), 'utf8')) as FitFile;
+    expect(fitFileSchema.parse(json)).toEqual(json);
   });
 });
 
@@ -403,6 +409,9 @@ describe('runFit with failed members, progress and --member-profiles none', () =
     expect(fit.members.every((m) => m.model === undefined)).toBe(true);
     expect(Object.keys(fit.best.model[0]).sort()).toEqual(['Cs', 'Li', 'Rb']);
     expect(fit.best.values[1]).toBeLessThan(0.26);
+    // its cait-fit/1 file, null residuals and all, is what the schema says
+    const json = JSON.parse(compactJson(buildFitFile(fit, { version: '0', date: 'd', config_sha256: 'x' })));
+    expect(fitFileSchema.parse(json)).toEqual(json);
     const map = residualMap(fit as unknown as FitFile, 0, 1, 'min');
     expect(map.z.every((row, iy) => row.every((v) => (v === null) === (iy === 3)))).toBe(true);
   });

@@ -11,17 +11,12 @@
  * const whole = mergeShards(shards); // a cait-ensemble/1 file without a shard block
  */
 import { createHash } from 'node:crypto';
+import { parseJson, parseWithSchema } from '../config/validate.js';
 import { InputError } from '../core/errors.js';
 import { canonicalJson, configSha256 } from '../io/result.js';
 import type { MemberResult } from '../ensemble/types.js';
-import {
-  buildEnsembleFile,
-  ENSEMBLE_SCHEMA,
-  type EnsembleFile,
-  type EnsembleIdentity,
-  type MemberEntry,
-  type ShardRecord,
-} from '../ensemble/output.js';
+import { buildEnsembleFile } from '../ensemble/output.js';
+import { ENSEMBLE_SCHEMA, ensembleFileSchema, type EnsembleFile, type EnsembleIdentity, type MemberEntry, type ShardRecord } from '../ensemble/schema.js';
 import { shardMembers, type Design } from './shard.js';
 
 /** A shard file and how to name it in messages (its path). */
@@ -30,39 +25,17 @@ export interface ShardInput {
   file: EnsembleFile;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 /**
- * Parse a shard file's text and check its structure: a `cait-ensemble/1`
- * file with a shard block whose member count matches its members.
+ * Parse a shard file's text and check it: a `cait-ensemble/1` file (its zod
+ * schema, src/ensemble/schema.ts; a file that does not fit is refused with
+ * one line naming the first bad field) with a shard block whose member
+ * count matches its members.
  */
 export function parseShardFile(text: string, label: string): EnsembleFile {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${label}: malformed JSON (${(e as Error).message})`);
-  }
-  if (!isObject(v) || v.schema !== ENSEMBLE_SCHEMA) throw new InputError(`${label}: not a ${ENSEMBLE_SCHEMA} file`);
+  const v = parseJson(text, label) as { schema?: unknown; shard?: unknown } | null;
+  if (v?.schema !== ENSEMBLE_SCHEMA) throw new InputError(`${label}: not a ${ENSEMBLE_SCHEMA} file (schema ${JSON.stringify(v?.schema)})`);
   if (v.shard === undefined) throw new InputError(`${label}: not a shard (no "shard" block): it is a whole ensemble already`);
-  const sh = v.shard;
-  const ok =
-    isObject(sh) &&
-    Number.isInteger(sh.index) &&
-    Number.isInteger(sh.count) &&
-    (sh.count as number) >= 1 &&
-    (sh.index as number) >= 0 &&
-    (sh.index as number) < (sh.count as number) &&
-    isObject(sh.ensemble) &&
-    Number.isInteger(sh.ensemble.members) &&
-    typeof sh.ensemble.values_sha256 === 'string' &&
-    typeof sh.ensemble.config_sha256 === 'string';
-  if (!ok) throw new InputError(`${label}: its "shard" block is malformed (needs index, count, ensemble)`);
-  if (!Array.isArray(v.members) || !isObject(v.provenance) || !isObject(v.base))
-    throw new InputError(`${label}: malformed ${ENSEMBLE_SCHEMA} file (members, provenance or base missing)`);
-  const file = v as unknown as EnsembleFile;
+  const file = parseWithSchema(ensembleFileSchema, v, label);
   const shard = file.shard!;
   const expected = shardMembers(shard.ensemble.members, shard).length;
   if (file.members.length !== expected)

@@ -13,14 +13,31 @@ export function issuePath(path: ReadonlyArray<PropertyKey>): string {
   return path.length ? path.map(String).join('.') : '(root)';
 }
 
-/** One line per issue, `path: message`, first issue first. */
-export function formatZodError(err: z.ZodError, where = 'config'): string {
-  const lines = err.issues.map((iss) => {
+/**
+ * The issues as one line, `where: path: message`, first issue first, joined
+ * by `; `; with `max`, only the first `max` issues and how many more there
+ * are (a file read against its schema: `file.json: members.3.stages.0.duration_s:
+ * Invalid input: expected number, received string (and 9999 more issues)`).
+ */
+export function formatZodError(err: z.ZodError, where = 'config', max = Infinity): string {
+  const lines = err.issues.slice(0, max).map((iss) => {
     let msg = iss.message;
     if (iss.code === 'unrecognized_keys') msg = `unknown field${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
     return `${where}: ${issuePath(iss.path)}: ${msg}`;
   });
-  return lines.join('; ');
+  const more = err.issues.length - lines.length;
+  return lines.join('; ') + (more > 0 ? ` (and ${more} more issue${more > 1 ? 's' : ''})` : '');
+}
+
+/**
+ * Check a parsed JSON value against a file format's zod schema (cait-ensemble/1,
+ * cait-fit/1, …); a value that does not fit is an InputError of one line naming
+ * `where` and the first bad field by its dotted path.
+ */
+export function parseWithSchema<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new InputError(formatZodError(r.error, where, 1));
+  return r.data;
 }
 
 /** Validate an already-parsed JSON value as a protocol (defaults filled in). */

@@ -17,3 +17,4 @@ export * from './types.js';
 export * from './summary.js';
 export * from './member.js';
 export * from './output.js';
+export { ensembleFileSchema, memberEntrySchema, memberStageSchema } from './schema.js';

@@ -25,125 +25,20 @@
  * CSV: one row per member; columns `member`, the parameter paths, `status`,
  * `reason`, `cells`, `wall_s`, then per stage k = 1..N the summary as
  * `s<k>_<field>` (see {@link csvColumns}); `#` comment lines first.
+ *
+ * The JSON's shape is defined once, as the zod schema ensembleFileSchema
+ * (schema.ts).
  */
-import type { Protocol } from '../config/schema.js';
-import type { Provenance } from '../io/result.js';
-import type { EnsembleRequest, EnsembleResult, MemberStage, MemberStatus, ProfilesLevel } from './types.js';
-import type { ObservationResidual } from '../observe/observe.js';
+import type { Provenance } from '../io/schema.js';
+import type { EnsembleRequest, EnsembleResult, MemberStage, ProfilesLevel } from './types.js';
 import { compactJson } from '../core/json.js';
+import { ENSEMBLE_SCHEMA, type EnsembleFile, type EnsembleProvenance, type MemberEntry } from './schema.js';
 
-export const ENSEMBLE_SCHEMA = 'cait-ensemble/1';
+export { ENSEMBLE_SCHEMA };
 export const ENSEMBLE_CSV_SCHEMA = 'cait-ensemble-csv/1';
 
-/** The Slurm job arrays that ran an ensemble or a fit's batches (`--executor slurm`). */
-export interface ExecutorRecord {
-  kind: 'slurm';
-  /** one per engine batch (an ensemble: one; a fit: grid, refinement rounds, intervals, sensitivity) */
-  jobs: { job_id: string; tasks: number; members: number; failed_tasks: number[]; dir: string }[];
-  /** the sbatch options of --slurm-opt, as given */
-  sbatch_options: string[];
-  /** the job template: `default` or the file of --slurm-template */
-  template: string;
-}
-
-/** Where a shard ran, as its merged file records it. */
-export interface ShardRecord {
-  index: number;
-  date: string;
-  wall_s: number;
-  adapter: string;
-  node: string;
-  platform: string;
-  /** the Slurm array job and task that ran it, if any */
-  slurm?: { job_id: string; task_id: string };
-}
-
-/** The provenance of a result file plus what ran the ensemble. */
-export interface EnsembleProvenance extends Provenance {
-  engine: string;
-  adapter: string;
-  /** wall time of the whole ensemble, s (of a merged file: the sum of its shards' wall times) */
-  wall_s: number;
-  /** the command line that made the file */
-  command?: string;
-  /** what was swept, as `--vary` spells it (PATH=a,b,c | PATH=lo:hi:N[:log]; LHS ranges PATH=lo:hi[:log]), the LHS sample and the sweep file, if any */
-  sweep?: { vary: string[]; sample?: { method: 'lhs'; n: number; seed: number }; file?: string };
-  /** --executor slurm: the job array that ran it */
-  executor?: ExecutorRecord;
-  /** a merged file (`cait merge`): where each shard ran */
-  shards?: ShardRecord[];
-  /** a shard run by a Slurm array task: its job and task */
-  slurm?: { job_id: string; task_id: string };
-}
-
-/**
- * What makes two shards parts of the same ensemble: the whole ensemble's
- * design (src/cluster/shard.ts computes it; `cait merge` compares it).
- */
-export interface EnsembleIdentity {
-  /** package version that ran it */
-  version: string;
-  /** sha256 of the base protocol's canonical JSON */
-  config_sha256: string;
-  parameters: string[];
-  /** members of the whole ensemble */
-  members: number;
-  design: 'grid' | 'lhs';
-  seed?: number;
-  /** sha256 of the canonical JSON of the whole member × parameter value table */
-  values_sha256: string;
-  profiles: ProfilesLevel;
-  /** a fit's batch: sha256 of the canonical JSON of the measured observations */
-  observations_sha256?: string;
-}
-
-/** The `shard` block of a shard file: member i of the ensemble is in shard i mod count. */
-export interface ShardInfo {
-  /** K, 0-based */
-  index: number;
-  /** N */
-  count: number;
-  /** members in this shard */
-  members: number;
-  rule: 'i mod N';
-  ensemble: EnsembleIdentity;
-}
-
-export interface MemberEntry {
-  /** the member's values of `parameters` */
-  values: number[];
-  status: MemberStatus;
-  reason?: string;
-  /** cells of the member's grid (0 if it failed before the grid existed) */
-  cells: number;
-  /** wall time of the member, s */
-  wall_s: number;
-  /** one per stage for an ok member, empty for a failed one */
-  stages: MemberStage[];
-  /** a fit's batch (request with observations): the member's residual per observation */
-  residuals?: ObservationResidual[];
-}
-
-export interface EnsembleFile {
-  schema: typeof ENSEMBLE_SCHEMA;
-  version: string;
-  provenance: EnsembleProvenance;
-  engine: string;
-  adapter: string;
-  profiles: ProfilesLevel;
-  /** `grid` (cartesian product of the --vary values) or `lhs` (Latin hypercube) */
-  design: 'grid' | 'lhs';
-  /** PRNG seed of an LHS design */
-  seed?: number;
-  base: Protocol;
-  parameters: string[];
-  /** species of the base protocol, in its order */
-  species: string[];
-  counts: { members: number; ok: number; failed: number };
-  members: MemberEntry[];
-  /** a shard: which share of which ensemble (absent in a whole or merged ensemble) */
-  shard?: ShardInfo;
-}
+/** The file's shape is its zod schema (schema.ts): these types are inferred from it. */
+export type { EnsembleFile, EnsembleIdentity, EnsembleProvenance, ExecutorRecord, MemberEntry, ShardInfo, ShardRecord } from './schema.js';
 
 /** The index in the whole ensemble of a file's i-th member (a shard holds every count-th member from its index). */
 export function memberIndex(file: Pick<EnsembleFile, 'shard'>, i: number): number {

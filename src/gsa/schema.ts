@@ -28,6 +28,7 @@
  */
 import { z } from 'zod';
 import type { Protocol } from '../config/schema.js';
+import { executorRecordSchema } from '../ensemble/schema.js';
 
 export const GSA_SCHEMA = 'cait-gsa/1';
 
@@ -89,15 +90,8 @@ export const gsaFileSchema = z
       adapter: z.string(),
       wall_s: num,
       command: z.string().optional(),
-      /** --executor slurm: the job arrays that ran the batches (src/ensemble/output.ts ExecutorRecord) */
-      executor: z
-        .object({
-          kind: z.literal('slurm'),
-          jobs: z.array(z.object({ job_id: z.string(), tasks: count, members: count, failed_tasks: z.array(count), dir: z.string() })),
-          sbatch_options: z.array(z.string()),
-          template: z.string(),
-        })
-        .optional(),
+      /** --executor slurm: the job arrays that ran the batches (src/ensemble/schema.ts) */
+      executor: executorRecordSchema.optional(),
     }),
     model: z.discriminatedUnion('kind', [
       z.object({

@@ -8,6 +8,9 @@
  * the current record (t in s, currents in A, delivered charge in C),
  * snapshots, the particle balance and the solver statistics.
  *
+ * Its shape is defined once, as the zod schema resultFileSchema
+ * (src/io/schema.ts).
+ *
  * CSV files (per stage k = 1..N, comment lines start with `#`):
  *   <stem>_stage<k>.csv          depth_nm,<species...>   (n/n0)
  *   <stem>_stage<k>_current.csv  t_s,I_A,I_back_A,Q_C
@@ -17,12 +20,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import type { Protocol } from '../config/schema.js';
-import type { GridInfo, ProtocolResult, StageResult } from '../solver/types.js';
+import type { ProtocolResult, StageResult } from '../solver/types.js';
+import { RESULT_SCHEMA, type Provenance, type ResultFile } from './schema.js';
 import { writeFilesAtomic, type OutputFile } from './atomic.js';
 import { canonicalJson } from './canonical.js';
 import { compactJson } from '../core/json.js';
 
-export const RESULT_SCHEMA = 'cait-result/1';
+export { RESULT_SCHEMA };
+/** The file's shape is its zod schema (src/io/schema.ts). */
+export type { Provenance, ResultFile, ResultStage } from './schema.js';
 const PACKAGE_NAME = 'cait-ensemble';
 
 let cachedVersion: string | undefined;
@@ -59,18 +65,6 @@ export function configSha256(protocol: Protocol): string {
   return createHash('sha256').update(canonicalJson(protocol)).digest('hex');
 }
 
-export interface Provenance {
-  /** package version */
-  version: string;
-  /** ISO 8601 date of the run */
-  date: string;
-  config_sha256: string;
-  /** Node.js version (process.version) */
-  node: string;
-  /** `${process.platform}-${process.arch}` */
-  platform: string;
-}
-
 export function makeProvenance(protocol: Protocol, date: Date = new Date()): Provenance {
   return {
     version: packageVersion(),
@@ -79,20 +73,6 @@ export function makeProvenance(protocol: Protocol, date: Date = new Date()): Pro
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
   };
-}
-
-/** A stage of the result file: every field of the solver's StageResult (see src/solver/types.ts). */
-export type ResultStage = StageResult;
-
-export interface ResultFile {
-  schema: typeof RESULT_SCHEMA;
-  version: string;
-  provenance: Provenance;
-  config: Protocol;
-  /** the species of the protocol, in its order (the order of the CSV columns) */
-  species: string[];
-  grid: GridInfo;
-  stages: ResultStage[];
 }
 
 /** Species of the protocol in its declared order. */
