@@ -17,6 +17,11 @@ import { runCaptured } from './helpers/cli.js';
 import { simulate } from '../src/solver/simulate.js';
 import { parseShard, shardMembers } from '../src/cluster/shard.js';
 import { checkTemplate, jobScript, splitSbatchOptions } from '../src/cluster/slurm.js';
+import { parseRequestFile, requestFileText } from '../src/cluster/request.js';
+import { getPreset } from '../src/config/presets.js';
+import { buildGrid } from '../src/sweep/grid.js';
+import { parseVary } from '../src/sweep/spec.js';
+import { requestFromGrid } from '../src/ensemble/types.js';
 import type { EnsembleFile } from '../src/ensemble/output.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -271,6 +276,19 @@ describe('shard and executor options', () => {
     expect(r.out).toMatch(/run-shard --request request\.json --shard "\$SLURM_ARRAY_TASK_ID\/4" .* --engine webgpu --adapter auto\n$/);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(join(dir, 'dry.slurm'))).toBe(false);
+  });
+
+  it('the request file of the nodes: read back as written; malformed JSON by line and column, a bad field by its path, in one line', () => {
+    const base = getPreset('quick');
+    const req = requestFromGrid(buildGrid(base, [parseVary('stages.0.U_V=10,20')]), base, 'none');
+    const text = requestFileText(req, { design: 'grid' });
+    const back = parseRequestFile(text, 'r.json');
+    expect(back.part.values).toEqual([[10], [20]]);
+    expect(back.part.members.map((m) => m.stages[0].U_V)).toEqual([10, 20]);
+    expect(() => parseRequestFile(text.replace('"design":"grid"', '"design":"grid",'), 'r.json')).toThrow(/^r\.json: malformed JSON at line 1, column \d+/);
+    const bad = JSON.parse(text);
+    bad.values[1][0] = 'x';
+    expect(() => parseRequestFile(JSON.stringify(bad), 'r.json')).toThrow(/^r\.json: values\.1\.0: .*expected number/);
   });
 
   it('option checks', async () => {

@@ -11,7 +11,7 @@
  *     "observations"?: [...], "keepModel"?: bool }
  */
 import { z } from 'zod';
-import { parseProtocol } from '../config/validate.js';
+import { parseJson, parseProtocol, parseWithSchema } from '../config/validate.js';
 import { InputError } from '../core/errors.js';
 import { canonicalJson, packageVersion } from '../io/result.js';
 import { PROFILES_LEVELS, type EnsembleRequest, type ProfilesLevel } from '../ensemble/types.js';
@@ -82,18 +82,7 @@ const requestSchema = z.object({
  * differ).
  */
 export function parseRequestFile(text: string, label: string, spec: ShardSpec = { index: 0, count: 1 }): { part: EnsembleRequest; identity: EnsembleIdentity; design: Design } {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${label}: malformed JSON (${(e as Error).message})`);
-  }
-  const r = requestSchema.safeParse(v);
-  if (!r.success) {
-    const iss = r.error.issues[0];
-    throw new InputError(`${label}: ${iss.path.join('.') || '(file)'}: ${iss.message}`);
-  }
-  const f = r.data;
+  const f = parseWithSchema(requestSchema, parseJson(text, label), label);
   if (f.version !== packageVersion()) throw new InputError(`${label}: written by cait-ensemble ${f.version}, this is ${packageVersion()}: run the same version on every node`);
   const base = parseProtocol(f.base, `${label}: base`);
   f.values.forEach((row, i) => {
