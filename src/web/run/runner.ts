@@ -24,6 +24,7 @@
 import shaderSource from '../../../shaders/npp_qn.wgsl?raw';
 import residualShaderSource from '../../../shaders/residual.wgsl?raw';
 import summaryShaderSource from '../../../shaders/summary.wgsl?raw';
+import { throwIfAborted } from '../../core/errors.js';
 import { acquireDevice, GpuError } from '../../gpu/device.js';
 import { WebGpuEngine } from '../../gpu/engine.js';
 import type { EnsembleEngine, EnsembleProgress, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../../ensemble/types.js';
@@ -139,7 +140,7 @@ export async function runOnPage(
   running.add(ctl);
   try {
     const engine = await pageEngine(opts.engine ?? 'auto');
-    if (ctl.signal.aborted) throw new GpuError(`the ${engine.kind} run was aborted`);
+    throwIfAborted(ctl.signal, `the ${engine.kind} run`);
     const result = await engine.engine.run(req, { signal: ctl.signal, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     return { result, engine };
   } finally {
