@@ -284,6 +284,11 @@ export class SlurmEngine implements EnsembleEngine {
     return jobScript(this.o, join(resolve(this.o.dir), 'batch-XXXXXX'), Math.max(1, Math.min(this.o.tasks, members)));
   }
 
+  /** Cancels a job array still running (a caller that gives up mid-run); nothing else to release. Idempotent. */
+  async close(): Promise<void> {
+    await this.cancel();
+  }
+
   /** Cancel the job array now running (Ctrl-C); resolves when scancel has answered. */
   async cancel(): Promise<string | undefined> {
     // an sbatch in flight is waited for: its job must not run on unseen

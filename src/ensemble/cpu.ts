@@ -109,6 +109,12 @@ export class CpuEngine implements EnsembleEngine {
         : `f64 solver, ${this.threads} worker thread${this.threads === 1 ? '' : 's'}, ${cpuModel()} (${cores} cores)`;
   }
 
+  /**
+   * Nothing to release: the engine keeps no worker pool between runs (a
+   * run's threads end with it, also when it fails or is aborted).
+   */
+  close(): void {}
+
   run(req: EnsembleRequest, opts: EnsembleRunOptions = {}): Promise<EnsembleResult> {
     if (req.members.length !== req.values.length)
       return Promise.reject(new Error(`cpu engine: ${req.members.length} members but ${req.values.length} rows of values`));

@@ -16,4 +16,6 @@
 export * from './types.js';
 export * from './summary.js';
 export * from './member.js';
+export * from './progress.js';
+export * from './choose.js';
 export * from './output.js';

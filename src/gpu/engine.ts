@@ -165,6 +165,13 @@ export interface WebGpuEngineOptions {
   maxWorkgroups?: number;
   /** most members per batch (default: as many as the device's granted buffer limits allow) */
   maxMembersPerBatch?: number;
+  /**
+   * whether the engine owns `gpu` (default false): close() then destroys the
+   * device and forgets its cached pipelines. An engine on a device it does
+   * not own (the caller's, shared with other engines) leaves both to the
+   * device's owner, who destroys it when done.
+   */
+  ownsDevice?: boolean;
 }
 
 /** What the last `run` did (bench/gpu.ts prints it; docs/gpu.md §5 defines the figures). */
@@ -303,6 +310,23 @@ export class WebGpuEngine implements EnsembleEngine {
     if (!(this.attempts >= 1 && this.perSubmit >= 1)) throw new RangeError('attemptsPerDispatch and dispatchesPerSubmit must be at least 1');
   }
 
+  private closed = false;
+
+  /**
+   * Release what the engine holds (idempotent). A run's buffers are
+   * destroyed as it ends (also on failure or abort), so what is left are the
+   * pipelines, cached per device, and the device: with `ownsDevice` both go
+   * (the device is destroyed); otherwise they stay the device owner's.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.opts.ownsDevice) {
+      pipelineCache.delete(this.gpu.device);
+      this.gpu.destroy();
+    }
+  }
+
   /** WGSL of one stage layout: the generated prelude and the step shader. */
   shaderFor(L: StageLayout): string {
     return wgslPrelude(L) + this.opts.shaderSource;
@@ -343,6 +367,7 @@ export class WebGpuEngine implements EnsembleEngine {
   }
 
   async run(req: EnsembleRequest, opts: EnsembleRunOptions = {}): Promise<EnsembleResult> {
+    if (this.closed) throw new GpuError('the webgpu engine is closed');
     const t0 = performance.now();
     const grid = this.check(req);
     const base = req.members[0];

@@ -243,8 +243,12 @@ export class GpuJsEngine implements EnsembleEngine {
     return tr.result(this.name, this.adapter, (now() - t0) / 1000);
   }
 
-  /** Releases gpu.js's kernels (and the GPU instance if this engine made it). */
-  destroy(): void {
+  private closed = false;
+
+  /** Releases gpu.js's kernels (and the GPU instance if this engine made it; one passed in stays its owner's). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.kernels.destroy();
     if (this.ownGpu) void this.gpu.destroy()?.catch?.(() => {});
   }
