@@ -79,12 +79,12 @@ function rates(walls: number[]): string {
 const gpu = await openNodeDevice('swiftshader');
 let node: Timing;
 let nodeAdapter: string;
+const nodeEngine = new WebGpuEngine(gpu, { ...webGpuEngineShaders(), ownsDevice: true });
 try {
-  const engine = new WebGpuEngine(gpu, webGpuEngineShaders());
-  nodeAdapter = engine.adapter;
-  node = await timeEngine('Node', engine);
+  nodeAdapter = nodeEngine.adapter;
+  node = await timeEngine('Node', nodeEngine);
 } finally {
-  gpu.close();
+  nodeEngine.close();
 }
 
 const browser = await BrowserEngine.open({ webRoot, engine: browserEngine, onPageError: (l) => process.stderr.write(`browser: ${l}\n`) });

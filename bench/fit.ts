@@ -72,7 +72,6 @@ async function timeIt(engine: EnsembleEngine, n: number, withObs: boolean) {
 const rows: string[][] = [['engine', 'adapter', 'members', 'observations', 'min wall (s)', 'median wall (s)', 'members/s (best)', 'residuals by engine', 'failed']];
 for (const name of engines) {
   let engine: EnsembleEngine;
-  let close = () => {};
   let n = cpuMembers;
   if (name === 'cpu') engine = new CpuEngine({ threads });
   else if (name === 'webgpu') {
@@ -84,8 +83,7 @@ for (const name of engines) {
     const engineShaders = (
       typeof shaders.webGpuEngineShaders === 'function' ? shaders.webGpuEngineShaders() : { shaderSource: (shaders.loadNppQnShader as () => string)() }
     ) as ConstructorParameters<typeof WebGpuEngine>[1];
-    engine = new WebGpuEngine(gpu, engineShaders);
-    close = () => gpu.close();
+    engine = new WebGpuEngine(gpu, { ...engineShaders, ownsDevice: true });
     n = gpuMembers;
   } else throw new Error(`--engines: unknown engine ${name} (cpu, webgpu)`);
   try {
@@ -107,7 +105,7 @@ for (const name of engines) {
       ]);
     }
   } finally {
-    close();
+    await engine.close();
   }
 }
 const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));

@@ -175,6 +175,7 @@ const cpuRate = cpuMembers / c.wall;
 const gpu = await openNodeDevice(adapterKind);
 const engine = new WebGpuEngine(gpu, {
   ...webGpuEngineShaders(),
+  ownsDevice: true,
   ...(lanes ? { lanes } : {}),
   ...(attempts ? { attemptsPerDispatch: attempts } : {}),
   ...(workgroups ? { maxWorkgroups: workgroups } : {}),
@@ -231,7 +232,7 @@ try {
     );
   }
 } finally {
-  gpu.close();
+  engine.close();
 }
 
 let gpujs: { members: number; wall_s: number; members_per_s: number; adapter: string; failed: number } | undefined;
@@ -244,7 +245,7 @@ if (withGpujs) {
     const g = await time(gj, n);
     gpujs = { members: n, wall_s: g.wall, members_per_s: n / g.wall, adapter: gj.adapter, failed: g.failed };
   } finally {
-    gj.destroy();
+    gj.close();
   }
 }
 

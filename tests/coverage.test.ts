@@ -39,6 +39,7 @@ class RidgeEngine implements EnsembleEngine {
   readonly name = 'ridge-standin';
   readonly adapter = 'test stand-in (exchange front, width ∝ D/U³)';
   members = 0;
+  close(): void {}
   async run(req: EnsembleRequest): Promise<EnsembleResult> {
     const iD = req.parameters.indexOf(D_PATH);
     const iU = req.parameters.indexOf(U_PATH);

@@ -170,6 +170,7 @@ class LinearEngine implements EnsembleEngine {
   readonly name = 'linear-standin';
   readonly adapter = 'test stand-in (density linear in ln D and FWHM)';
   requests: EnsembleRequest[] = [];
+  close(): void {}
   async run(req: EnsembleRequest): Promise<EnsembleResult> {
     this.requests.push(req);
     const members: MemberResult[] = req.values.map((values, index) => {
@@ -375,6 +376,7 @@ describe('runFit with failed members, progress and --member-profiles none', () =
     const failing: EnsembleEngine = {
       name: 'failing-standin',
       adapter: 'test',
+      close() {},
       async run(req, o) {
         const res = await lin.run(req);
         res.members = res.members.map((m) =>
@@ -533,6 +535,7 @@ describe('runFit with an engine that returns residuals', () => {
     const withResiduals: EnsembleEngine = {
       name: 'residual-standin',
       adapter: 'test',
+      close() {},
       async run(req) {
         requests.push(req);
         const res = await lin.run(req);

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareProfiles, facesFromCentres } from '../src/analysis/profiles.js';
 import type { Protocol } from '../src/config/schema.js';
+import type { EnsembleProgress } from '../src/ensemble/types.js';
 import { WebGpuEngine } from '../src/gpu/engine.js';
 import { QC, residualPrelude, stageLayout, summaryPrelude, wgslPrelude } from '../src/gpu/layout.js';
 import { openNodeDevice } from '../src/gpu/node.js';
@@ -317,6 +318,37 @@ describe.skipIf(swiftshader.skip)('WebGPU engine on SwiftShader vs the f64 twin'
       expect(Math.abs(g.stats.steps - f.stats.steps)).toBeLessThanOrEqual(2);
       expect(g.stats.rejected).toBeLessThanOrEqual(f.stats.rejected + 2);
     }
+  });
+
+  it('progress: every member finishes once, done reaches total, runningByStage counts the members of each stage after every status readback', async () => {
+    const base = reduced();
+    const members = D_CS.map((D) => member(base, D));
+    const events: EnsembleProgress[] = [];
+    const res = await engine.run(request(members, D_CS.map((D) => [D])), { onProgress: (p) => events.push(structuredClone(p)) });
+    const total = members.length;
+    expect(res.members.map((m) => m.status)).toEqual(['ok', 'ok', 'ok']);
+    let done = 0;
+    const peak = [0, 0];
+    for (const p of events) {
+      expect(p.total).toBe(total);
+      expect(p.done).toBeGreaterThanOrEqual(done);
+      done = p.done;
+      expect(p.runningByStage).toHaveLength(2);
+      for (const n of p.runningByStage) expect(Number.isInteger(n) && n >= 0).toBe(true);
+      const running = p.runningByStage.reduce((a, b) => a + b, 0);
+      expect(running).toBeLessThanOrEqual(total - p.done);
+      p.runningByStage.forEach((n, k) => (peak[k] = Math.max(peak[k], n)));
+    }
+    console.log(`[gpu-engine] progress: ${events.length} events, most members running stage 1 / 2: ${peak.join(' / ')}`);
+    expect(events.at(-1)!.done).toBe(total);
+    expect(events.at(-1)!.failed).toBe(0);
+    // one finished event per member, in the order they were recorded
+    const finished = events.filter((p) => p.finished);
+    expect(finished.map((p) => p.finished!.index).sort()).toEqual([0, 1, 2]);
+    expect(finished.map((p) => p.done)).toEqual([1, 2, 3]);
+    // the status readbacks between submits report the members running each stage
+    expect(peak[0]).toBeGreaterThan(0);
+    expect(peak[1]).toBeGreaterThan(0);
   });
 
   it('a member that cannot deliver its charge fails with a reason; the others finish and match their twins (batches of 2)', async () => {

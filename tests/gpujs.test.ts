@@ -255,7 +255,7 @@ describe('gpu.js engine vs the f64 twin', () => {
     );
     const worst = expectTwins(res, members, [0, 1, 2], 'webasm');
     console.log(`[gpujs] worst blurred difference to the twins: ${worst.toExponential(2)} (docs/numerics.md §6 asks ≤ 0.01)`);
-    engine.destroy();
+    engine.close();
   });
 
   it("0.25 nm cells behind a 27 nm exchanged zone: the twin's steps (f32 fluxes in f64 rows keep the current rows well conditioned)", async () => {

@@ -471,7 +471,7 @@ describe('cait gsa on the quick preset with the f64 solver (in-process, serial e
     expect(f.depth).toBeUndefined();
     // an engine that fails: the run rejects, the files of the first run are unchanged
     const before = readdirSync(out).map((n) => [n, readFileSync(join(out, n), 'utf8')]);
-    const broken: EnsembleEngine = { name: 'broken', adapter: 'none', run: () => Promise.reject(new Error('device lost')) };
+    const broken: EnsembleEngine = { name: 'broken', adapter: 'none', run: () => Promise.reject(new Error('device lost')), close: () => {} };
     const opts = { preset: 'quick', vary: [`${D_RB}=1e-22:1e-21:log`], samples: 4, out, quiet: true } as Partial<GsaCliOptions>;
     const full = { measured: [], sigma: [], mri: [], window: [], weights: [], shots: [], craterDepth: [], sputterRate: [], sensitivity: [], method: 'sobol', levels: 4, scramble: true, bootstrap: 100, confLevel: 0.95, depth: true, depthStep: 0.5, maxDepth: 20, blur: 1, minSd: 1e-3, engine: 'cpu', adapter: 'auto', batch: 4096, ...opts } as GsaCliOptions;
     await expect(runGsaCommand(full, resolveContext({ stdout: () => {}, stderr: () => {} }), broken)).rejects.toThrow('device lost');

@@ -75,6 +75,7 @@ describe('an engine that reports only when its members finish (a GPU batch)', ()
     const engine: EnsembleEngine = {
       name: 'batch',
       adapter: 'test',
+      close() {},
       async run(req: EnsembleRequest): Promise<EnsembleResult> {
         await released;
         return { engine: 'batch', adapter: 'test', wall_s: 0, members: req.values.map((values, index) => ({ index, values, status: 'failed', reason: 'stub', cells: 0, stages: [], wall_s: 0 })) };
@@ -106,6 +107,7 @@ describe('a very large sweep is announced before it runs', () => {
   const stub: EnsembleEngine = {
     name: 'stub',
     adapter: 'test',
+    close() {},
     async run(req: EnsembleRequest): Promise<EnsembleResult> {
       return { engine: 'stub', adapter: 'test', wall_s: 0, members: req.values.map((values, index) => ({ index, values, status: 'failed', reason: 'stub', cells: 0, stages: [], wall_s: 0 })) };
     },

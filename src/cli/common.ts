@@ -12,7 +12,7 @@ import { Command, Help, CommanderError, InvalidArgumentError, Option } from 'com
 import type { Protocol } from '../config/schema.js';
 import { parseProtocolText } from '../config/validate.js';
 import { fmtNum } from '../core/format.js';
-import { InputError, fsReason, safeMessage } from '../core/errors.js';
+import { InputError, fsReason, isRunAborted, safeMessage } from '../core/errors.js';
 
 import { getPreset, presetNames } from '../config/presets.js';
 import { SolverError, type ProtocolResult, type RunOptions } from '../solver/types.js';
@@ -35,7 +35,8 @@ export interface CliContext {
 /** A command file exports one of these; main.ts registers each with one line. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const EXIT = { ok: 0, other: 1, input: 2, solver: 3 } as const;
+/** Exit codes; `aborted` (130) is a run stopped by Ctrl-C, as a shell reports a SIGINT. */
+export const EXIT = { ok: 0, other: 1, input: 2, solver: 3, aborted: 130 } as const;
 
 export function resolveContext(partial: Partial<CliContext> = {}): CliContext {
   return {
@@ -189,6 +190,7 @@ export function loadProtocol(opts: { preset?: string; config?: string }): Protoc
 
 /** One line for an error, and the exit code it maps to. */
 export function describeError(e: unknown): { line: string; code: number } {
+  if (isRunAborted(e)) return { line: oneLine((e as Error).message), code: EXIT.aborted };
   if (e instanceof InputError || (e instanceof Error && e.name === 'InputError')) return { line: oneLine(e.message), code: EXIT.input };
   if (e instanceof SolverError || (e instanceof Error && e.name === 'SolverError')) {
     const w = (e as SolverError).where ?? {};

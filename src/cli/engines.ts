@@ -17,6 +17,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import type { EnsembleEngine } from '../ensemble/types.js';
+import { chooseEngine } from '../ensemble/choose.js';
 import { InputError } from '../core/errors.js';
 import { positiveInt, type CliContext } from './common.js';
 
@@ -60,14 +61,22 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--threads <N>', `worker threads of the cpu engine (default: all ${availableParallelism()} cores)`, positiveInt);
 }
 
-/** The engine of --engine; the CPU engine (and with it the solver) is loaded only when a run needs it. */
-export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<{ engine: EnsembleEngine; close(): void }> {
+/** An engine made for a command, and the one way to let it go: `close()` is the engine's own (EnsembleEngine.close). */
+export interface MadeEngine {
+  engine: EnsembleEngine;
+  close(): Promise<void>;
+}
+
+/** `engine` with its close() as the one way to let it go (awaited, errors swallowed: closing never hides a run's error). */
+export function madeEngine(engine: EnsembleEngine): MadeEngine {
+  return { engine, close: async () => void (await Promise.resolve(engine.close()).catch(() => undefined)) };
+}
+
+/** The engine of --engine; the CPU engine (and with it the solver) is loaded only when a run needs it. Close it with close(). */
+export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<MadeEngine> {
   if (!(ENGINES as readonly string[]).includes(opts.engine))
     throw new InputError(`--engine ${opts.engine}: unknown engine; available: ${ENGINES.join(', ')}`);
-  if (opts.engine === 'gpujs') {
-    const engine = await gpujsEngine(opts.adapter);
-    return { engine, close: () => engine.destroy() };
-  }
+  if (opts.engine === 'gpujs') return madeEngine(await gpujsEngine(opts.adapter));
   if (opts.engine === 'webgpu') {
     const { openNodeDevice, NODE_GPU_KINDS } = await import('../gpu/node.js');
     const kind = NODE_GPU_KINDS.find((k) => k === opts.adapter.trim().toLowerCase());
@@ -75,40 +84,43 @@ export async function makeEngine(opts: EngineOptions, ctx: CliContext): Promise<
     const { webGpuEngineShaders } = await import('../gpu/node-shaders.js');
     const { WebGpuEngine } = await import('../gpu/engine.js');
     const { GpuError } = await import('../gpu/device.js');
-    // with auto, no usable WebGPU adapter (none at all, or one the engine refuses: llvmpipe) means gpu.js
-    const fallBack = async (e: unknown) => {
-      if (kind !== 'auto' || !(e instanceof GpuError)) throw e;
-      const engine = await gpujsEngine('auto').catch((err: unknown) => {
-        throw err instanceof MissingPackageError ? new MissingPackageError(`no WebGPU adapter (${e.message}), and ${err.message}`) : err;
-      });
-      ctx.stderr(`cait: ${e.message}; running the gpu.js engine instead (${engine.adapter})\n`);
-      return { engine, close: () => engine.destroy() };
+    const openWebGpu = async (): Promise<EnsembleEngine> => {
+      let gpu: Awaited<ReturnType<typeof openNodeDevice>>;
+      try {
+        gpu = await openNodeDevice(kind);
+      } catch (e) {
+        // Dawn for Node missing: say which package (src/gpu/node.ts reports it as a GpuError "cannot load Dawn for Node")
+        if (kind !== 'auto' && e instanceof GpuError && /cannot load Dawn for Node/.test(e.message) && /Cannot find package 'webgpu'/.test(e.message))
+          throw new MissingPackageError(`the WebGPU engine in Node needs the optional package webgpu (Dawn), which is not installed here: run \`npm install webgpu\` in cait's directory (or use --engine cpu)`);
+        throw e;
+      }
+      try {
+        // the engine owns the device it was opened for: its close() destroys it
+        return new WebGpuEngine(gpu, { ...webGpuEngineShaders(), ownsDevice: true });
+      } catch (e) {
+        gpu.close();
+        throw e;
+      }
     };
-    let gpu: Awaited<ReturnType<typeof openNodeDevice>>;
-    try {
-      gpu = await openNodeDevice(kind);
-    } catch (e) {
-      // Dawn for Node missing: say which package (src/gpu/node.ts reports it as a GpuError "cannot load Dawn for Node")
-      if (kind !== 'auto' && e instanceof GpuError && /cannot load Dawn for Node/.test(e.message) && /Cannot find package 'webgpu'/.test(e.message))
-        throw new MissingPackageError(`the WebGPU engine in Node needs the optional package webgpu (Dawn), which is not installed here: run \`npm install webgpu\` in cait's directory (or use --engine cpu)`);
-      return fallBack(e);
-    }
-    const opened = gpu;
-    try {
-      return { engine: new WebGpuEngine(opened, webGpuEngineShaders()), close: () => opened.close() };
-    } catch (e) {
-      opened.close();
-      return fallBack(e);
-    }
+    // with auto, no usable WebGPU adapter (none at all, or one the engine refuses: llvmpipe) means gpu.js
+    const { engine } = await chooseEngine<EnsembleEngine>({
+      choice: kind === 'auto' ? 'auto' : 'webgpu',
+      openWebGpu,
+      openGpuJs: () => gpujsEngine('auto'),
+      fallsBack: (e) => e instanceof GpuError,
+      neither: (e, err) => (err instanceof MissingPackageError ? new MissingPackageError(`no WebGPU adapter (${(e as Error).message}), and ${err.message}`) : err),
+      onFallback: (why, gpujs) => ctx.stderr(`cait: ${why}; running the gpu.js engine instead (${gpujs.adapter})\n`),
+    });
+    return madeEngine(engine);
   }
   const { CpuEngine } = await import('../ensemble/cpu.js');
   // a stand-in solver (tests) runs in this thread; the real one on worker threads
-  if (ctx.simulate) return { engine: new CpuEngine({ mode: 'serial', simulate: ctx.simulate }), close: () => {} };
-  return { engine: new CpuEngine({ threads: opts.threads }), close: () => {} };
+  if (ctx.simulate) return madeEngine(new CpuEngine({ mode: 'serial', simulate: ctx.simulate }));
+  return madeEngine(new CpuEngine({ threads: opts.threads }));
 }
 
 /** The gpu.js engine in Node: `auto` lets gpu.js pick its backend (WebAssembly kernels without headless-gl), anything else is a gpu.js mode. */
-async function gpujsEngine(adapter: string): Promise<EnsembleEngine & { destroy(): void }> {
+async function gpujsEngine(adapter: string): Promise<EnsembleEngine> {
   const { GpuJsEngine } = await withOptionalPackage('gpu.js', 'the gpu.js engine', () => import('../gpujs/engine.js'));
   const mode = adapter.trim().toLowerCase();
   return mode === 'auto' ? new GpuJsEngine() : new GpuJsEngine({ mode });

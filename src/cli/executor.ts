@@ -148,9 +148,10 @@ export async function openEngine(
     engine,
     executor: () => engine.record(),
     script: (members) => engine.script(members),
-    close: () => {
+    close: async () => {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
+      await engine.close();
     },
   };
 }

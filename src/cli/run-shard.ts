@@ -82,7 +82,7 @@ async function runShardCommand(opts: RunShardOptions, ctx: CliContext): Promise<
     });
   } finally {
     reporter.stop();
-    close();
+    await close();
   }
   writeEnsembleOutputs(file, { json: opts.out });
   ctx.stdout(ensembleSummaryText(file, [`${opts.out} (shard ${spec.index}/${spec.count})`]));

@@ -22,7 +22,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../core/errors.js';
+import { InputError, RunAbortedError, throwIfAborted } from '../core/errors.js';
 import { SolverError } from '../solver/types.js';
 import { canonicalJson } from '../io/result.js';
 import { writeFilesAtomic } from '../io/atomic.js';
@@ -228,6 +228,9 @@ class ProgressTail {
   }
 }
 
+/** What an abort of this executor's run names. */
+const ABORTED = 'the Slurm run';
+
 /** The last `n` lines of a file (for the report of a failed task). */
 function tail(path: string, n: number): string[] {
   if (!existsSync(path)) return [`(no log at ${path})`];
@@ -237,11 +240,6 @@ function tail(path: string, n: number): string[] {
   return lines.slice(-n);
 }
 
-function abortError(): Error {
-  const e = new Error('the Slurm run was cancelled');
-  e.name = 'AbortError';
-  return e;
-}
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((res) => {
@@ -286,6 +284,11 @@ export class SlurmEngine implements EnsembleEngine {
     return jobScript(this.o, join(resolve(this.o.dir), 'batch-XXXXXX'), Math.max(1, Math.min(this.o.tasks, members)));
   }
 
+  /** Cancels a job array still running (a caller that gives up mid-run); nothing else to release. Idempotent. */
+  async close(): Promise<void> {
+    await this.cancel();
+  }
+
   /** Cancel the job array now running (Ctrl-C); resolves when scancel has answered. */
   async cancel(): Promise<string | undefined> {
     // an sbatch in flight is waited for: its job must not run on unseen
@@ -313,7 +316,7 @@ export class SlurmEngine implements EnsembleEngine {
       { path: join(dir, 'request.json'), data: requestFileText(req, design) },
       { path: join(dir, 'job.sh'), data: jobScript(this.o, dir, tasks) },
     ]);
-    if (opts.signal?.aborted) throw abortError();
+    throwIfAborted(opts.signal, ABORTED);
 
     const submitted = run('sbatch', ['--parsable', 'job.sh'], this.o.env, dir).then(
       (out) => {
@@ -380,7 +383,7 @@ export class SlurmEngine implements EnsembleEngine {
     for (;;) {
       if (opts.signal?.aborted) {
         await this.cancel();
-        throw abortError();
+        throw new RunAbortedError(ABORTED, opts.signal.reason);
       }
       drain();
       const results = Array.from({ length: tasks }, (_, k) => existsSync(join(dir, `result_${k}.json`)));

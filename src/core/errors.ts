@@ -43,3 +43,38 @@ export function fsReason(e: unknown): string {
   if (code === 'EACCES') return 'permission denied';
   return (e as Error).message ?? String(e);
 }
+
+/**
+ * A run stopped because its AbortSignal fired (Ctrl-C, the page's Cancel):
+ * the one abort error of every engine, the fit and the Slurm executor.
+ * `name` is 'AbortError' (like the DOM's), the message names what was
+ * aborted and, when the signal carried a reason of its own, that reason
+ * (also kept as `cause`). The CLI exits 130 on it (src/cli/common.ts).
+ *
+ * @example
+ * throw new RunAbortedError('the webgpu run'); // "the webgpu run was aborted"
+ */
+export class RunAbortedError extends Error {
+  override name = 'AbortError';
+  constructor(what: string, reason?: unknown) {
+    super(`${what} was aborted${abortReasonText(reason)}`, reason !== undefined ? { cause: reason } : undefined);
+  }
+}
+
+/** ` (reason)` for a reason of the caller's own; nothing for none or the DOM's default AbortError. */
+function abortReasonText(reason: unknown): string {
+  if (reason === undefined || reason === null) return '';
+  if (reason instanceof Error) return reason.name === 'AbortError' || !reason.message ? '' : ` (${reason.message})`;
+  const s = String(reason);
+  return s ? ` (${s})` : '';
+}
+
+/** Throws a {@link RunAbortedError} naming `what` when `signal` has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new RunAbortedError(what, signal.reason);
+}
+
+/** Is `e` the abort error of a run (a RunAbortedError, or any error named 'AbortError' that crossed a boundary)? */
+export function isRunAborted(e: unknown): boolean {
+  return e instanceof RunAbortedError || (e instanceof Error && e.name === 'AbortError');
+}

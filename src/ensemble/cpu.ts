@@ -25,19 +25,22 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Protocol } from '../config/schema.js';
 import { SolverError } from '../solver/types.js';
-import { runMember, type SimulateFn } from './member.js';
+import { RunAbortedError, throwIfAborted } from '../core/errors.js';
+import { failedMember, runMember, type SimulateFn } from './member.js';
+import { ProgressTracker } from './progress.js';
 import type { Observation } from '../observe/observe.js';
 import type { SummaryOptions } from './summary.js';
 import type {
   EnsembleEngine,
-  EnsembleProgress,
   EnsembleRequest,
   EnsembleResult,
   EnsembleRunOptions,
   MemberResult,
-  MemberStatus,
   ProfilesLevel,
 } from './types.js';
+
+/** What an abort of this engine's run names. */
+const ABORTED = 'the cpu run';
 
 /** Main thread → worker: run one member. */
 export interface WorkerTask {
@@ -106,65 +109,32 @@ export class CpuEngine implements EnsembleEngine {
         : `f64 solver, ${this.threads} worker thread${this.threads === 1 ? '' : 's'}, ${cpuModel()} (${cores} cores)`;
   }
 
+  /**
+   * Nothing to release: the engine keeps no worker pool between runs (a
+   * run's threads end with it, also when it fails or is aborted).
+   */
+  close(): void {}
+
   run(req: EnsembleRequest, opts: EnsembleRunOptions = {}): Promise<EnsembleResult> {
     if (req.members.length !== req.values.length)
       return Promise.reject(new Error(`cpu engine: ${req.members.length} members but ${req.values.length} rows of values`));
     return this.mode === 'serial' ? this.runSerial(req, opts) : this.runThreads(req, opts);
   }
 
-  private tracker(req: EnsembleRequest, opts: EnsembleRunOptions) {
-    const total = req.members.length;
-    const stageCount = req.base.stages.length;
-    const t0 = performance.now();
-    const running = new Map<number, number>();
-    const results: MemberResult[] = new Array(total);
-    let done = 0;
-    let failed = 0;
-    let lastStageReport = 0;
-    const report = (finished?: EnsembleProgress['finished']) => {
-      if (!opts.onProgress) return;
-      const runningByStage = new Array<number>(stageCount).fill(0);
-      for (const s of running.values()) if (s >= 0 && s < stageCount) runningByStage[s]++;
-      const p: EnsembleProgress = { done, total, failed, elapsed_s: (performance.now() - t0) / 1000, runningByStage };
-      if (finished) p.finished = finished;
-      opts.onProgress(p);
-    };
-    return {
-      results,
-      total,
-      elapsed: () => (performance.now() - t0) / 1000,
-      started(index: number) {
-        running.set(index, 0);
-      },
-      stage(index: number, stage: number) {
-        if (!running.has(index)) return;
-        const changed = running.get(index) !== stage;
-        running.set(index, stage);
-        const now = performance.now();
-        if (changed || now - lastStageReport > 250) {
-          lastStageReport = now;
-          report();
-        }
-      },
-      finished(r: MemberResult) {
-        running.delete(r.index);
-        results[r.index] = r;
-        done++;
-        if (r.status === 'failed') failed++;
-        const f: { index: number; status: MemberStatus; reason?: string } = { index: r.index, status: r.status };
-        if (r.reason !== undefined) f.reason = r.reason;
-        report(f);
-      },
-      get done() {
-        return done;
-      },
-    };
+  private tracker(req: EnsembleRequest, opts: EnsembleRunOptions): ProgressTracker {
+    return new ProgressTracker(req, opts.onProgress, { intervalMs: 250 });
+  }
+
+  /** A member's stage report: a progress event when its stage changed, else at most every 250 ms. */
+  private static stage(tr: ProgressTracker, index: number, stage: number): void {
+    if (tr.stage(index, stage)) tr.report();
+    else tr.tick();
   }
 
   private async runSerial(req: EnsembleRequest, opts: EnsembleRunOptions): Promise<EnsembleResult> {
     const tr = this.tracker(req, opts);
     for (let i = 0; i < tr.total; i++) {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal, ABORTED);
       tr.started(i);
       const r = runMember(i, req.members[i], req.values[i], {
         profiles: req.profiles,
@@ -173,19 +143,19 @@ export class CpuEngine implements EnsembleEngine {
         summary: this.opts.summary,
         observations: req.observations,
         keepModel: req.keepModel,
-        onStage: (stage) => tr.stage(i, stage),
+        onStage: (stage) => CpuEngine.stage(tr, i, stage),
       });
-      tr.finished(r);
+      tr.finish(r);
       // let timers, I/O and an abort get a turn between members
       await new Promise<void>((resolve) => setTimeout(resolve, 0));
     }
-    opts.signal?.throwIfAborted();
-    return { engine: this.name, adapter: this.adapter, members: tr.results, wall_s: tr.elapsed() };
+    throwIfAborted(opts.signal, ABORTED);
+    return tr.result(this.name, this.adapter);
   }
 
   private runThreads(req: EnsembleRequest, opts: EnsembleRunOptions): Promise<EnsembleResult> {
     const { signal } = opts;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(new RunAbortedError(ABORTED, signal.reason));
     const total = req.members.length;
     const tr = this.tracker(req, opts);
     if (total === 0) return Promise.resolve({ engine: this.name, adapter: this.adapter, members: [], wall_s: 0 });
@@ -202,7 +172,7 @@ export class CpuEngine implements EnsembleEngine {
       const workers = new Set<Worker>();
       let next = 0;
       let settled = false;
-      const onAbort = () => settle(signal?.reason ?? new Error('ensemble run aborted'));
+      const onAbort = () => settle(new RunAbortedError(ABORTED, signal?.reason));
       const settle = (err?: unknown) => {
         if (settled) return;
         settled = true;
@@ -210,7 +180,7 @@ export class CpuEngine implements EnsembleEngine {
         for (const w of workers) void w.terminate();
         workers.clear();
         if (err !== undefined) reject(err);
-        else resolve({ engine: this.name, adapter: this.adapter, members: tr.results, wall_s: tr.elapsed() });
+        else resolve(tr.result(this.name, this.adapter));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -256,15 +226,7 @@ export class CpuEngine implements EnsembleEngine {
           if (current >= 0) {
             const i = current;
             current = -1;
-            tr.finished({
-              index: i,
-              values: [...req.values[i]],
-              status: 'failed',
-              reason: `the worker thread running this member died (${why})`,
-              cells: 0,
-              stages: [],
-              wall_s: 0,
-            });
+            tr.finish(failedMember(i, req.values[i], `the worker thread running this member died (${why})`, 0, 0));
           }
           if (tr.done === total) settle();
           else if (next < total) spawn();
@@ -274,10 +236,10 @@ export class CpuEngine implements EnsembleEngine {
           if (m.type === 'ready') {
             ready = true;
             feed();
-          } else if (m.type === 'stage') tr.stage(m.index, m.stage);
+          } else if (m.type === 'stage') CpuEngine.stage(tr, m.index, m.stage);
           else if (m.type === 'done') {
             current = -1;
-            tr.finished(m.result);
+            tr.finish(m.result);
             if (tr.done === total) settle();
             else feed();
           }

@@ -16,5 +16,7 @@
 export * from './types.js';
 export * from './summary.js';
 export * from './member.js';
+export * from './progress.js';
+export * from './choose.js';
 export * from './output.js';
 export { ensembleFileSchema, memberEntrySchema, memberStageSchema } from './schema.js';

@@ -142,15 +142,7 @@ export function runMember(index: number, protocol: Protocol, values: readonly nu
   } catch {
     /* the solver will say what is wrong with the grid */
   }
-  const failed = (reason: string, cells = gridCells): MemberResult => ({
-    index,
-    values: [...values],
-    status: 'failed',
-    reason,
-    cells,
-    stages: [],
-    wall_s: (now() - t0) / 1000,
-  });
+  const wall = () => (now() - t0) / 1000;
   let result: ProtocolResult;
   try {
     const every = opts.progressIntervalMs ?? 250;
@@ -159,30 +151,58 @@ export function runMember(index: number, protocol: Protocol, values: readonly nu
       onProgress: opts.onStage ? (p) => opts.onStage!(p.stageIndex, p.fraction) : undefined,
     });
   } catch (e) {
-    return failed(memberFailureReason(e));
+    return failedMember(index, values, memberFailureReason(e), gridCells, wall());
   }
+  return memberFromResult(index, protocol, values, result, { ...opts, wall_s: wall });
+}
+
+/** A failed member: its reason, no stages. */
+export function failedMember(index: number, values: readonly number[], reason: string, cells: number, wall_s: number): MemberResult {
+  return { index, values: [...values], status: 'failed', reason, cells, stages: [], wall_s };
+}
+
+/** An ok member: its stages, and its residuals when the request has observations. */
+export function okMember(index: number, values: readonly number[], stages: MemberStage[], cells: number, wall_s: number, residuals?: ObservationResidual[]): MemberResult {
+  const out: MemberResult = { index, values: [...values], status: 'ok', cells, stages, wall_s };
+  if (residuals) out.residuals = residuals;
+  return out;
+}
+
+/**
+ * The member of a finished solve (the f64 solver's, the gpu.js engine's):
+ * `failed` for a non-finite number ({@link nonFiniteReason}), a missing
+ * stage, a summary or a residual that cannot be made; else `ok` with the
+ * stages as the request keeps them and the residuals against its
+ * observations. `wall_s` is read once the member is made.
+ */
+export function memberFromResult(
+  index: number,
+  protocol: Protocol,
+  values: readonly number[],
+  result: ProtocolResult,
+  opts: { profiles: ProfilesLevel; summary?: SummaryOptions; observations?: readonly Observation[]; keepModel?: boolean; wall_s: () => number },
+): MemberResult {
   const cells = result.grid.cells;
+  const failed = (reason: string) => failedMember(index, values, reason, cells, opts.wall_s());
   const bad = nonFiniteReason(result);
-  if (bad) return failed(bad, cells);
+  if (bad) return failed(bad);
   if (result.stages.length !== protocol.stages.length)
-    return failed(`the solver returned ${result.stages.length} stages for a protocol of ${protocol.stages.length}`, cells);
+    return failed(`the solver returned ${result.stages.length} stages for a protocol of ${protocol.stages.length}`);
   let stages: MemberStage[];
   try {
     stages = result.stages.map((st, k) => memberStage(st, protocol, k, opts.profiles, opts.summary));
   } catch (e) {
-    return failed(`summary: ${memberFailureReason(e)}`, cells);
+    return failed(`summary: ${memberFailureReason(e)}`);
   }
   let residuals: ObservationResidual[] | undefined;
   if (opts.observations?.length) {
     try {
       residuals = memberResiduals(result, opts.observations, !!opts.keepModel);
     } catch (e) {
-      return failed(`residual: ${memberFailureReason(e)}`, cells);
+      return failed(`residual: ${memberFailureReason(e)}`);
     }
   }
-  const out: MemberResult = { index, values: [...values], status: 'ok', cells, stages, wall_s: (now() - t0) / 1000 };
-  if (residuals) out.residuals = residuals;
-  return out;
+  return okMember(index, values, stages, cells, opts.wall_s(), residuals);
 }
 
 /** The residual of each observation from the f64 result (the operator is built on this member's grid). */

@@ -2,8 +2,10 @@
  * The ensemble engine interface: many protocols (members of a parameter
  * sweep) in, one result per member out, in member order. Engine-agnostic:
  * this file imports nothing from Node, so the CLI, a headless runner and a
- * browser page can all drive any engine (the f64 CPU engine in cpu.ts now,
- * the WebGPU engine later) through {@link EnsembleEngine}.
+ * browser page can all drive any engine (the f64 CPU engine in cpu.ts, the
+ * WebGPU engine, the gpu.js engine, the browser engine, the Slurm executor)
+ * through {@link EnsembleEngine}: run, abort (RunAbortedError), progress
+ * (ProgressTracker in progress.ts) and close — docs/architecture.md §1.
  *
  * @example
  * const base = getPreset('paper');
@@ -118,7 +120,7 @@ export interface EnsembleProgress {
 
 export interface EnsembleRunOptions {
   onProgress?(p: EnsembleProgress): void;
-  /** aborting rejects the run (members already finished are lost) */
+  /** aborting rejects the run with RunAbortedError (core/errors.ts; members already finished are lost) */
   signal?: AbortSignal;
 }
 
@@ -131,9 +133,16 @@ export interface EnsembleEngine {
   /**
    * Run all members. Resolves with one result per member in request order;
    * rejects only when the engine itself fails (a SolverError naming the
-   * engine) or the run is aborted.
+   * engine) or the run is aborted (RunAbortedError).
    */
   run(req: EnsembleRequest, opts?: EnsembleRunOptions): Promise<EnsembleResult>;
+  /**
+   * Let go of what the engine holds (idempotent; never throws): worker
+   * threads, GPU buffers, pipelines and the device it owns, gpu.js kernels,
+   * a browser. Whoever made the engine closes it, after its last run and
+   * on failure alike (try/finally); a run after close() is not supported.
+   */
+  close(): Promise<void> | void;
 }
 
 /**

@@ -28,7 +28,7 @@
  */
 import type { Protocol } from '../config/schema.js';
 import { fmtNum } from '../core/format.js';
-import { InputError } from '../core/errors.js';
+import { InputError, throwIfAborted } from '../core/errors.js';
 import { axisValues, designValues, makeMember } from '../sweep/grid.js';
 import { checkSpecs, type VarySpec } from '../sweep/spec.js';
 import { getAtPath, requireNumericPath } from '../sweep/paths.js';
@@ -153,11 +153,6 @@ interface Evaluated {
   reason?: string;
 }
 
-function abortError(): Error {
-  const e = new Error('the fit was aborted');
-  e.name = 'AbortError';
-  return e;
-}
 
 /** Runs batches of members through the engine and keeps every result. */
 class Evaluator {
@@ -226,7 +221,7 @@ class Evaluator {
         ev.reason = `not a valid protocol: ${(e as Error).message}`;
       }
     }
-    if (this.o.signal?.aborted) throw abortError();
+    throwIfAborted(this.o.signal, 'the fit');
     let failed = out.length - runRows.length;
     if (runRows.length > 0) {
       const req: EnsembleRequest = {

@@ -32,7 +32,7 @@
  * engine.lastRun; // dispatches, readback bytes, host time per member, granted limits
  */
 import type { DModel, Protocol, Stage } from '../config/schema.js';
-import { InputError } from '../core/errors.js';
+import { InputError, RunAbortedError, throwIfAborted } from '../core/errors.js';
 import { ELEMENTARY_CHARGE, M2_TO_NM2, kT_eV } from '../physics/constants.js';
 import { makeDiffusivity } from '../physics/diffusion.js';
 import { TABLE_POINTS, tabulateLnD } from '../physics/tabulate.js';
@@ -40,11 +40,12 @@ import { DEFAULT_LANES } from '../solver/blocktri.js';
 import { unmodelledSpecies } from '../solver/simulate.js';
 import type { Grid } from '../solver/grid.js';
 import { SolverError, type StageResult } from '../solver/types.js';
-import { memberFailureReason } from '../ensemble/member.js';
+import { failedMember, memberFailureReason, okMember } from '../ensemble/member.js';
+import { ProgressTracker } from '../ensemble/progress.js';
 import { enteredSpecies, frontSpecies, SUMMARY_DEFAULTS, type StageSummary } from '../ensemble/summary.js';
 import { combineResidual, observationOperator, type ObservationOperator, type ObservationResidual } from '../observe/observe.js';
 import { checkFloat32Request } from '../ensemble/float32.js';
-import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
+import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberStage } from '../ensemble/types.js';
 import { type AcquiredDevice, GpuError, describeAdapter, isSoftwareAdapter } from './device.js';
 import { readBuffer, withErrorScope } from './readback.js';
 import {
@@ -114,10 +115,13 @@ function cachedPerDevice<T>(store: WeakMap<GPUDevice, Map<string, Promise<T>>>, 
   return p;
 }
 
-/** `work`, or a rejection with the engine's abort error as soon as `signal` aborts (the work itself goes on). */
+/** What an abort of this engine's run names. */
+const ABORTED = 'the webgpu run';
+
+/** `work`, or a rejection with the abort error (RunAbortedError) as soon as `signal` aborts (the work itself goes on). */
 function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return work;
-  const aborted = () => new GpuError('the webgpu run was aborted');
+  const aborted = () => new RunAbortedError(ABORTED, signal.reason);
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(aborted());
@@ -161,6 +165,13 @@ export interface WebGpuEngineOptions {
   maxWorkgroups?: number;
   /** most members per batch (default: as many as the device's granted buffer limits allow) */
   maxMembersPerBatch?: number;
+  /**
+   * whether the engine owns `gpu` (default false): close() then destroys the
+   * device and forgets its cached pipelines. An engine on a device it does
+   * not own (the caller's, shared with other engines) leaves both to the
+   * device's owner, who destroys it when done.
+   */
+  ownsDevice?: boolean;
 }
 
 /** What the last `run` did (bench/gpu.ts prints it; docs/gpu.md §5 defines the figures). */
@@ -299,6 +310,23 @@ export class WebGpuEngine implements EnsembleEngine {
     if (!(this.attempts >= 1 && this.perSubmit >= 1)) throw new RangeError('attemptsPerDispatch and dispatchesPerSubmit must be at least 1');
   }
 
+  private closed = false;
+
+  /**
+   * Release what the engine holds (idempotent). A run's buffers are
+   * destroyed as it ends (also on failure or abort), so what is left are the
+   * pipelines, cached per device, and the device: with `ownsDevice` both go
+   * (the device is destroyed); otherwise they stay the device owner's.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.opts.ownsDevice) {
+      pipelineCache.delete(this.gpu.device);
+      this.gpu.destroy();
+    }
+  }
+
   /** WGSL of one stage layout: the generated prelude and the step shader. */
   shaderFor(L: StageLayout): string {
     return wgslPrelude(L) + this.opts.shaderSource;
@@ -339,6 +367,7 @@ export class WebGpuEngine implements EnsembleEngine {
   }
 
   async run(req: EnsembleRequest, opts: EnsembleRunOptions = {}): Promise<EnsembleResult> {
+    if (this.closed) throw new GpuError('the webgpu engine is closed');
     const t0 = performance.now();
     const grid = this.check(req);
     const base = req.members[0];
@@ -358,7 +387,7 @@ export class WebGpuEngine implements EnsembleEngine {
     if (ops.length && !this.opts.residualShaderSource)
       throw new GpuError('the request has observations but the webgpu engine was built without shaders/residual.wgsl (residualShaderSource)');
     const total = req.members.length;
-    const results: MemberResult[] = new Array(total);
+    const tr = new ProgressTracker(req, opts.onProgress);
     const stats: WebGpuRunStats = {
       lanes: this.lanes,
       stages: [],
@@ -369,7 +398,6 @@ export class WebGpuEngine implements EnsembleEngine {
       hostMsPerMember: 0,
       limits: { ...this.gpu.limits },
     };
-    const progress = { done: 0, failed: 0 };
     let hostMs = 0;
     for (let start = 0; start < total; start += Mb) {
       const idx = Array.from({ length: Math.min(Mb, total - start) }, (_, j) => start + j);
@@ -388,31 +416,21 @@ export class WebGpuEngine implements EnsembleEngine {
         };
       });
       hostMs += performance.now() - th;
-      hostMs += await this.runBatch(members, grid, req, opts, ops, stats, progress, t0);
+      hostMs += await this.runBatch(members, grid, req, opts, ops, stats, tr);
       stats.batches++;
       const tf = performance.now();
+      // the batch is through its last stage: none of its members runs any more
+      tr.setRunning([]);
       for (const m of members) {
-        const res: MemberResult = m.failed
-          ? { index: m.index, values: [...(req.values[m.index] ?? [])], status: 'failed', reason: m.failed, cells: grid.N, stages: [], wall_s: (performance.now() - m.t0) / 1000 }
-          : { index: m.index, values: [...(req.values[m.index] ?? [])], status: 'ok', cells: grid.N, stages: m.stages, wall_s: (performance.now() - m.t0) / 1000 };
-        if (!m.failed && req.observations?.length) res.residuals = m.residuals;
-        results[m.index] = res;
-        progress.done++;
-        if (m.failed) progress.failed++;
-        opts.onProgress?.({
-          done: progress.done,
-          total,
-          failed: progress.failed,
-          elapsed_s: (performance.now() - t0) / 1000,
-          runningByStage: base.stages.map(() => 0),
-          finished: { index: m.index, status: res.status, ...(res.reason ? { reason: res.reason } : {}) },
-        });
+        const values = req.values[m.index] ?? [];
+        const wall_s = (performance.now() - m.t0) / 1000;
+        tr.finish(m.failed ? failedMember(m.index, values, m.failed, grid.N, wall_s) : okMember(m.index, values, m.stages, grid.N, wall_s, req.observations?.length ? m.residuals : undefined));
       }
       hostMs += performance.now() - tf;
     }
     stats.hostMsPerMember = hostMs / total;
     this.lastRun = stats;
-    return { engine: this.name, adapter: this.adapter, members: results, wall_s: (performance.now() - t0) / 1000 };
+    return tr.result(this.name, this.adapter, (performance.now() - t0) / 1000);
   }
 
   /** Every stage of one batch; returns the host time spent (ms). */
@@ -423,8 +441,7 @@ export class WebGpuEngine implements EnsembleEngine {
     opts: EnsembleRunOptions,
     ops: ObservationOperator[],
     stats: WebGpuRunStats,
-    progress: { done: number; failed: number },
-    t0: number,
+    tr: ProgressTracker,
   ): Promise<number> {
     const device = this.gpu.device;
     const base = members[0].protocol;
@@ -464,8 +481,8 @@ export class WebGpuEngine implements EnsembleEngine {
     let host = 0;
     try {
       for (let k = 0; k < base.stages.length; k++) {
-        if (opts.signal?.aborted) throw new GpuError('the webgpu run was aborted');
-        host += await this.runStage(members, k, grid, req, opts, ops, stats, bufs, { G, ns, total: req.members.length, progress, t0 });
+        throwIfAborted(opts.signal, ABORTED);
+        host += await this.runStage(members, k, grid, req, opts, ops, stats, bufs, { G, ns, tr });
       }
     } finally {
       for (const b of Object.values(bufs)) b.destroy();
@@ -483,7 +500,7 @@ export class WebGpuEngine implements EnsembleEngine {
     ops: ObservationOperator[],
     stats: WebGpuRunStats,
     bufs: { geo: GPUBuffer; dens: GPUBuffer; ys: GPUBuffer; ctl: GPUBuffer; sidx: GPUBuffer; swt: GPUBuffer },
-    ctx: { G: number; ns: number; total: number; progress: { done: number; failed: number }; t0: number },
+    ctx: { G: number; ns: number; tr: ProgressTracker },
   ): Promise<number> {
     const device = this.gpu.device;
     let hostTotal = 0;
@@ -635,8 +652,11 @@ export class WebGpuEngine implements EnsembleEngine {
         layout: runPipe.getBindGroupLayout(0),
         entries: [sbufs.prm, bufs.geo, sbufs.tab, sbufs.st, bufs.ys, bufs.dens, bufs.ctl, sbufs.cfg].map((buffer, binding) => ({ binding, resource: { buffer } })),
       });
+      // progress: this batch's members in stage k (the others of the run are done or not started)
+      const running = new Array<number>(base.stages.length).fill(0);
+      const liveCount = members.reduce((n, m) => n + (m.failed ? 0 : 1), 0);
       for (;;) {
-        if (opts.signal?.aborted) throw new GpuError('the webgpu run was aborted');
+        throwIfAborted(opts.signal, ABORTED);
         const enc = device.createCommandEncoder();
         const pass = enc.beginComputePass();
         pass.setPipeline(runPipe);
@@ -648,13 +668,10 @@ export class WebGpuEngine implements EnsembleEngine {
         const word = await abortable(readBuffer(device, bufs.ctl, Uint32Array, { offset: 0, size: 16 }), opts.signal);
         stageStats.readbackBytes += 16;
         const finished = word[CTL.finished];
-        opts.onProgress?.({
-          done: ctx.progress.done,
-          total: ctx.total,
-          failed: ctx.progress.failed,
-          elapsed_s: (performance.now() - ctx.t0) / 1000,
-          runningByStage: base.stages.map((_, kk) => (kk === k ? M - finished : 0)),
-        });
+        // members of the batch still in stage k, from the queue's count of lattices through it (skipped ones count too)
+        running[k] = Math.max(0, Math.min(liveCount, M - finished));
+        ctx.tr.setRunning(running);
+        ctx.tr.report();
         if (finished >= M) break;
       }
       this.gpu.throwIfUncapturedErrors();

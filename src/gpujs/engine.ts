@@ -25,13 +25,14 @@
  */
 import { GPU } from 'gpu.js';
 import type { DModel, Protocol } from '../config/schema.js';
-import { InputError } from '../core/errors.js';
+import { InputError, throwIfAborted } from '../core/errors.js';
 import { TABLE_POINTS, tabulateProtocol } from '../physics/tabulate.js';
 import { unmodelledSpecies } from '../solver/simulate.js';
 import type { Grid } from '../solver/grid.js';
 import { SolverError, type ProtocolResult, type StageResult } from '../solver/types.js';
-import { memberFailureReason, memberResiduals, memberStage, nonFiniteReason } from '../ensemble/member.js';
-import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions, MemberResult, MemberStage } from '../ensemble/types.js';
+import { failedMember, memberFailureReason, memberFromResult } from '../ensemble/member.js';
+import { ProgressTracker } from '../ensemble/progress.js';
+import type { EnsembleEngine, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../ensemble/types.js';
 import { checkFloat32Request } from '../ensemble/float32.js';
 import { FluxKernels, GPUJS_VERSION, lnDTable } from './kernel.js';
 import { GpuJsStage, type FluxRequest } from './stage.js';
@@ -65,6 +66,9 @@ export interface GpuJsEngineOptions {
   maxElementsPerCall?: number;
 }
 
+/** What an abort of this engine's run names. */
+const ABORTED = 'the gpujs run';
+
 /** What a member generator returns: its stages, or why it failed. */
 type MemberOutcome = { stages: StageResult[] };
 
@@ -73,7 +77,6 @@ interface Running {
   protocol: Protocol;
   gen: Generator<FluxRequest, MemberOutcome, void>;
   pending?: FluxRequest;
-  stage: number;
   t0: number;
 }
 
@@ -129,13 +132,13 @@ export class GpuJsEngine implements EnsembleEngine {
   }
 
   /** All stages of one member, yielding its flux requests. */
-  private *member(m: Running, grid: Grid): Generator<FluxRequest, MemberOutcome, void> {
+  private *member(m: Running, grid: Grid, onStage: (k: number) => void): Generator<FluxRequest, MemberOutcome, void> {
     const twin = this.twinProtocol(m.protocol);
     const species = Object.keys(twin.species);
     const dens = species.map((nm) => new Float64Array(grid.N).fill(twin.species[nm].initial));
     const stages: StageResult[] = [];
     for (let k = 0; k < twin.stages.length; k++) {
-      m.stage = k;
+      onStage(k);
       const stage = twin.stages[k];
       const absent = unmodelledSpecies(stage, species, (j) => dens[j].reduce((a, v) => Math.max(a, v), 0));
       if (absent) throw absent;
@@ -151,7 +154,6 @@ export class GpuJsEngine implements EnsembleEngine {
     const t0 = now();
     const grid = this.check(req);
     const total = req.members.length;
-    const nStages = req.base.stages.length;
     const invd = Float64Array.from(grid.d, (d) => 1 / d);
     const gridInfo: ProtocolResult['grid'] = {
       cells: grid.N,
@@ -159,28 +161,17 @@ export class GpuJsEngine implements EnsembleEngine {
       h_max_nm: Math.max(...grid.h),
       faces_nm: Array.from(grid.faces),
     };
-    const results: MemberResult[] = new Array(total);
-    let done = 0;
-    let failed = 0;
+    // progress: a report at least every second, and one per finished member
+    const tr = new ProgressTracker(req, opts.onProgress, { intervalMs: 1000 });
     let running: Running[] = [];
-    const byStage = () => Array.from({ length: nStages }, (_, k) => running.filter((r) => r.pending && r.stage === k).length);
     const finish = (m: Running, outcome: { stages: StageResult[] } | { reason: string }) => {
-      const values = [...(req.values[m.index] ?? [])];
-      const wall_s = (now() - m.t0) / 1000;
-      let res: MemberResult;
-      if ('reason' in outcome) res = { index: m.index, values, status: 'failed', reason: outcome.reason, cells: grid.N, stages: [], wall_s };
-      else res = this.memberResult(m, outcome.stages, values, gridInfo, req, wall_s);
-      results[m.index] = res;
-      done++;
-      if (res.status === 'failed') failed++;
-      opts.onProgress?.({
-        done,
-        total,
-        failed,
-        elapsed_s: (now() - t0) / 1000,
-        runningByStage: byStage(),
-        finished: { index: m.index, status: res.status, ...(res.reason ? { reason: res.reason } : {}) },
-      });
+      const values = req.values[m.index] ?? [];
+      const wall_s = () => (now() - m.t0) / 1000;
+      tr.finish(
+        'reason' in outcome
+          ? failedMember(m.index, values, outcome.reason, grid.N, wall_s())
+          : memberFromResult(m.index, m.protocol, values, { species: Object.keys(m.protocol.species), grid: gridInfo, stages: outcome.stages }, { profiles: req.profiles, observations: req.observations, keepModel: req.keepModel, wall_s }),
+      );
     };
     const advance = (m: Running) => {
       try {
@@ -199,9 +190,10 @@ export class GpuJsEngine implements EnsembleEngine {
     const admit = () => {
       let live = running.filter((r) => r.pending).length;
       while (next < total && live < this.maxLive) {
-        const m: Running = { index: next, protocol: req.members[next], stage: 0, t0: now(), gen: undefined as never };
+        const m: Running = { index: next, protocol: req.members[next], t0: now(), gen: undefined as never };
         next++;
-        m.gen = this.member(m, grid);
+        tr.started(m.index);
+        m.gen = this.member(m, grid, (k) => tr.stage(m.index, k));
         running.push(m);
         advance(m);
         if (m.pending) live++;
@@ -209,9 +201,8 @@ export class GpuJsEngine implements EnsembleEngine {
     };
     admit();
     let lastYield = now();
-    let lastProgress = now();
     for (;;) {
-      opts.signal?.throwIfAborted();
+      throwIfAborted(opts.signal, ABORTED);
       const live = running.filter((m) => m.pending);
       if (live.length === 0) break;
       // one kernel call per species count (members in different stages may differ)
@@ -246,40 +237,18 @@ export class GpuJsEngine implements EnsembleEngine {
         await new Promise((r) => setTimeout(r, 0));
         lastYield = now();
       }
-      if (now() - lastProgress > 1000) {
-        lastProgress = now();
-        opts.onProgress?.({ done, total, failed, elapsed_s: (now() - t0) / 1000, runningByStage: byStage() });
-      }
+      tr.tick();
     }
-    opts.signal?.throwIfAborted();
-    return { engine: this.name, adapter: this.adapter, members: results, wall_s: (now() - t0) / 1000 };
+    throwIfAborted(opts.signal, ABORTED);
+    return tr.result(this.name, this.adapter, (now() - t0) / 1000);
   }
 
-  /** An `ok` member's result (or `failed` for a non-finite number, a bad summary or residual), like runMember. */
-  private memberResult(m: Running, stages: StageResult[], values: number[], grid: ProtocolResult['grid'], req: EnsembleRequest, wall_s: number): MemberResult {
-    const failed = (reason: string): MemberResult => ({ index: m.index, values, status: 'failed', reason, cells: grid.cells, stages: [], wall_s });
-    const result: ProtocolResult = { species: Object.keys(m.protocol.species), grid, stages };
-    const bad = nonFiniteReason(result);
-    if (bad) return failed(bad);
-    let out: MemberStage[];
-    try {
-      out = stages.map((st, k) => memberStage(st, m.protocol, k, req.profiles));
-    } catch (e) {
-      return failed(`summary: ${memberFailureReason(e)}`);
-    }
-    const res: MemberResult = { index: m.index, values, status: 'ok', cells: grid.cells, stages: out, wall_s };
-    if (req.observations?.length) {
-      try {
-        res.residuals = memberResiduals(result, req.observations, !!req.keepModel);
-      } catch (e) {
-        return failed(`residual: ${memberFailureReason(e)}`);
-      }
-    }
-    return res;
-  }
+  private closed = false;
 
-  /** Releases gpu.js's kernels (and the GPU instance if this engine made it). */
-  destroy(): void {
+  /** Releases gpu.js's kernels (and the GPU instance if this engine made it; one passed in stays its owner's). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.kernels.destroy();
     if (this.ownGpu) void this.gpu.destroy()?.catch?.(() => {});
   }

@@ -12,7 +12,7 @@
  *   const res = await engine.run(request, { onProgress: (p) => console.error(`${p.done}/${p.total}`) });
  * } finally { await engine.close(); }
  */
-import { InputError } from '../core/errors.js';
+import { InputError, RunAbortedError, isRunAborted, throwIfAborted } from '../core/errors.js';
 import { GpuError } from '../gpu/device.js';
 import { SolverError } from '../solver/types.js';
 import type { EnsembleEngine, EnsembleProgress, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../ensemble/types.js';
@@ -31,9 +31,13 @@ const PROGRESS_FN = '__caitHeadlessProgress';
 type Outcome<T> = { ok: true; value: T } | { ok: false; name: string; message: string };
 type RunnerWindow = Window & { caitRunner: CaitRunner };
 
-/** The page's error as the matching Node error: InputError (bad request, exit 2), SolverError (engine failure, exit 3). */
+/** What an abort of this engine's run names. */
+const ABORTED = 'the browser run';
+
+/** The page's error as the matching Node error: InputError (bad request, exit 2), RunAbortedError (cancelled), SolverError (engine failure, exit 3). */
 function pageError(name: string, message: string): Error {
   if (name === 'InputError') return new InputError(message);
+  if (name === 'AbortError') return new RunAbortedError(ABORTED);
   if (name === 'GpuError' || name === 'GpuDeviceLostError') return new GpuError(`browser: ${message}`);
   return new SolverError(`browser engine: ${name ? `${name}: ` : ''}${message}`);
 }
@@ -76,7 +80,7 @@ export class BrowserEngine implements EnsembleEngine {
 
   async run(req: EnsembleRequest, opts: EnsembleRunOptions = {}): Promise<EnsembleResult> {
     if (this.busy) throw new SolverError('browser engine: a run is already in progress on this page');
-    if (opts.signal?.aborted) throw new SolverError('browser engine: the run was aborted');
+    throwIfAborted(opts.signal, ABORTED);
     this.busy = true;
     const page = this.session.page;
     // the page stops between GPU submits (or gpu.js rounds); run() then rejects
@@ -86,7 +90,7 @@ export class BrowserEngine implements EnsembleEngine {
     try {
       return await this.runOnPage(req, opts);
     } catch (e) {
-      if (e instanceof InputError || e instanceof GpuError || e instanceof SolverError) throw e;
+      if (e instanceof InputError || e instanceof GpuError || e instanceof SolverError || isRunAborted(e)) throw e;
       // puppeteer's own failures: the browser crashed or was closed, the page navigated away
       throw new SolverError(`browser engine: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     } finally {
@@ -111,14 +115,14 @@ export class BrowserEngine implements EnsembleEngine {
       PROGRESS_FN,
     );
     if (!out.ok) {
-      if (opts.signal?.aborted) throw new SolverError('browser engine: the run was aborted');
+      throwIfAborted(opts.signal, ABORTED);
       throw pageError(out.name, out.message);
     }
     const h = out.value;
     if (opts.signal?.aborted) {
       // the run finished before the page saw the cancel: the caller asked for no result
       await page.evaluate((id: number) => (window as unknown as RunnerWindow).caitRunner.release(id), h.id);
-      throw new SolverError('browser engine: the run was aborted');
+      throwIfAborted(opts.signal, ABORTED);
     }
     const pieces: string[] = [];
     for (let k = 0; k < h.pieces; k++)

@@ -15,6 +15,7 @@
  * mountLiveSweep(document.querySelector('#live-sweep')!, (file) => showEnsemble(file));
  */
 import { presetNames, getPreset } from '../../config/presets.js';
+import { isRunAborted } from '../../core/errors.js';
 import { buildGrid, parseVary } from '../../sweep/index.js';
 import { PROFILES_LEVELS, requestFromGrid, type EnsembleProgress, type ProfilesLevel } from '../../ensemble/types.js';
 import { buildEnsembleFile, type EnsembleFile } from '../../ensemble/output.js';
@@ -164,7 +165,8 @@ export function mountLiveSweep(host: HTMLElement, onResult: (file: EnsembleFile 
       form.dataset.state = 'done';
       onResult(file);
     } catch (e) {
-      const aborted = controller.signal.aborted;
+      // every engine rejects an aborted run with the one abort error (core/errors.ts RunAbortedError)
+      const aborted = isRunAborted(e);
       setStatus(aborted ? 'cancelled' : `failed: ${e instanceof Error ? e.message : String(e)}`, !aborted);
       form.dataset.state = aborted ? 'cancelled' : 'failed';
     } finally {

@@ -24,8 +24,10 @@
 import shaderSource from '../../../shaders/npp_qn.wgsl?raw';
 import residualShaderSource from '../../../shaders/residual.wgsl?raw';
 import summaryShaderSource from '../../../shaders/summary.wgsl?raw';
+import { throwIfAborted } from '../../core/errors.js';
 import { acquireDevice, GpuError } from '../../gpu/device.js';
 import { WebGpuEngine } from '../../gpu/engine.js';
+import { chooseEngine } from '../../ensemble/choose.js';
 import type { EnsembleEngine, EnsembleProgress, EnsembleRequest, EnsembleResult, EnsembleRunOptions } from '../../ensemble/types.js';
 import { decodeValue, encodeResult } from '../../ensemble/wire/codec.js';
 import { ENGINE_CHOICES, type CaitRunner, type EngineChoice, type RunHandle } from '../../ensemble/wire/protocol.js';
@@ -51,14 +53,23 @@ export function browserName(ua: string = globalThis.navigator?.userAgent ?? ''):
   return `${name} ${m[2]}`;
 }
 
-/** An engine whose results name `adapter` (the browser's words) instead of the inner engine's. */
-function renamed(inner: EnsembleEngine, adapter: string): EnsembleEngine {
+/**
+ * An engine whose results name `adapter` (the browser's words) instead of the
+ * inner engine's. The page keeps its engines for its lifetime; close() closes
+ * the inner one (its device, its kernels) and `forget` drops it from the
+ * page's cache, so the next run opens a new one.
+ */
+function renamed(inner: EnsembleEngine, adapter: string, forget: () => void): EnsembleEngine {
   return {
     name: inner.name,
     adapter,
     async run(req: EnsembleRequest, opts?: EnsembleRunOptions): Promise<EnsembleResult> {
       const res = await inner.run(req, opts);
       return { ...res, adapter };
+    },
+    close() {
+      forget();
+      return inner.close();
     },
   };
 }
@@ -75,9 +86,16 @@ async function openWebGpu(): Promise<PageEngine> {
   void gpu.lost.then(() => {
     webgpu = undefined;
   });
-  const inner = new WebGpuEngine(gpu, { shaderSource, summaryShaderSource, residualShaderSource });
+  let inner: WebGpuEngine;
+  try {
+    // the page opened this device for the engine: the engine's close() destroys it
+    inner = new WebGpuEngine(gpu, { shaderSource, summaryShaderSource, residualShaderSource, ownsDevice: true });
+  } catch (e) {
+    gpu.destroy();
+    throw e;
+  }
   const adapter = `${inner.adapter} (${browserName()} WebGPU)`;
-  return { engine: renamed(inner, adapter), kind: 'webgpu', adapter };
+  return { engine: renamed(inner, adapter, () => (webgpu = undefined)), kind: 'webgpu', adapter };
 }
 
 async function openGpuJs(): Promise<PageEngine> {
@@ -90,7 +108,7 @@ async function openGpuJs(): Promise<PageEngine> {
     throw new GpuError(`the gpu.js engine cannot start on WebGL2 here: ${e instanceof Error ? e.message : String(e)}`);
   }
   const adapter = `${inner.adapter} (${browserName()} WebGL2)`;
-  return { engine: renamed(inner, adapter), kind: 'gpujs', adapter };
+  return { engine: renamed(inner, adapter, () => (gpujs = undefined)), kind: 'gpujs', adapter };
 }
 
 function cached(kind: Exclude<EngineChoice, 'auto'>): Promise<PageEngine> {
@@ -112,16 +130,17 @@ function cached(kind: Exclude<EngineChoice, 'auto'>): Promise<PageEngine> {
 export async function pageEngine(choice: EngineChoice = 'auto'): Promise<PageEngine> {
   if (!(ENGINE_CHOICES as readonly string[]).includes(choice))
     throw new GpuError(`engine ${String(choice)}: unknown; use one of ${ENGINE_CHOICES.join(', ')}`);
-  if (choice !== 'auto') return cached(choice);
-  try {
-    return await cached('webgpu');
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    const g = await cached('gpujs').catch((e2: unknown) => {
-      throw new GpuError(`no engine in this browser: ${why}; gpu.js: ${e2 instanceof Error ? e2.message : String(e2)}`);
-    });
-    return { ...g, fallbackReason: why };
-  }
+  const { engine, fallbackReason } = await chooseEngine({
+    choice,
+    openWebGpu: () => cached('webgpu'),
+    openGpuJs: () => cached('gpujs'),
+    neither: (e, e2) => new GpuError(`no engine in this browser: ${messageOf(e)}; gpu.js: ${messageOf(e2)}`),
+  });
+  return fallbackReason !== undefined ? { ...engine, fallbackReason } : engine;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** Runs started through the runner or the panel, so that cancel() reaches each. */
@@ -139,7 +158,7 @@ export async function runOnPage(
   running.add(ctl);
   try {
     const engine = await pageEngine(opts.engine ?? 'auto');
-    if (ctl.signal.aborted) throw new GpuError(`the ${engine.kind} run was aborted`);
+    throwIfAborted(ctl.signal, `the ${engine.kind} run`);
     const result = await engine.engine.run(req, { signal: ctl.signal, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     return { result, engine };
   } finally {
