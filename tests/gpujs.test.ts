@@ -4,8 +4,8 @@
  * WebGPU engine's (docs/numerics.md §6: blurred profiles to 0.01, fronts to
  * 0.5 nm) — in gpu.js's Node backend (WebAssembly kernels, f32). Also: the
  * f32 flux kernel against the f64 flux of src/solver/npp.ts, a failing
- * member, observations, abort, the refusals, and the throughput beside the
- * WebGPU engine on SwiftShader (logged).
+ * member, observations, abort and the refusals. (Its throughput is measured
+ * in bench/gpu.ts --gpujs, not here.)
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
