@@ -207,6 +207,10 @@ describe('cait merge refuses', () => {
     await refused([shard('a0'), bad, shard('a2')], `${bad}: members.0.stages.0.duration_s: Invalid input: expected number, received string`);
     const gone = edited('a1', 'a1gone', (f) => delete (f.shard!.ensemble as { values_sha256?: string }).values_sha256);
     await refused([shard('a0'), gone, shard('a2')], `${gone}: shard.ensemble.values_sha256: Invalid input: expected string, received undefined`);
+    // a file that is neither a whole ensemble nor a shard is told by its first bad field, not called a whole ensemble
+    const empty = join(dir, 'empty-ensemble.json');
+    writeFileSync(empty, JSON.stringify({ schema: 'cait-ensemble/1' }));
+    await refused([shard('a0'), empty, shard('a2')], new RegExp(`^${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: [a-z_]+: Invalid input: expected`));
   });
 
   it('--out naming one of the shards', async () => {

@@ -34,9 +34,9 @@ export interface ShardInput {
 export function parseShardFile(text: string, label: string): EnsembleFile {
   const v = parseJson(text, label) as { schema?: unknown; shard?: unknown } | null;
   if (v?.schema !== ENSEMBLE_SCHEMA) throw new InputError(`${label}: not a ${ENSEMBLE_SCHEMA} file (schema ${JSON.stringify(v?.schema)})`);
-  if (v.shard === undefined) throw new InputError(`${label}: not a shard (no "shard" block): it is a whole ensemble already`);
   const file = parseWithSchema(ensembleFileSchema, v, label);
-  const shard = file.shard!;
+  const shard = file.shard;
+  if (!shard) throw new InputError(`${label}: not a shard (no "shard" block): it is a whole ensemble already`);
   const expected = shardMembers(shard.ensemble.members, shard).length;
   if (file.members.length !== expected)
     throw new InputError(`${label}: shard ${shard.index}/${shard.count} of ${shard.ensemble.members} members should hold ${expected} members, it holds ${file.members.length}`);
