@@ -6,6 +6,8 @@
  */
 import { getPreset } from '../src/config/presets.js';
 import type { Protocol } from '../src/config/schema.js';
+import { requestFromGrid, type EnsembleRequest, type ProfilesLevel } from '../src/ensemble/types.js';
+import { buildGrid, parseVary } from '../src/sweep/index.js';
 
 /** The value of `--name` on the command line, or dflt. */
 export function arg(name: string, dflt: string): string {
@@ -22,4 +24,10 @@ export function benchProtocol(name: string): Protocol {
   p.stages[0].stop = { charge_C: 0.63e-3 };
   p.stages[1].stop = { charge_C: 0.57e-3 };
   return p;
+}
+
+/** n members of `base` with D(Cs+) of stage 2 (`stages.1.D.Cs.D_m2s`) spread geometrically over 2.4e-23..3.8e-23 m²/s (one member: the base). */
+export function dcsSweep(base: Protocol, n: number, profiles: ProfilesLevel): EnsembleRequest {
+  const grid = buildGrid(base, n > 1 ? [parseVary(`stages.1.D.Cs.D_m2s=2.4e-23:3.8e-23:${n}:log`)] : []);
+  return requestFromGrid(grid, base, profiles);
 }

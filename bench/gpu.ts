@@ -36,14 +36,13 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import type { Protocol } from '../src/config/schema.js';
 import { CpuEngine } from '../src/ensemble/cpu.js';
-import { requestFromGrid, type EnsembleEngine, type EnsembleResult } from '../src/ensemble/types.js';
+import type { EnsembleEngine, EnsembleResult } from '../src/ensemble/types.js';
 import { WebGpuEngine, type WebGpuRunStats } from '../src/gpu/engine.js';
 import { costModel, stageLayout, type StageLayout } from '../src/gpu/layout.js';
 import { DEFAULT_LANES } from '../src/solver/blocktri.js';
 import { openNodeDevice, parseNodeGpuKind } from '../src/gpu/node.js';
 import { webGpuEngineShaders } from '../src/gpu/node-shaders.js';
-import { buildGrid, parseVary } from '../src/sweep/index.js';
-import { arg, benchProtocol } from './common.js';
+import { arg, benchProtocol, dcsSweep } from './common.js';
 
 const adapterKind = parseNodeGpuKind(arg('adapter', 'auto'));
 const protocolName = arg('protocol', 'reduced');
@@ -74,14 +73,8 @@ export const H200 = {
 
 const protocol = (): Protocol => benchProtocol(protocolName);
 
-function request(n: number) {
-  const base = protocol();
-  const grid = buildGrid(base, n > 1 ? [parseVary(`stages.1.D.Cs.D_m2s=2.4e-23:3.8e-23:${n}:log`)] : []);
-  return requestFromGrid(grid, base, 'none');
-}
-
 async function time(engine: EnsembleEngine, n: number) {
-  const req = request(n);
+  const req = dcsSweep(protocol(), n, 'none');
   const t0 = performance.now();
   const res = await engine.run(req);
   const wall = (performance.now() - t0) / 1000;

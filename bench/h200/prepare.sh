@@ -7,7 +7,7 @@
 #                               with only its linux-x64 dawn.node
 #   .carry/gl/*.deb             the Vulkan/EGL loaders (unpacked there only if the machine lacks them)
 # Then, with the device tool:
-#   run(command="bash bench/h200/run.sh", carry=["dist", ".carry"], timeout_s=540)
+#   run(command="bash bench/h200/run.sh", carry=["dist", ".carry"], timeout_s=570)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 npm run -s build

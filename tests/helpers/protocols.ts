@@ -7,8 +7,9 @@ import { ELEMENTARY_CHARGE } from '../../src/physics/constants.js';
 import type { ProtocolResult, StageResult } from '../../src/solver/types.js';
 import type { EnsembleRequest } from '../../src/ensemble/types.js';
 import { getPreset } from '../../src/config/presets.js';
-import { TABLE_POINTS, tabulateProtocol } from '../../src/physics/tabulate.js';
-import { TWIN_NUMERICS, simulate, type StepNumerics } from '../../src/solver/simulate.js';
+import { TABLE_POINTS } from '../../src/physics/tabulate.js';
+import type { StepNumerics } from '../../src/solver/simulate.js';
+import { float32Twin, gpuTwinNumerics } from '../../src/solver/twin.js';
 
 export const T_50C = 323.15;
 
@@ -101,9 +102,7 @@ export function twinOf(p: Protocol, K = TABLE_POINTS, numerics?: StepNumerics): 
   const key = `${K}|${JSON.stringify(numerics ?? null)}|${JSON.stringify(p)}`;
   let r = twins.get(key);
   if (!r) {
-    const q = structuredClone(p);
-    q.solver.formulation = 'quasineutral';
-    r = simulate(tabulateProtocol(q, K), numerics ? { numerics } : {});
+    r = float32Twin(p, K, numerics);
     twins.set(key, r);
   }
   return r;
@@ -111,5 +110,5 @@ export function twinOf(p: Protocol, K = TABLE_POINTS, numerics?: StepNumerics): 
 
 /** The f64 twin of the WebGPU engine with `lanes` invocations per lattice (TWIN_NUMERICS, the same partitions). */
 export function gpuTwinOf(p: Protocol, lanes: number, K = TABLE_POINTS): ProtocolResult {
-  return twinOf(p, K, { ...TWIN_NUMERICS, LANES: lanes });
+  return twinOf(p, K, gpuTwinNumerics(lanes));
 }
