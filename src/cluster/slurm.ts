@@ -240,7 +240,6 @@ function tail(path: string, n: number): string[] {
   return lines.slice(-n);
 }
 
-
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((res) => {
     const t = setTimeout(done, ms);

@@ -158,7 +158,7 @@ export class CpuEngine implements EnsembleEngine {
     if (signal?.aborted) return Promise.reject(new RunAbortedError(ABORTED, signal.reason));
     const total = req.members.length;
     const tr = this.tracker(req, opts);
-    if (total === 0) return Promise.resolve({ engine: this.name, adapter: this.adapter, members: [], wall_s: 0 });
+    if (total === 0) return Promise.resolve(tr.result(this.name, this.adapter, 0));
     let url: URL;
     try {
       url = this.opts.workerUrl ?? defaultWorkerUrl();

@@ -153,7 +153,6 @@ interface Evaluated {
   reason?: string;
 }
 
-
 /** Runs batches of members through the engine and keeps every result. */
 class Evaluator {
   readonly all: Evaluated[] = [];
